@@ -1,0 +1,74 @@
+//! Domain events: every observable change, as appended to a channel's event log.
+//! The log stores them serialised (serde) and the edges render them to wire payloads.
+
+use crate::ids::{ChannelId, MessageId};
+use crate::model::{AgentStatus, DeliveryStatus, Message};
+use crate::time::Millis;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum DomainEvent {
+    MessageCreated {
+        message: Message,
+        agent_name: Option<String>,
+    },
+    MessageDeleted {
+        message_id: MessageId,
+        channel_id: ChannelId,
+    },
+    MessageDelivery {
+        message_id: MessageId,
+        delivery_status: DeliveryStatus,
+    },
+    AgentStatus {
+        agent_id: ChannelId,
+        status: AgentStatus,
+        status_message: Option<String>,
+        status_since: Option<Millis>,
+    },
+}
+
+/// Who sees an event besides the sockets subscribed to its channel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Audience {
+    /// Only sockets subscribed to the channel.
+    Channel,
+    /// Subscribers of the channel and every dashboard of the channel's owner.
+    ChannelAndOwner,
+    /// Only the owner's dashboards (never agents), e.g. heartbeats.
+    OwnerDashboards,
+}
+
+impl DomainEvent {
+    /// The Socket.IO event name (Placet's).
+    pub fn name(&self) -> &'static str {
+        match self {
+            DomainEvent::MessageCreated { .. } => "message:created",
+            DomainEvent::MessageDeleted { .. } => "message:deleted",
+            DomainEvent::MessageDelivery { .. } => "message:delivery",
+            DomainEvent::AgentStatus { .. } => "agent:status",
+        }
+    }
+
+    /// Placet's rooms: `message:created` goes to channel + user, `agent:status` to the user
+    /// only, delivery ticks to the channel only.
+    pub fn audience(&self) -> Audience {
+        match self {
+            DomainEvent::MessageCreated { .. } | DomainEvent::MessageDeleted { .. } => {
+                Audience::ChannelAndOwner
+            }
+            DomainEvent::MessageDelivery { .. } => Audience::Channel,
+            DomainEvent::AgentStatus { .. } => Audience::OwnerDashboards,
+        }
+    }
+}
+
+/// An event as it sits in the log: its channel, its position and when it happened.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoggedEvent {
+    pub channel_id: ChannelId,
+    pub seq: i64,
+    pub at: Millis,
+    pub event: DomainEvent,
+}

@@ -1,0 +1,303 @@
+//! Validation of untrusted input into domain values. Every failure names the offending
+//! field (`review.payload.options[1].id: must not be empty`) so that callers get a 400 they
+//! can act on.
+
+use crate::ids::{ChannelId, is_plausible_id};
+use crate::model::{AgentStatus, MessageStatus, Role, StreamState};
+use serde_json::Value;
+use std::fmt;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldError {
+    pub path: String,
+    pub message: String,
+}
+
+/// One or more invalid fields. `Display` shows the first as `path: message`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub struct ValidationError {
+    pub errors: Vec<FieldError>,
+}
+
+impl fmt::Display for ValidationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.errors.first() {
+            Some(e) if e.path.is_empty() => f.write_str(&e.message),
+            Some(e) => write!(f, "{}: {}", e.path, e.message),
+            None => f.write_str("invalid input"),
+        }
+    }
+}
+
+impl ValidationError {
+    pub fn single(path: impl Into<String>, message: impl Into<String>) -> Self {
+        ValidationError {
+            errors: vec![FieldError {
+                path: path.into(),
+                message: message.into(),
+            }],
+        }
+    }
+}
+
+/// Limits on free text. Bodies are capped at the HTTP edge too; these keep rows sane.
+pub const MAX_TEXT_CHARS: usize = 100_000;
+pub const MAX_NAME_CHARS: usize = 200;
+pub const MAX_DESCRIPTION_CHARS: usize = 2_000;
+pub const MAX_TAG_CHARS: usize = 64;
+pub const MAX_CLIENT_ID_CHARS: usize = 200;
+pub const MAX_URL_CHARS: usize = 2_048;
+pub const MAX_STATUS_MESSAGE_CHARS: usize = 500;
+pub const MAX_EMAIL_CHARS: usize = 254;
+pub const MIN_PASSWORD_CHARS: usize = 8;
+pub const MAX_PASSWORD_CHARS: usize = 256;
+pub const MAX_LABEL_CHARS: usize = 64;
+
+/// Collects field errors so that one request reports all of them at once.
+#[derive(Default)]
+pub struct Checker {
+    errors: Vec<FieldError>,
+}
+
+impl Checker {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn fail(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.errors.push(FieldError {
+            path: path.into(),
+            message: message.into(),
+        });
+    }
+
+    pub fn finish(self) -> Result<(), ValidationError> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ValidationError {
+                errors: self.errors,
+            })
+        }
+    }
+
+    /// A required, non-blank string of at most `max` characters.
+    pub fn required_text(&mut self, path: &str, v: Option<String>, max: usize) -> String {
+        match v {
+            None => {
+                self.fail(path, "is required");
+                String::new()
+            }
+            Some(s) => {
+                if s.trim().is_empty() {
+                    self.fail(path, "must not be empty");
+                } else if s.chars().count() > max {
+                    self.fail(path, format!("must be at most {max} characters"));
+                }
+                s
+            }
+        }
+    }
+
+    /// An optional string of at most `max` characters (empty is allowed).
+    pub fn opt_text(&mut self, path: &str, v: Option<String>, max: usize) -> Option<String> {
+        if let Some(s) = &v
+            && s.chars().count() > max
+        {
+            self.fail(path, format!("must be at most {max} characters"));
+        }
+        v
+    }
+
+    /// An optional, non-empty identifier-like string (clientId, streamId).
+    pub fn opt_token(&mut self, path: &str, v: Option<String>, max: usize) -> Option<String> {
+        if let Some(s) = &v {
+            if s.is_empty() {
+                self.fail(path, "must not be empty");
+            } else if s.chars().count() > max {
+                self.fail(path, format!("must be at most {max} characters"));
+            }
+        }
+        v
+    }
+
+    pub fn channel_id(&mut self, path: &str, v: Option<String>) -> ChannelId {
+        match v {
+            None => {
+                self.fail(path, "is required");
+                ChannelId::from_trusted(String::new())
+            }
+            Some(s) if s.is_empty() => {
+                self.fail(path, "must not be empty");
+                ChannelId::from_trusted(s)
+            }
+            // An id we could never have issued cannot be owned: ownership reports it (403).
+            Some(s) => ChannelId::from_trusted(s),
+        }
+    }
+
+    pub fn opt_enum<T>(
+        &mut self,
+        path: &str,
+        v: Option<String>,
+        parse: fn(&str) -> Option<T>,
+        all: &[&str],
+    ) -> Option<T> {
+        let s = v?;
+        match parse(&s) {
+            Some(t) => Some(t),
+            None => {
+                self.fail(path, format!("must be one of: {}", all.join(", ")));
+                None
+            }
+        }
+    }
+
+    pub fn message_status(&mut self, path: &str, v: Option<String>) -> Option<MessageStatus> {
+        self.opt_enum(path, v, MessageStatus::parse, MessageStatus::ALL)
+    }
+
+    pub fn stream_state(&mut self, path: &str, v: Option<String>) -> Option<StreamState> {
+        self.opt_enum(path, v, StreamState::parse, StreamState::ALL)
+    }
+
+    pub fn agent_status(&mut self, path: &str, v: Option<String>) -> Option<AgentStatus> {
+        let r = self.opt_enum(path, v.clone(), AgentStatus::parse, AgentStatus::ALL);
+        if v.is_none() {
+            self.fail(path, "is required");
+        }
+        r
+    }
+
+    pub fn role(&mut self, path: &str, v: Option<String>) -> Option<Role> {
+        self.opt_enum(path, v, Role::parse, Role::ALL)
+    }
+
+    /// An optional JSON object (metadata, headers).
+    pub fn opt_object(&mut self, path: &str, v: Option<Value>) -> Option<Value> {
+        match v {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(m)) => Some(Value::Object(m)),
+            Some(_) => {
+                self.fail(path, "must be an object");
+                None
+            }
+        }
+    }
+
+    /// An optional absolute http(s) URL.
+    pub fn opt_url(&mut self, path: &str, v: Option<String>) -> Option<String> {
+        let s = v?;
+        if let Err(msg) = check_http_url(&s) {
+            self.fail(path, msg);
+        }
+        Some(s)
+    }
+
+    pub fn email(&mut self, path: &str, v: Option<String>) -> String {
+        let s = self.required_text(path, v, MAX_EMAIL_CHARS);
+        let t = s.trim();
+        let valid = match t.split_once('@') {
+            Some((local, domain)) => {
+                !local.is_empty()
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+                    && !t.chars().any(char::is_whitespace)
+            }
+            None => false,
+        };
+        if !t.is_empty() && !valid {
+            self.fail(path, "must be a valid email address");
+        }
+        t.to_lowercase()
+    }
+
+    pub fn new_password(&mut self, path: &str, v: Option<String>) -> String {
+        match v {
+            None => {
+                self.fail(path, "is required");
+                String::new()
+            }
+            Some(s) => {
+                let n = s.chars().count();
+                if n < MIN_PASSWORD_CHARS {
+                    self.fail(
+                        path,
+                        format!("must be at least {MIN_PASSWORD_CHARS} characters"),
+                    );
+                } else if n > MAX_PASSWORD_CHARS {
+                    self.fail(
+                        path,
+                        format!("must be at most {MAX_PASSWORD_CHARS} characters"),
+                    );
+                }
+                s
+            }
+        }
+    }
+}
+
+/// Checks that `s` is an absolute http(s) URL with a host. Returns the reason if not.
+pub fn check_http_url(s: &str) -> Result<(), String> {
+    if s.len() > MAX_URL_CHARS {
+        return Err(format!("must be at most {MAX_URL_CHARS} characters"));
+    }
+    let rest = if let Some(r) = s.strip_prefix("https://") {
+        r
+    } else if let Some(r) = s.strip_prefix("http://") {
+        r
+    } else {
+        return Err("must be an http or https URL".into());
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = authority.rsplit('@').next().unwrap_or("");
+    if host.is_empty()
+        || host.starts_with(':')
+        || s.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err("must be a valid URL".into());
+    }
+    Ok(())
+}
+
+/// Whether a string from a query or path could be an id (see `ids::is_plausible_id`).
+pub fn plausible_id(s: &str) -> bool {
+    is_plausible_id(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn collects_every_error_with_its_path() {
+        let mut c = Checker::new();
+        c.required_text("name", Some("  ".into()), 10);
+        c.message_status("status", Some("loud".into()));
+        c.opt_object("metadata", Some(Value::from(3)));
+        let err = c.finish().unwrap_err();
+        assert_eq!(err.errors.len(), 3);
+        assert_eq!(err.to_string(), "name: must not be empty");
+        assert_eq!(
+            err.errors[1].message,
+            "must be one of: info, success, warning, error"
+        );
+    }
+
+    #[test]
+    fn urls_and_emails() {
+        assert!(check_http_url("https://example.com/hook").is_ok());
+        assert!(check_http_url("http://127.0.0.1:9000").is_ok());
+        assert!(check_http_url("ftp://example.com").is_err());
+        assert!(check_http_url("https://").is_err());
+        assert!(check_http_url("https://exa mple.com").is_err());
+        let mut c = Checker::new();
+        assert_eq!(
+            c.email("email", Some("A@Example.com".into())),
+            "a@example.com"
+        );
+        c.email("email", Some("nope".into()));
+        assert_eq!(c.finish().unwrap_err().errors.len(), 1);
+    }
+}

@@ -1,0 +1,341 @@
+//! assent-proto owns the wire: REST request and response bodies, Socket.IO event names and
+//! payloads, and the error body. Field names follow Placet (camelCase) so that existing agents
+//! work unchanged. serde only: no logic, no IO, and nothing here may depend on another
+//! Assent crate (the SDK depends on this crate alone).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Socket.IO event names.
+pub mod events {
+    pub const SUBSCRIBE: &str = "subscribe:channel";
+    pub const UNSUBSCRIBE: &str = "unsubscribe:channel";
+    pub const CHANNEL_READ: &str = "channel:read";
+    pub const PING: &str = "ping";
+    pub const PONG: &str = "pong";
+    pub const SYNC_RESET: &str = "sync:reset";
+    pub const MESSAGE_CREATED: &str = "message:created";
+    pub const MESSAGE_DELETED: &str = "message:deleted";
+    pub const MESSAGE_DELIVERY: &str = "message:delivery";
+    pub const AGENT_STATUS: &str = "agent:status";
+}
+
+/// Error body: Placet's `{statusCode, message, errors?}` plus a stable `code`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorBody {
+    pub status_code: u16,
+    pub message: String,
+    pub code: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldIssue>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FieldIssue {
+    pub path: String,
+    pub message: String,
+}
+
+// ---------- records ----------
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserRecord {
+    pub id: String,
+    pub email: String,
+    pub display_name: String,
+    pub role: String,
+    pub must_change_password: bool,
+    pub created_at: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentRecord {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub avatar_url: Option<String>,
+    pub webhook_url: Option<String>,
+    pub webhook_headers: Option<Value>,
+    /// Masked: passwords and tokens are `***`.
+    pub webhook_auth: Option<Value>,
+    pub status: String,
+    pub status_message: Option<String>,
+    pub status_since: Option<String>,
+    pub last_active_at: Option<String>,
+    pub commands: Option<Value>,
+    pub tag: Option<String>,
+    pub is_subagent: bool,
+    pub parent_agent_id: Option<String>,
+    pub created_at: String,
+    /// Head of the channel's event log.
+    pub last_seq: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_message: Option<Option<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_message_time: Option<Option<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unread_count: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageRecord {
+    pub id: String,
+    pub channel_id: String,
+    pub sender_type: String,
+    pub sender_id: String,
+    pub text: Option<String>,
+    pub status: Option<String>,
+    pub review: Option<Value>,
+    pub metadata: Option<Value>,
+    pub client_id: Option<String>,
+    pub stream_id: Option<String>,
+    pub stream_state: Option<String>,
+    pub delivery_status: String,
+    pub iteration_group_id: Option<String>,
+    pub iteration: Option<i64>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub attachments: Vec<Value>,
+    pub status_events: Vec<Value>,
+    /// Position of the message's creation in the channel's event log.
+    pub seq: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_name: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKeyRecord {
+    pub id: String,
+    pub user_id: String,
+    pub label: String,
+    pub key_prefix: String,
+    pub last_used_at: Option<String>,
+    pub created_at: String,
+    /// Present only in the create and rotate responses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessagePage {
+    pub data: Vec<MessageRecord>,
+    pub next_cursor: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_after: Option<i64>,
+}
+
+// ---------- socket payloads (beyond full records) ----------
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageDeletedPayload {
+    pub message_id: String,
+    pub channel_id: String,
+    pub seq: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageDeliveryPayload {
+    pub message_id: String,
+    pub channel_id: String,
+    pub delivery_status: String,
+    pub seq: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentStatusPayload {
+    pub agent_id: String,
+    pub status: String,
+    pub status_message: Option<String>,
+    pub status_since: Option<String>,
+    pub seq: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncResetPayload {
+    pub channel_id: String,
+    /// The oldest `seq` still in the log: replay can start at `oldestSeq - 1`.
+    pub oldest_seq: i64,
+    pub head_seq: i64,
+}
+
+/// `subscribe:channel` in its object form.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscribeRequest {
+    pub channel_id: String,
+    #[serde(default)]
+    pub last_seq: Option<i64>,
+}
+
+/// Ack of `subscribe:channel`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscribeAck {
+    pub ok: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seq: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<AckError>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AckError {
+    pub code: String,
+    pub message: String,
+}
+
+// ---------- requests ----------
+// Every field is optional at the serde level so that a missing field is reported by the
+// validator with its name, not as a generic parse error.
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateAgentMessage {
+    pub channel_id: Option<String>,
+    pub text: Option<String>,
+    pub status: Option<String>,
+    pub review: Option<Value>,
+    pub metadata: Option<Value>,
+    pub webhook_url: Option<String>,
+    pub attachment_ids: Option<Vec<String>>,
+    pub text_attachments: Option<Vec<Value>>,
+    pub iteration_of: Option<String>,
+    pub client_id: Option<String>,
+    pub stream_id: Option<String>,
+    pub stream_started_at: Option<String>,
+    pub stream_state: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateUserMessage {
+    pub channel_id: Option<String>,
+    pub text: Option<String>,
+    pub attachment_ids: Option<Vec<String>>,
+    pub client_id: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateAgent {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub avatar_url: Option<String>,
+    pub webhook_url: Option<String>,
+    pub tag: Option<String>,
+}
+
+/// PATCH body: absent = unchanged, `null` = cleared (where clearing makes sense).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateAgent {
+    #[serde(default, deserialize_with = "double_option")]
+    pub name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub description: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub avatar_url: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub webhook_url: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub webhook_headers: Option<Option<Value>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub webhook_auth: Option<Option<Value>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub tag: Option<Option<String>>,
+}
+
+/// Distinguishes a field set to `null` (`Some(None)`) from an absent one (`None`).
+pub fn double_option<'de, T, D>(de: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    Option::<T>::deserialize(de).map(Some)
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SetTag {
+    pub channel_id: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub tag: Option<Option<String>>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SetCommands {
+    pub commands: Option<Vec<Value>>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PingStatus {
+    pub agent_id: Option<String>,
+    pub status: Option<String>,
+    pub message: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Login {
+    pub email: Option<String>,
+    pub password: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoginResponse {
+    pub user: UserRecord,
+    /// Also set as the `access_token` cookie; send as `Authorization: Bearer` elsewhere.
+    pub token: String,
+    pub expires_at: String,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangePassword {
+    pub current_password: Option<String>,
+    pub new_password: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateUser {
+    pub email: Option<String>,
+    pub display_name: Option<String>,
+    pub password: Option<String>,
+    pub role: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateUser {
+    pub display_name: Option<String>,
+    pub role: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateApiKey {
+    pub label: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TicketResponse {
+    pub ticket: String,
+    pub expires_at: String,
+}

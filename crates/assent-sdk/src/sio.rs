@@ -1,0 +1,261 @@
+//! A minimal Socket.IO v5 client (Engine.IO v4, WebSocket transport only): connect to one
+//! namespace with an auth payload, emit with or without ack, receive events, answer the
+//! server's heartbeats. It speaks the same wire format as `socket.io-client`.
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio_tungstenite::tungstenite::Message;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SioError {
+    #[error("websocket: {0}")]
+    Ws(#[from] tokio_tungstenite::tungstenite::Error),
+    #[error("connect refused by the server: {0}")]
+    ConnectError(String),
+    #[error("protocol: {0}")]
+    Protocol(String),
+    #[error("timed out")]
+    Timeout,
+    #[error("connection closed")]
+    Closed,
+}
+
+/// One received event: its name and first argument (`Value::Null` when none).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    pub name: String,
+    pub data: Value,
+}
+
+type Pending = Arc<Mutex<HashMap<i64, oneshot::Sender<Value>>>>;
+
+pub struct SocketIoClient {
+    ns: String,
+    out: mpsc::UnboundedSender<Message>,
+    events: mpsc::UnboundedReceiver<Event>,
+    pending: Pending,
+    next_ack: AtomicI64,
+    /// The session id the server gave this namespace connection.
+    pub sid: String,
+}
+
+impl SocketIoClient {
+    /// Connects to `base` (`http://host:port`) on namespace `ns` (e.g. `/ws`) with `auth`.
+    pub async fn connect(base: &str, ns: &str, auth: Value) -> Result<Self, SioError> {
+        let ws_base = base
+            .replacen("http://", "ws://", 1)
+            .replacen("https://", "wss://", 1);
+        let url = format!(
+            "{}/socket.io/?EIO=4&transport=websocket",
+            ws_base.trim_end_matches('/')
+        );
+        let (ws, _) = tokio_tungstenite::connect_async(url).await?;
+        let (mut sink, mut stream) = ws.split();
+        // Engine.IO open packet.
+        let open = next_text(&mut stream).await?;
+        if !open.starts_with('0') {
+            return Err(SioError::Protocol(format!(
+                "expected open packet, got {open:?}"
+            )));
+        }
+        sink.send(Message::text(format!("40{ns},{auth}"))).await?;
+        let sid = loop {
+            let t = next_text(&mut stream).await?;
+            if t == "2" {
+                sink.send(Message::text("3")).await?;
+                continue;
+            }
+            let prefix_ok = format!("40{ns},");
+            let prefix_err = format!("44{ns},");
+            if let Some(rest) = t.strip_prefix(&prefix_ok) {
+                let v: Value =
+                    serde_json::from_str(rest).map_err(|e| SioError::Protocol(e.to_string()))?;
+                break v
+                    .get("sid")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+            }
+            if let Some(rest) = t.strip_prefix(&prefix_err) {
+                let v: Value = serde_json::from_str(rest).unwrap_or(Value::Null);
+                let msg = v
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or(rest)
+                    .to_owned();
+                return Err(SioError::ConnectError(msg));
+            }
+            return Err(SioError::Protocol(format!(
+                "unexpected packet during connect: {t:?}"
+            )));
+        };
+        let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Message>();
+        let (ev_tx, ev_rx) = mpsc::unbounded_channel();
+        let pending: Pending = Arc::default();
+        tokio::spawn(async move {
+            while let Some(m) = out_rx.recv().await {
+                let close = matches!(m, Message::Close(_));
+                if sink.send(m).await.is_err() || close {
+                    break;
+                }
+            }
+            let _ = sink.close().await;
+        });
+        let (ns2, p2, out2) = (ns.to_owned(), pending.clone(), out_tx.clone());
+        tokio::spawn(async move {
+            while let Some(Ok(msg)) = stream.next().await {
+                let Message::Text(t) = msg else {
+                    if matches!(msg, Message::Close(_)) {
+                        break;
+                    }
+                    continue;
+                };
+                let t = t.as_str();
+                if t == "2" {
+                    let _ = out2.send(Message::text("3"));
+                    continue;
+                }
+                if t.starts_with('1') || t.starts_with(&format!("41{ns2}")) {
+                    break;
+                }
+                if let Some(rest) = t.strip_prefix(&format!("42{ns2},")) {
+                    if let Some(ev) = parse_event(rest) {
+                        let _ = ev_tx.send(ev);
+                    }
+                } else if let Some(rest) = t.strip_prefix(&format!("43{ns2},")) {
+                    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                    if let Ok(id) = digits.parse::<i64>() {
+                        let args: Value =
+                            serde_json::from_str(&rest[digits.len()..]).unwrap_or(Value::Null);
+                        let first = args.get(0).cloned().unwrap_or(Value::Null);
+                        if let Some(tx) = p2.lock().await.remove(&id) {
+                            let _ = tx.send(first);
+                        }
+                    }
+                }
+            }
+        });
+        Ok(SocketIoClient {
+            ns: ns.to_owned(),
+            out: out_tx,
+            events: ev_rx,
+            pending,
+            next_ack: AtomicI64::new(1),
+            sid,
+        })
+    }
+
+    /// Emits `event` with one argument (`Value::Null` = no argument).
+    pub fn emit(&self, event: &str, data: Value) -> Result<(), SioError> {
+        let payload = if data.is_null() {
+            serde_json::json!([event])
+        } else {
+            serde_json::json!([event, data])
+        };
+        self.out
+            .send(Message::text(format!("42{},{}", self.ns, payload)))
+            .map_err(|_| SioError::Closed)
+    }
+
+    /// Emits and waits for the server's acknowledgement (first ack argument).
+    pub async fn emit_with_ack(
+        &self,
+        event: &str,
+        data: Value,
+        timeout: Duration,
+    ) -> Result<Value, SioError> {
+        let id = self.next_ack.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        self.pending.lock().await.insert(id, tx);
+        let payload = if data.is_null() {
+            serde_json::json!([event])
+        } else {
+            serde_json::json!([event, data])
+        };
+        self.out
+            .send(Message::text(format!("42{},{}{}", self.ns, id, payload)))
+            .map_err(|_| SioError::Closed)?;
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(_)) => Err(SioError::Closed),
+            Err(_) => Err(SioError::Timeout),
+        }
+    }
+
+    /// The next event, or `Timeout`/`Closed`.
+    pub async fn next_event(&mut self, timeout: Duration) -> Result<Event, SioError> {
+        match tokio::time::timeout(timeout, self.events.recv()).await {
+            Ok(Some(e)) => Ok(e),
+            Ok(None) => Err(SioError::Closed),
+            Err(_) => Err(SioError::Timeout),
+        }
+    }
+
+    /// The next event called `name`, skipping others.
+    pub async fn next_named(&mut self, name: &str, timeout: Duration) -> Result<Event, SioError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let e = self.next_event(left).await?;
+            if e.name == name {
+                return Ok(e);
+            }
+        }
+    }
+
+    /// Every event received within `window`.
+    pub async fn drain(&mut self, window: Duration) -> Vec<Event> {
+        let mut out = Vec::new();
+        let deadline = tokio::time::Instant::now() + window;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match self.next_event(left).await {
+                Ok(e) => out.push(e),
+                Err(_) => return out,
+            }
+        }
+    }
+
+    /// Closes the connection abruptly (no Socket.IO disconnect packet), like a dropped network.
+    pub fn kill(self) {
+        let _ = self.out.send(Message::Close(None));
+    }
+
+    /// Disconnects politely.
+    pub fn close(self) {
+        let _ = self.out.send(Message::text(format!("41{},", self.ns)));
+        let _ = self.out.send(Message::Close(None));
+    }
+}
+
+fn parse_event(rest: &str) -> Option<Event> {
+    // An event may carry an ack id before the array: `42/ws,12["name",{…}]`.
+    let start = rest.find('[')?;
+    let arr: Value = serde_json::from_str(&rest[start..]).ok()?;
+    let name = arr.get(0)?.as_str()?.to_owned();
+    Some(Event {
+        name,
+        data: arr.get(1).cloned().unwrap_or(Value::Null),
+    })
+}
+
+async fn next_text<S>(stream: &mut S) -> Result<String, SioError>
+where
+    S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), stream.next()).await {
+            Err(_) => return Err(SioError::Timeout),
+            Ok(None) => return Err(SioError::Closed),
+            Ok(Some(Err(e))) => return Err(e.into()),
+            Ok(Some(Ok(Message::Text(t)))) => return Ok(t.as_str().to_owned()),
+            Ok(Some(Ok(Message::Close(_)))) => return Err(SioError::Closed),
+            Ok(Some(Ok(_))) => continue,
+        }
+    }
+}

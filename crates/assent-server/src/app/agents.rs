@@ -1,0 +1,362 @@
+//! Agents (channels): ownership, CRUD, heartbeats and read markers.
+
+use super::{App, AppError, ChannelInfo};
+use assent_core::model::{Agent, AgentStatus, AgentSummary, WebhookAuth};
+use assent_core::validate::{
+    Checker, MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, MAX_STATUS_MESSAGE_CHARS, MAX_TAG_CHARS,
+    MAX_URL_CHARS,
+};
+use assent_core::{ChannelId, UserId};
+use assent_store::{AgentPatch, NewAgent, StoreError};
+use serde_json::Value;
+
+/// Fields of a new agent, unvalidated.
+#[derive(Debug, Default)]
+pub struct AgentInput {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub avatar_url: Option<String>,
+    pub webhook_url: Option<String>,
+    pub tag: Option<String>,
+}
+
+/// A partial update, unvalidated: `None` = unchanged, `Some(None)` = clear.
+#[derive(Debug, Default)]
+pub struct AgentUpdate {
+    pub name: Option<Option<String>>,
+    pub description: Option<Option<String>>,
+    pub avatar_url: Option<Option<String>>,
+    pub webhook_url: Option<Option<String>>,
+    pub webhook_headers: Option<Option<Value>>,
+    pub webhook_auth: Option<Option<Value>>,
+    pub tag: Option<Option<String>>,
+}
+
+const MAX_HEADERS: usize = 32;
+const MAX_HEADER_VALUE: usize = 4_096;
+const MAX_COMMANDS: usize = 100;
+
+fn tag(c: &mut Checker, v: Option<String>) -> Option<String> {
+    let v = c.opt_text("tag", v, MAX_TAG_CHARS)?;
+    let t = v.trim().to_owned();
+    (!t.is_empty()).then_some(t)
+}
+
+fn headers(c: &mut Checker, v: Option<Value>) -> Option<Value> {
+    let obj = c.opt_object("webhookHeaders", v)?;
+    let map = obj.as_object().expect("checked object");
+    if map.len() > MAX_HEADERS {
+        c.fail(
+            "webhookHeaders",
+            format!("must have at most {MAX_HEADERS} headers"),
+        );
+    }
+    for (k, val) in map {
+        let valid_name = !k.is_empty()
+            && k.len() <= 256
+            && k.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+        if !valid_name {
+            c.fail(format!("webhookHeaders.{k}"), "is not a valid header name");
+        }
+        match val.as_str() {
+            Some(s) if s.len() <= MAX_HEADER_VALUE && !s.contains(['\r', '\n']) => {}
+            Some(_) => c.fail(
+                format!("webhookHeaders.{k}"),
+                "must be a single-line value of at most 4096 bytes",
+            ),
+            None => c.fail(format!("webhookHeaders.{k}"), "must be a string"),
+        }
+    }
+    Some(obj)
+}
+
+fn webhook_auth(c: &mut Checker, v: Option<Value>) -> Option<WebhookAuth> {
+    let obj = c.opt_object("webhookAuth", v)?;
+    let field = |name: &str| obj.get(name).and_then(Value::as_str).map(str::to_owned);
+    let auth = WebhookAuth {
+        username: field("username"),
+        password: field("password"),
+        token: field("token"),
+    };
+    let basic = auth.username.is_some() && auth.password.is_some();
+    if !basic && auth.token.is_none() {
+        c.fail("webhookAuth", "must have username and password, or token");
+    }
+    Some(auth)
+}
+
+impl App {
+    /// The channel if `user` owns it; `NotYourAgent` for foreign and unknown channels alike.
+    pub async fn owned_channel(
+        &self,
+        user: &UserId,
+        channel: &str,
+    ) -> Result<(ChannelId, ChannelInfo), AppError> {
+        let id = ChannelId::parse(channel).ok_or(AppError::NotYourAgent)?;
+        let cached = self
+            .channels
+            .lock()
+            .expect("cache lock poisoned")
+            .get(&id)
+            .cloned();
+        let info = match cached {
+            Some(info) => info,
+            None => {
+                let agent = self
+                    .store
+                    .agent_by_id(&id)
+                    .await?
+                    .ok_or(AppError::NotYourAgent)?;
+                let info = ChannelInfo {
+                    owner_id: agent.owner_id,
+                    name: agent.name,
+                };
+                self.channels
+                    .lock()
+                    .expect("cache lock poisoned")
+                    .insert(id.clone(), info.clone());
+                info
+            }
+        };
+        if &info.owner_id != user {
+            return Err(AppError::NotYourAgent);
+        }
+        Ok((id, info))
+    }
+
+    fn remember(&self, agent: &Agent) {
+        self.channels.lock().expect("cache lock poisoned").insert(
+            agent.id.clone(),
+            ChannelInfo {
+                owner_id: agent.owner_id.clone(),
+                name: agent.name.clone(),
+            },
+        );
+    }
+
+    pub async fn list_agents(&self, user: &UserId) -> Result<Vec<Agent>, AppError> {
+        Ok(self.store.list_agents(user).await?)
+    }
+
+    pub async fn list_agent_summaries(&self, user: &UserId) -> Result<Vec<AgentSummary>, AppError> {
+        Ok(self.store.list_agent_summaries(user).await?)
+    }
+
+    pub async fn get_agent(&self, user: &UserId, id: &str) -> Result<Agent, AppError> {
+        let (id, _) = self.owned_channel(user, id).await?;
+        self.store
+            .agent_by_id(&id)
+            .await?
+            .ok_or(AppError::NotYourAgent)
+    }
+
+    pub async fn create_agent(&self, user: &UserId, input: AgentInput) -> Result<Agent, AppError> {
+        let mut c = Checker::new();
+        let name = c
+            .required_text("name", input.name, MAX_NAME_CHARS)
+            .trim()
+            .to_owned();
+        let description = c.opt_text("description", input.description, MAX_DESCRIPTION_CHARS);
+        let avatar_url = c.opt_url("avatarUrl", input.avatar_url);
+        let webhook_url = c.opt_url("webhookUrl", input.webhook_url);
+        let tag = tag(&mut c, input.tag);
+        c.finish()?;
+        let agent = self
+            .store
+            .create_agent(
+                user,
+                NewAgent {
+                    name,
+                    description,
+                    avatar_url,
+                    webhook_url,
+                    tag,
+                },
+                self.now(),
+            )
+            .await?;
+        self.remember(&agent);
+        tracing::info!(agent_id = %agent.id, user_id = %user, "agent created");
+        Ok(agent)
+    }
+
+    pub async fn update_agent(
+        &self,
+        user: &UserId,
+        id: &str,
+        u: AgentUpdate,
+    ) -> Result<Agent, AppError> {
+        let mut c = Checker::new();
+        let patch = AgentPatch {
+            name: match u.name {
+                None => None,
+                Some(v) => Some(c.required_text("name", v, MAX_NAME_CHARS).trim().to_owned()),
+            },
+            description: u
+                .description
+                .map(|v| c.opt_text("description", v, MAX_DESCRIPTION_CHARS)),
+            avatar_url: u.avatar_url.map(|v| c.opt_url("avatarUrl", v)),
+            webhook_url: u.webhook_url.map(|v| c.opt_url("webhookUrl", v)),
+            webhook_headers: u.webhook_headers.map(|v| headers(&mut c, v)),
+            webhook_auth: u.webhook_auth.map(|v| webhook_auth(&mut c, v)),
+            tag: u.tag.map(|v| tag(&mut c, v)),
+            commands: None,
+        };
+        c.finish()?;
+        let (id, _) = self.owned_channel(user, id).await?;
+        let agent = self.patch_agent(&id, patch).await?;
+        tracing::info!(agent_id = %agent.id, "agent updated");
+        Ok(agent)
+    }
+
+    async fn patch_agent(&self, id: &ChannelId, patch: AgentPatch) -> Result<Agent, AppError> {
+        match self.store.update_agent(id, patch).await {
+            Ok(a) => {
+                self.remember(&a);
+                Ok(a)
+            }
+            Err(StoreError::NotFound) => Err(AppError::NotYourAgent),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn set_tag(
+        &self,
+        user: &UserId,
+        channel: Option<String>,
+        tag_v: Option<Option<String>>,
+    ) -> Result<Agent, AppError> {
+        let mut c = Checker::new();
+        let channel = c.channel_id("channelId", channel);
+        if tag_v.is_none() {
+            c.fail("tag", "is required (a string or null)");
+        }
+        let tag = tag(&mut c, tag_v.flatten());
+        c.finish()?;
+        let (id, _) = self.owned_channel(user, channel.as_str()).await?;
+        self.patch_agent(
+            &id,
+            AgentPatch {
+                tag: Some(tag),
+                ..Default::default()
+            },
+        )
+        .await
+    }
+
+    pub async fn set_commands(
+        &self,
+        user: &UserId,
+        id: &str,
+        commands: Option<Vec<Value>>,
+    ) -> Result<Agent, AppError> {
+        let mut c = Checker::new();
+        let Some(commands) = commands else {
+            c.fail("commands", "is required");
+            return Err(c.finish().unwrap_err().into());
+        };
+        if commands.len() > MAX_COMMANDS {
+            c.fail(
+                "commands",
+                format!("must have at most {MAX_COMMANDS} entries"),
+            );
+        }
+        for (i, cmd) in commands.iter().enumerate() {
+            let p = format!("commands[{i}]");
+            let Some(obj) = cmd.as_object() else {
+                c.fail(p, "must be an object");
+                continue;
+            };
+            match obj.get("command").and_then(Value::as_str) {
+                Some(s) if !s.trim().is_empty() && s.len() <= 64 => {}
+                _ => c.fail(
+                    format!("{p}.command"),
+                    "must be a non-empty string of at most 64 characters",
+                ),
+            }
+            match obj.get("description") {
+                Some(Value::String(s)) if s.len() <= MAX_URL_CHARS => {}
+                None => {}
+                _ => c.fail(format!("{p}.description"), "must be a string"),
+            }
+            if let Some(v) = obj.get("acceptsArgs")
+                && !v.is_boolean()
+            {
+                c.fail(format!("{p}.acceptsArgs"), "must be a boolean");
+            }
+        }
+        c.finish()?;
+        let (id, _) = self.owned_channel(user, id).await?;
+        self.patch_agent(
+            &id,
+            AgentPatch {
+                commands: Some(Some(Value::Array(commands))),
+                ..Default::default()
+            },
+        )
+        .await
+    }
+
+    pub async fn delete_agent(&self, user: &UserId, id: &str) -> Result<(), AppError> {
+        let (id, _) = self.owned_channel(user, id).await?;
+        self.store.delete_agent(&id).await?;
+        self.channels
+            .lock()
+            .expect("cache lock poisoned")
+            .remove(&id);
+        tracing::info!(agent_id = %id, "agent deleted");
+        Ok(())
+    }
+
+    /// `POST /api/v1/status/ping`.
+    pub async fn ping(
+        &self,
+        user: &UserId,
+        agent_id: Option<String>,
+        status: Option<String>,
+        message: Option<String>,
+    ) -> Result<Agent, AppError> {
+        let mut c = Checker::new();
+        let agent_id = c.channel_id("agentId", agent_id);
+        let status = c.agent_status("status", status);
+        let message = c.opt_text("message", message, MAX_STATUS_MESSAGE_CHARS);
+        c.finish()?;
+        let (id, _) = self.owned_channel(user, agent_id.as_str()).await?;
+        let status = status.unwrap_or(AgentStatus::Active);
+        match self
+            .store
+            .ping_agent(&id, status, message, self.now())
+            .await
+        {
+            Ok(o) => {
+                if o.changed {
+                    tracing::info!(agent_id = %id, status = status.as_str(), "agent status changed");
+                }
+                Ok(o.agent)
+            }
+            Err(StoreError::NotFound) => Err(AppError::NotYourAgent),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Marks agents offline whose heartbeat is older than the configured silence.
+    /// Returns how many changed. Driven by the presence job.
+    pub async fn sweep_presence(&self) -> Result<usize, AppError> {
+        let now = self.now();
+        let cutoff = now.plus_secs(-self.settings.agent_offline_after_secs);
+        let mut changed = 0;
+        for id in self.store.stale_agents(cutoff, 500).await? {
+            if self.store.mark_offline_if_silent(&id, cutoff, now).await? {
+                tracing::info!(agent_id = %id, "agent marked offline after missing heartbeats");
+                changed += 1;
+            }
+        }
+        Ok(changed)
+    }
+
+    pub async fn mark_read(&self, user: &UserId, channel: &str) -> Result<(), AppError> {
+        let (id, _) = self.owned_channel(user, channel).await?;
+        Ok(self.store.mark_read(user, &id).await?)
+    }
+}

@@ -1,0 +1,517 @@
+//! Humans, sessions, tickets and API keys.
+
+use super::{App, AppError, CachedKey};
+use argon2::Argon2;
+use argon2::password_hash::{
+    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
+};
+use assent_core::model::{ApiKey, Principal, PrincipalKind, Role, User};
+use assent_core::secret::{self, sha256_hex};
+use assent_core::validate::{Checker, MAX_LABEL_CHARS, MAX_NAME_CHARS};
+use assent_core::{Millis, UserId};
+use assent_store::{NewUser, StoreError};
+use std::time::{Duration, Instant};
+
+/// Lifetime of a socket ticket.
+pub const TICKET_TTL_SECS: i64 = 30;
+/// How long a resolved API key is trusted without re-reading the store (deletion and
+/// rotation on this node invalidate it at once).
+const KEY_CACHE_TTL: Duration = Duration::from_secs(30);
+/// `lastUsedAt` is written at most this often per key.
+const KEY_TOUCH_EVERY: Duration = Duration::from_secs(300);
+
+const SESSION_PREFIX: &str = "as_";
+const TICKET_PREFIX: &str = "wt_";
+
+async fn hash_password(password: String) -> Result<String, AppError> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| AppError::Internal(format!("password hashing failed: {e}")))
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.to_string()))?
+}
+
+/// A hash of nothing, verified against when the email is unknown so that timing does not
+/// reveal which accounts exist.
+static DUMMY_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+async fn verify_password(password: String, hash: Option<String>) -> bool {
+    tokio::task::spawn_blocking(move || {
+        let real = hash.is_some();
+        let hash = hash.unwrap_or_else(|| {
+            DUMMY_HASH
+                .get_or_init(|| {
+                    let salt = SaltString::generate(&mut OsRng);
+                    Argon2::default()
+                        .hash_password(b"assent-dummy", &salt)
+                        .map(|h| h.to_string())
+                        .unwrap_or_default()
+                })
+                .clone()
+        });
+        let matches = PasswordHash::new(&hash)
+            .map(|parsed| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
+            .unwrap_or(false);
+        real && matches
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// A fresh login: the user, the raw token (shown once) and when it expires.
+pub struct SessionGrant {
+    pub user: User,
+    pub token: String,
+    pub expires_at: Millis,
+}
+
+impl App {
+    /// Creates the first owner when the database has no user. Returns the generated
+    /// password when none was configured, so that the caller prints it once.
+    pub async fn bootstrap_owner(
+        &self,
+        email: &str,
+        password: Option<&str>,
+    ) -> Result<Option<String>, AppError> {
+        if self.store.user_count().await? > 0 {
+            return Ok(None);
+        }
+        let mut c = Checker::new();
+        let email = c.email("ASSENT_ADMIN_EMAIL", Some(email.to_owned()));
+        let (password, generated) = match password {
+            Some(p) => (
+                c.new_password("ASSENT_ADMIN_PASSWORD", Some(p.to_owned())),
+                false,
+            ),
+            None => (secret::generate_password(), true),
+        };
+        c.finish()?;
+        let hash = hash_password(password.clone()).await?;
+        let user = self
+            .store
+            .create_user(
+                NewUser {
+                    email,
+                    display_name: "Owner".into(),
+                    password_hash: hash,
+                    role: Role::Owner,
+                    must_change_password: generated,
+                },
+                self.now(),
+            )
+            .await?;
+        tracing::info!(user_id = %user.id, email = %user.email, generated, "created the first owner account");
+        Ok(generated.then_some(password))
+    }
+
+    async fn open_session(&self, user: User) -> Result<SessionGrant, AppError> {
+        let token = secret::new_token(SESSION_PREFIX);
+        let now = self.now();
+        let expires_at = now.plus_secs(self.settings.session_ttl_secs);
+        self.store
+            .create_session(&user.id, sha256_hex(&token), now, expires_at)
+            .await?;
+        Ok(SessionGrant {
+            user,
+            token,
+            expires_at,
+        })
+    }
+
+    pub async fn login(
+        &self,
+        email: Option<String>,
+        password: Option<String>,
+    ) -> Result<SessionGrant, AppError> {
+        let mut c = Checker::new();
+        let email = c.required_text("email", email, 254).trim().to_lowercase();
+        let password = c.required_text("password", password, 1024);
+        c.finish()?;
+        let found = self.store.user_by_email(&email).await?;
+        let Some(found) = found else {
+            let _ = verify_password(password, None).await;
+            return Err(AppError::InvalidCredentials);
+        };
+        if !verify_password(password, Some(found.password_hash)).await {
+            return Err(AppError::InvalidCredentials);
+        }
+        tracing::info!(user_id = %found.user.id, "user logged in");
+        self.open_session(found.user).await
+    }
+
+    /// Resolves a session token (cookie or bearer).
+    pub async fn session(&self, token: &str) -> Result<Option<(String, User)>, AppError> {
+        if !token.starts_with(SESSION_PREFIX) {
+            return Ok(None);
+        }
+        Ok(self
+            .store
+            .session_by_token(&sha256_hex(token), self.now())
+            .await?)
+    }
+
+    pub async fn logout(&self, session_id: &str) -> Result<(), AppError> {
+        Ok(self.store.revoke_session(session_id).await?)
+    }
+
+    /// Replaces the session by a new one with a full lifetime.
+    pub async fn refresh(&self, session_id: &str, user: User) -> Result<SessionGrant, AppError> {
+        let token = secret::new_token(SESSION_PREFIX);
+        let now = self.now();
+        let expires_at = now.plus_secs(self.settings.session_ttl_secs);
+        match self
+            .store
+            .rotate_session(session_id, sha256_hex(&token), now, expires_at)
+            .await
+        {
+            Ok(_) => Ok(SessionGrant {
+                user,
+                token,
+                expires_at,
+            }),
+            Err(StoreError::NotFound) => Err(AppError::Unauthorized("Session expired")),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Changes the password and revokes every other session of the user.
+    pub async fn change_password(
+        &self,
+        user: &User,
+        session_id: &str,
+        current: Option<String>,
+        new: Option<String>,
+    ) -> Result<(), AppError> {
+        let mut c = Checker::new();
+        let current = c.required_text("currentPassword", current, 1024);
+        let new = c.new_password("newPassword", new);
+        c.finish()?;
+        let found = self
+            .store
+            .user_by_id(&user.id)
+            .await?
+            .ok_or(AppError::Unauthorized("User not found"))?;
+        if !verify_password(current, Some(found.password_hash)).await {
+            return Err(AppError::WrongPassword);
+        }
+        let hash = hash_password(new).await?;
+        self.store
+            .set_password(&user.id, hash, Some(session_id.to_owned()))
+            .await?;
+        tracing::info!(user_id = %user.id, "password changed; other sessions revoked");
+        Ok(())
+    }
+
+    // ---- API keys ----
+
+    /// Resolves a raw `x-api-key`.
+    pub async fn api_key_principal(&self, raw: &str) -> Result<Option<Principal>, AppError> {
+        if !secret::is_api_key_shape(raw) {
+            return Ok(None);
+        }
+        let hash = sha256_hex(raw);
+        let cached = {
+            let keys = self.keys.lock().expect("cache lock poisoned");
+            keys.get(&hash)
+                .filter(|k| k.fetched.elapsed() < KEY_CACHE_TTL)
+                .map(|k| (k.key_id.clone(), k.user_id.clone()))
+        };
+        let (key_id, user_id) = match cached {
+            Some(v) => v,
+            None => {
+                let Some(key) = self.store.api_key_by_hash(&hash).await? else {
+                    return Ok(None);
+                };
+                self.keys.lock().expect("cache lock poisoned").insert(
+                    hash,
+                    CachedKey {
+                        key_id: key.id.clone(),
+                        user_id: key.user_id.clone(),
+                        fetched: Instant::now(),
+                    },
+                );
+                (key.id, key.user_id)
+            }
+        };
+        self.touch_key(&key_id);
+        Ok(Some(Principal {
+            user_id,
+            kind: PrincipalKind::ApiKey { key_id },
+        }))
+    }
+
+    fn touch_key(&self, key_id: &str) {
+        let due = {
+            let mut touched = self.key_touched.lock().expect("cache lock poisoned");
+            let due = touched
+                .get(key_id)
+                .is_none_or(|t| t.elapsed() >= KEY_TOUCH_EVERY);
+            if due {
+                touched.insert(key_id.to_owned(), Instant::now());
+            }
+            due
+        };
+        if due {
+            let store = self.store.clone();
+            let (id, now) = (key_id.to_owned(), self.now());
+            tokio::spawn(async move {
+                if let Err(e) = store.touch_api_key(&id, now).await {
+                    tracing::warn!(key_id = %id, error = %e, "could not record API key use");
+                }
+            });
+        }
+    }
+
+    fn forget_key(&self, key_id: &str) {
+        self.keys
+            .lock()
+            .expect("cache lock poisoned")
+            .retain(|_, k| k.key_id != key_id);
+    }
+
+    pub async fn list_api_keys(&self, user: &UserId) -> Result<Vec<ApiKey>, AppError> {
+        Ok(self.store.list_api_keys(user).await?)
+    }
+
+    /// Creates a key; returns it with its raw secret (shown once).
+    pub async fn create_api_key(
+        &self,
+        user: &UserId,
+        label: Option<String>,
+    ) -> Result<(ApiKey, String), AppError> {
+        let mut c = Checker::new();
+        let label = match label {
+            None => "Default".to_owned(),
+            Some(l) => c
+                .required_text("label", Some(l), MAX_LABEL_CHARS)
+                .trim()
+                .to_owned(),
+        };
+        c.finish()?;
+        let raw = secret::new_api_key();
+        let key = self
+            .store
+            .create_api_key(
+                user,
+                label,
+                sha256_hex(&raw),
+                secret::key_prefix(&raw),
+                self.now(),
+            )
+            .await?;
+        tracing::info!(user_id = %user, key_id = %key.id, "API key created");
+        Ok((key, raw))
+    }
+
+    pub async fn delete_api_key(&self, user: &UserId, id: &str) -> Result<(), AppError> {
+        if !self.store.delete_api_key(user, id).await? {
+            return Err(AppError::NotFound("API key"));
+        }
+        self.forget_key(id);
+        tracing::info!(user_id = %user, key_id = %id, "API key deleted");
+        Ok(())
+    }
+
+    pub async fn rotate_api_key(
+        &self,
+        user: &UserId,
+        id: &str,
+    ) -> Result<(ApiKey, String), AppError> {
+        let raw = secret::new_api_key();
+        let key = match self
+            .store
+            .rotate_api_key(user, id, sha256_hex(&raw), secret::key_prefix(&raw))
+            .await
+        {
+            Ok(k) => k,
+            Err(StoreError::NotFound) => return Err(AppError::NotFound("API key")),
+            Err(e) => return Err(e.into()),
+        };
+        self.forget_key(id);
+        tracing::info!(user_id = %user, key_id = %id, "API key rotated");
+        Ok((key, raw))
+    }
+
+    // ---- tickets ----
+
+    /// Mints a single-use ticket for a raw socket or the Socket.IO gateway, acting as
+    /// `principal`. Its lifetime never exceeds the credential that minted it.
+    pub async fn issue_ticket(&self, principal: &Principal) -> Result<(String, Millis), AppError> {
+        let ticket = secret::new_token(TICKET_PREFIX);
+        let expires_at = self.now().plus_secs(TICKET_TTL_SECS);
+        let (kind, reference) = match &principal.kind {
+            PrincipalKind::ApiKey { key_id } => ("api_key", key_id.clone()),
+            PrincipalKind::Session { session_id } => ("session", session_id.clone()),
+        };
+        self.store
+            .create_ticket(
+                sha256_hex(&ticket),
+                &principal.user_id,
+                kind,
+                reference,
+                expires_at,
+            )
+            .await?;
+        Ok((ticket, expires_at))
+    }
+
+    /// Consumes a ticket (once) and returns the principal it stands for, provided the
+    /// credential that minted it is still valid.
+    pub async fn redeem_ticket(&self, ticket: &str) -> Result<Option<Principal>, AppError> {
+        if !ticket.starts_with(TICKET_PREFIX) || ticket.len() > 128 {
+            return Ok(None);
+        }
+        let Some((user_id, kind, reference)) = self
+            .store
+            .consume_ticket(&sha256_hex(ticket), self.now())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let kind = match kind.as_str() {
+            "api_key" => {
+                if self.store.api_key_by_id(&reference).await?.is_none() {
+                    return Ok(None);
+                }
+                PrincipalKind::ApiKey { key_id: reference }
+            }
+            _ => PrincipalKind::Session {
+                session_id: reference,
+            },
+        };
+        Ok(Some(Principal { user_id, kind }))
+    }
+
+    /// Socket authentication: an API key, a ticket or a session token.
+    pub async fn socket_principal(
+        &self,
+        api_key: Option<&str>,
+        token: Option<&str>,
+    ) -> Result<Option<Principal>, AppError> {
+        if let Some(key) = api_key {
+            return self.api_key_principal(key).await;
+        }
+        let Some(token) = token else { return Ok(None) };
+        if token.starts_with(TICKET_PREFIX) {
+            return self.redeem_ticket(token).await;
+        }
+        Ok(self
+            .session(token)
+            .await?
+            .map(|(session_id, user)| Principal {
+                user_id: user.id,
+                kind: PrincipalKind::Session { session_id },
+            }))
+    }
+
+    // ---- users (owner only) ----
+
+    fn require_owner(actor: &User) -> Result<(), AppError> {
+        if actor.is_owner() {
+            Ok(())
+        } else {
+            Err(AppError::OwnerRequired)
+        }
+    }
+
+    pub async fn list_users(&self, actor: &User) -> Result<Vec<User>, AppError> {
+        Self::require_owner(actor)?;
+        Ok(self.store.list_users().await?)
+    }
+
+    pub async fn create_user(
+        &self,
+        actor: &User,
+        email: Option<String>,
+        display_name: Option<String>,
+        password: Option<String>,
+        role: Option<String>,
+    ) -> Result<User, AppError> {
+        Self::require_owner(actor)?;
+        let mut c = Checker::new();
+        let email = c.email("email", email);
+        let display_name = c
+            .required_text("displayName", display_name, MAX_NAME_CHARS)
+            .trim()
+            .to_owned();
+        let password = c.new_password("password", password);
+        let role = c.role("role", role).unwrap_or(Role::Member);
+        c.finish()?;
+        let hash = hash_password(password).await?;
+        let new = NewUser {
+            email,
+            display_name,
+            password_hash: hash,
+            role,
+            must_change_password: true,
+        };
+        match self.store.create_user(new, self.now()).await {
+            Ok(u) => {
+                tracing::info!(user_id = %u.id, by = %actor.id, "user created");
+                Ok(u)
+            }
+            Err(StoreError::Conflict(_)) => Err(AppError::EmailInUse),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn update_user(
+        &self,
+        actor: &User,
+        id: &str,
+        display_name: Option<String>,
+        role: Option<String>,
+    ) -> Result<User, AppError> {
+        Self::require_owner(actor)?;
+        let mut c = Checker::new();
+        let display_name = display_name.map(|d| {
+            c.required_text("displayName", Some(d), MAX_NAME_CHARS)
+                .trim()
+                .to_owned()
+        });
+        let role = c.role("role", role);
+        c.finish()?;
+        let id = UserId::parse(id).ok_or(AppError::NotFound("User"))?;
+        if id == actor.id && role == Some(Role::Member) {
+            return Err(AppError::bad_request(
+                "cannot_demote_self",
+                "Cannot remove your own owner role",
+            ));
+        }
+        match self.store.update_user(&id, display_name, role).await {
+            Ok(u) => Ok(u),
+            Err(StoreError::NotFound) => Err(AppError::NotFound("User")),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn delete_user(&self, actor: &User, id: &str) -> Result<(), AppError> {
+        Self::require_owner(actor)?;
+        let id = UserId::parse(id).ok_or(AppError::NotFound("User"))?;
+        if id == actor.id {
+            return Err(AppError::CannotDeleteSelf);
+        }
+        if !self.store.delete_user(&id).await? {
+            return Err(AppError::NotFound("User"));
+        }
+        // Keys and channels of the user are gone with it.
+        self.keys
+            .lock()
+            .expect("cache lock poisoned")
+            .retain(|_, k| k.user_id != id);
+        self.channels
+            .lock()
+            .expect("cache lock poisoned")
+            .retain(|_, c| c.owner_id != id);
+        tracing::info!(user_id = %id, by = %actor.id, "user deleted");
+        Ok(())
+    }
+}

@@ -1,0 +1,514 @@
+//! The subscription hub and per-connection delivery.
+//!
+//! Every realtime connection (Socket.IO socket, raw thread socket) gets one worker task that
+//! owns an ordered command queue. Commands from the client (subscribe, ping, …) and events
+//! from the bus go through the same queue, so what the client sees is ordered by `seq` per
+//! channel, including while a replay runs: the worker registers the subscription first, then
+//! replays the log from the client's `lastSeq` up to the head, and drops any live event it
+//! already replayed. A live event that skips ahead of the last one seen (`seq` gap) is filled
+//! from the store before it is delivered. A connection whose queue overflows is closed (it
+//! resumes from its last `seq`) instead of buffering without bound.
+
+use super::{App, AppError};
+use crate::metrics::Metrics;
+use assent_core::model::Principal;
+use assent_core::{Audience, ChannelId, LoggedEvent, UserId};
+use assent_store::CommittedEvent;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, RwLock};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// Which rendering of an event a connection gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum View {
+    /// An agent (API key): its own secrets in clear; no dashboard-only events.
+    Agent,
+    /// A human's dashboard: redacted values, plus the owner-level events.
+    Dashboard,
+}
+
+/// Render-cache slots of a `SharedEvent`, one per (protocol, view) that edges render.
+pub mod slot {
+    pub const SOCKETIO_AGENT: usize = 0;
+    pub const SOCKETIO_DASHBOARD: usize = 1;
+    pub const THREAD: usize = 2;
+    pub const NOTIFICATION: usize = 3;
+    pub const COUNT: usize = 4;
+}
+
+/// A committed event shared by every connection it goes to; edges render it once per slot.
+pub struct SharedEvent {
+    pub owner_id: UserId,
+    pub logged: LoggedEvent,
+    cache: [OnceLock<Arc<str>>; slot::COUNT],
+}
+
+impl SharedEvent {
+    pub fn new(owner_id: UserId, logged: LoggedEvent) -> Self {
+        SharedEvent {
+            owner_id,
+            logged,
+            cache: Default::default(),
+        }
+    }
+
+    /// The rendering for `slot`, computed by the first caller.
+    pub fn rendered(&self, slot: usize, render: impl FnOnce(&LoggedEvent) -> String) -> Arc<str> {
+        self.cache[slot]
+            .get_or_init(|| Arc::from(render(&self.logged)))
+            .clone()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SinkError {
+    /// The transport's buffer is full right now.
+    Full,
+    /// The connection is gone.
+    Closed,
+}
+
+/// The edge side of a connection: how to put things on the wire.
+pub trait Sink: Send + Sync + 'static {
+    fn deliver(&self, ev: &SharedEvent, view: View) -> Result<(), SinkError>;
+    fn sync_reset(
+        &self,
+        channel: &ChannelId,
+        oldest_seq: i64,
+        head_seq: i64,
+    ) -> Result<(), SinkError>;
+    /// Closes the connection (slow consumer, server shutdown).
+    fn close(&self);
+}
+
+/// Result of a subscription, for the edge to acknowledge.
+#[derive(Debug)]
+pub enum SubscribeOutcome {
+    /// Subscribed; everything up to `last_seq` has been delivered (or was not asked for).
+    Subscribed {
+        channel_id: ChannelId,
+        last_seq: i64,
+        reset: bool,
+    },
+    Refused(AppError),
+}
+
+type Done = Box<dyn FnOnce(SubscribeOutcome) + Send>;
+
+enum Cmd {
+    Event {
+        ev: Arc<SharedEvent>,
+        via_channel: bool,
+    },
+    Subscribe {
+        channel: String,
+        last_seq: Option<i64>,
+        done: Done,
+    },
+    Unsubscribe {
+        channel: String,
+    },
+    /// Runs in order with deliveries (acks, pongs).
+    Run(Box<dyn FnOnce() + Send>),
+    Close,
+}
+
+/// Queue depth per connection before it counts as a slow consumer.
+const QUEUE_DEPTH: usize = 4_096;
+/// How long a worker waits for a full transport buffer before closing the connection.
+const FULL_WAIT: Duration = Duration::from_secs(5);
+const REPLAY_PAGE: i64 = 1_000;
+
+#[derive(Clone)]
+struct Entry {
+    tx: mpsc::Sender<Cmd>,
+    sink: Arc<dyn Sink>,
+}
+
+#[derive(Default)]
+struct Inner {
+    channels: HashMap<ChannelId, Vec<(u64, Entry)>>,
+    users: HashMap<UserId, Vec<(u64, Entry)>>,
+}
+
+pub struct Hub {
+    inner: RwLock<Inner>,
+    next_id: AtomicU64,
+    metrics: Arc<Metrics>,
+}
+
+impl Hub {
+    pub fn new(metrics: Arc<Metrics>) -> Arc<Hub> {
+        Arc::new(Hub {
+            inner: RwLock::new(Inner::default()),
+            next_id: AtomicU64::new(1),
+            metrics,
+        })
+    }
+
+    /// Fans one committed event out to the connections that should see it.
+    pub fn dispatch(&self, ev: CommittedEvent) {
+        self.metrics.events_appended.fetch_add(1, Ordering::Relaxed);
+        let ev = Arc::new(SharedEvent::new(ev.owner_id, ev.event));
+        let inner = self.inner.read().expect("hub lock poisoned");
+        let mut sent: Vec<u64> = Vec::new();
+        if let Some(subs) = inner.channels.get(&ev.logged.channel_id) {
+            for (id, e) in subs {
+                self.push(
+                    e,
+                    Cmd::Event {
+                        ev: ev.clone(),
+                        via_channel: true,
+                    },
+                );
+                sent.push(*id);
+            }
+        }
+        if ev.logged.event.audience() != Audience::Channel
+            && let Some(socks) = inner.users.get(&ev.owner_id)
+        {
+            for (id, e) in socks {
+                if !sent.contains(id) {
+                    self.push(
+                        e,
+                        Cmd::Event {
+                            ev: ev.clone(),
+                            via_channel: false,
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    fn push(&self, e: &Entry, cmd: Cmd) {
+        if let Err(mpsc::error::TrySendError::Full(_)) = e.tx.try_send(cmd) {
+            self.metrics
+                .slow_consumers_closed
+                .fetch_add(1, Ordering::Relaxed);
+            tracing::warn!("closing a connection that cannot keep up with its events");
+            e.sink.close();
+        }
+    }
+
+    fn remove_conn(&self, id: u64) {
+        let mut inner = self.inner.write().expect("hub lock poisoned");
+        inner.channels.retain(|_, v| {
+            v.retain(|(i, _)| *i != id);
+            !v.is_empty()
+        });
+        inner.users.retain(|_, v| {
+            v.retain(|(i, _)| *i != id);
+            !v.is_empty()
+        });
+    }
+
+    fn subscribe_channel(&self, channel: &ChannelId, id: u64, e: &Entry) {
+        let mut inner = self.inner.write().expect("hub lock poisoned");
+        let v = inner.channels.entry(channel.clone()).or_default();
+        if !v.iter().any(|(i, _)| *i == id) {
+            v.push((id, e.clone()));
+        }
+    }
+
+    fn unsubscribe_channel(&self, channel: &ChannelId, id: u64) {
+        let mut inner = self.inner.write().expect("hub lock poisoned");
+        if let Some(v) = inner.channels.get_mut(channel) {
+            v.retain(|(i, _)| *i != id);
+            if v.is_empty() {
+                inner.channels.remove(channel);
+            }
+        }
+    }
+
+    /// Number of live connections registered for a user's dashboards (for tests/metrics).
+    pub fn dashboard_count(&self, user: &UserId) -> usize {
+        let inner = self.inner.read().expect("hub lock poisoned");
+        inner.users.get(user).map_or(0, Vec::len)
+    }
+}
+
+/// A live connection. Cloneable; commands are queued in call order.
+#[derive(Clone)]
+pub struct Connection {
+    id: u64,
+    tx: mpsc::Sender<Cmd>,
+    hub: Arc<Hub>,
+    closed: Arc<AtomicBool>,
+}
+
+impl Connection {
+    fn send(&self, cmd: Cmd) -> bool {
+        self.tx.try_send(cmd).is_ok()
+    }
+
+    /// Subscribes to a channel (ownership is checked by the worker). `done` runs after the
+    /// replay, if any, has been delivered. Returns false when the queue is full.
+    pub fn subscribe(
+        &self,
+        channel: String,
+        last_seq: Option<i64>,
+        done: impl FnOnce(SubscribeOutcome) + Send + 'static,
+    ) -> bool {
+        self.send(Cmd::Subscribe {
+            channel,
+            last_seq,
+            done: Box::new(done),
+        })
+    }
+
+    pub fn unsubscribe(&self, channel: String) -> bool {
+        self.send(Cmd::Unsubscribe { channel })
+    }
+
+    /// Runs `f` after everything queued before it (e.g. a pong after a subscription).
+    pub fn run(&self, f: impl FnOnce() + Send + 'static) -> bool {
+        self.send(Cmd::Run(Box::new(f)))
+    }
+
+    /// Unregisters the connection and stops its worker.
+    pub fn disconnect(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        self.hub.remove_conn(self.id);
+        // Wakes an idle worker; a busy one sees the flag before its next command.
+        let _ = self.tx.try_send(Cmd::Close);
+    }
+}
+
+impl App {
+    /// Registers a realtime connection and starts its worker.
+    pub fn connect(self: &Arc<Self>, principal: Principal, sink: Arc<dyn Sink>) -> Connection {
+        let id = self.hub.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
+        let view = if principal.is_agent() {
+            View::Agent
+        } else {
+            View::Dashboard
+        };
+        let entry = Entry {
+            tx: tx.clone(),
+            sink: sink.clone(),
+        };
+        if view == View::Dashboard {
+            let mut inner = self.hub.inner.write().expect("hub lock poisoned");
+            inner
+                .users
+                .entry(principal.user_id.clone())
+                .or_default()
+                .push((id, entry.clone()));
+        }
+        let closed = Arc::new(AtomicBool::new(false));
+        let worker = Worker {
+            closed: closed.clone(),
+            app: self.clone(),
+            id,
+            principal,
+            view,
+            sink,
+            entry,
+            subs: HashMap::new(),
+        };
+        tokio::spawn(worker.run(rx));
+        Connection {
+            id,
+            tx,
+            hub: self.hub.clone(),
+            closed,
+        }
+    }
+}
+
+struct Worker {
+    closed: Arc<AtomicBool>,
+    app: Arc<App>,
+    id: u64,
+    principal: Principal,
+    view: View,
+    sink: Arc<dyn Sink>,
+    entry: Entry,
+    /// Subscribed channels and the last `seq` processed for each.
+    subs: HashMap<ChannelId, i64>,
+}
+
+impl Worker {
+    async fn run(mut self, mut rx: mpsc::Receiver<Cmd>) {
+        while let Some(cmd) = rx.recv().await {
+            if self.closed.load(Ordering::SeqCst) {
+                break;
+            }
+            let alive = match cmd {
+                Cmd::Event { ev, via_channel } => self.on_event(ev, via_channel).await,
+                Cmd::Subscribe {
+                    channel,
+                    last_seq,
+                    done,
+                } => self.on_subscribe(channel, last_seq, done).await,
+                Cmd::Unsubscribe { channel } => {
+                    if let Some(id) = ChannelId::parse(&channel) {
+                        self.subs.remove(&id);
+                        self.app.hub.unsubscribe_channel(&id, self.id);
+                    }
+                    true
+                }
+                Cmd::Run(f) => {
+                    f();
+                    true
+                }
+                Cmd::Close => false,
+            };
+            if !alive {
+                break;
+            }
+        }
+        self.app.hub.remove_conn(self.id);
+    }
+
+    fn visible(&self, audience: Audience, subscribed: bool) -> bool {
+        match audience {
+            Audience::Channel => subscribed,
+            Audience::ChannelAndOwner => subscribed || self.view == View::Dashboard,
+            Audience::OwnerDashboards => self.view == View::Dashboard,
+        }
+    }
+
+    /// Puts one event on the wire, waiting a bounded time for a full transport buffer.
+    /// Returns false when the connection must end.
+    async fn deliver(&self, ev: &SharedEvent, subscribed: bool) -> bool {
+        if !self.visible(ev.logged.event.audience(), subscribed) {
+            return true;
+        }
+        let start = tokio::time::Instant::now();
+        loop {
+            match self.sink.deliver(ev, self.view) {
+                Ok(()) => {
+                    self.app
+                        .metrics
+                        .events_emitted
+                        .fetch_add(1, Ordering::Relaxed);
+                    return true;
+                }
+                Err(SinkError::Closed) => return false,
+                Err(SinkError::Full) if start.elapsed() < FULL_WAIT => {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                Err(SinkError::Full) => {
+                    self.app
+                        .metrics
+                        .slow_consumers_closed
+                        .fetch_add(1, Ordering::Relaxed);
+                    self.sink.close();
+                    return false;
+                }
+            }
+        }
+    }
+
+    /// Delivers the logged events `after < seq <= upto` of a subscribed channel.
+    async fn replay(
+        &self,
+        channel: &ChannelId,
+        mut after: i64,
+        upto: i64,
+    ) -> Result<bool, AppError> {
+        while after < upto {
+            let page = self
+                .app
+                .store
+                .events_between(channel, after, upto, REPLAY_PAGE)
+                .await?;
+            let Some(last) = page.last().map(|e| e.seq) else {
+                break;
+            };
+            for logged in page {
+                let ev = SharedEvent::new(self.principal.user_id.clone(), logged);
+                if !self.deliver(&ev, true).await {
+                    return Ok(false);
+                }
+                self.app
+                    .metrics
+                    .events_replayed
+                    .fetch_add(1, Ordering::Relaxed);
+            }
+            after = last;
+        }
+        Ok(true)
+    }
+
+    async fn on_event(&mut self, ev: Arc<SharedEvent>, via_channel: bool) -> bool {
+        let channel = &ev.logged.channel_id;
+        let Some(&last) = self.subs.get(channel) else {
+            // Not subscribed (any more): only owner-level events for dashboards.
+            return via_channel || self.deliver(&ev, false).await;
+        };
+        let seq = ev.logged.seq;
+        if seq <= last {
+            return true; // already delivered by a replay or the other route
+        }
+        if seq > last + 1 {
+            // Another writer or node published out of order: fill the gap from the log.
+            match self.replay(channel, last, seq - 1).await {
+                Ok(true) => {}
+                Ok(false) => return false,
+                Err(e) => {
+                    tracing::error!(channel_id = %channel, error = %e, "could not fill an event gap; closing the connection so that it resumes");
+                    self.sink.close();
+                    return false;
+                }
+            }
+        }
+        self.subs.insert(channel.clone(), seq);
+        self.deliver(&ev, true).await
+    }
+
+    async fn on_subscribe(&mut self, raw: String, last_seq: Option<i64>, done: Done) -> bool {
+        let channel = match self.app.owned_channel(&self.principal.user_id, &raw).await {
+            Ok((id, _)) => id,
+            Err(e) => {
+                done(SubscribeOutcome::Refused(e));
+                return true;
+            }
+        };
+        // Register before reading the log: anything committed from now on is queued behind
+        // this command, and anything before is in the log.
+        self.app
+            .hub
+            .subscribe_channel(&channel, self.id, &self.entry);
+        let (head, oldest) = match self.app.store.log_bounds(&channel).await {
+            Ok(b) => b,
+            Err(e) => {
+                self.app.hub.unsubscribe_channel(&channel, self.id);
+                done(SubscribeOutcome::Refused(e.into()));
+                return true;
+            }
+        };
+        let mut reset = false;
+        match last_seq {
+            None => {}
+            Some(ls) if ls > head || ls < oldest - 1 || ls < 0 => {
+                reset = true;
+                self.app.metrics.sync_resets.fetch_add(1, Ordering::Relaxed);
+                if self.sink.sync_reset(&channel, oldest, head).is_err() {
+                    return false;
+                }
+            }
+            Some(ls) => match self.replay(&channel, ls, head).await {
+                Ok(true) => {}
+                Ok(false) => return false,
+                Err(e) => {
+                    self.app.hub.unsubscribe_channel(&channel, self.id);
+                    done(SubscribeOutcome::Refused(e));
+                    return true;
+                }
+            },
+        }
+        self.subs.insert(channel.clone(), head);
+        done(SubscribeOutcome::Subscribed {
+            channel_id: channel,
+            last_seq: head,
+            reset,
+        });
+        true
+    }
+}

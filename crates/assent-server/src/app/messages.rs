@@ -1,0 +1,272 @@
+//! Messages: posting (agents and humans), reading, paging, deleting, acknowledging.
+
+use super::{App, AppError};
+use assent_core::model::{DeliveryStatus, Message, Principal, SenderType};
+use assent_core::validate::{Checker, MAX_CLIENT_ID_CHARS, MAX_TEXT_CHARS};
+use assent_core::{MessageId, UserId};
+use assent_store::{MessageQuery, NewMessage, Page};
+use serde_json::Value;
+
+/// `POST /api/v1/messages`, unvalidated.
+#[derive(Debug, Default)]
+pub struct AgentMessageInput {
+    pub channel_id: Option<String>,
+    pub text: Option<String>,
+    pub status: Option<String>,
+    pub review: Option<Value>,
+    pub metadata: Option<Value>,
+    pub webhook_url: Option<String>,
+    pub attachment_ids: Option<Vec<String>>,
+    pub client_id: Option<String>,
+    pub stream_id: Option<String>,
+    pub stream_state: Option<String>,
+}
+
+/// `POST /api/messages`, unvalidated.
+#[derive(Debug, Default)]
+pub struct UserMessageInput {
+    pub channel_id: Option<String>,
+    pub text: Option<String>,
+    pub attachment_ids: Option<Vec<String>>,
+    pub client_id: Option<String>,
+}
+
+/// Query of a message listing, unvalidated.
+#[derive(Debug, Default)]
+pub struct ListInput {
+    pub channel: Option<String>,
+    pub limit: Option<String>,
+    pub cursor: Option<String>,
+    pub after: Option<String>,
+    pub search: Option<String>,
+}
+
+const EMPTY_MESSAGE: &str =
+    "Message must contain at least one of: text, review, status, attachmentIds, or textAttachments";
+
+fn parse_i64(c: &mut Checker, path: &str, v: Option<String>, min: i64, max: i64) -> Option<i64> {
+    let s = v?;
+    match s.trim().parse::<i64>() {
+        Ok(n) if (min..=max).contains(&n) => Some(n),
+        _ => {
+            c.fail(path, format!("must be an integer between {min} and {max}"));
+            None
+        }
+    }
+}
+
+impl App {
+    /// An agent posts into one of its user's channels. Returns the message and whether it
+    /// was created now (`false`: an earlier message with the same `clientId`).
+    pub async fn post_agent_message(
+        &self,
+        who: &Principal,
+        input: AgentMessageInput,
+    ) -> Result<(Message, bool), AppError> {
+        let mut c = Checker::new();
+        let channel = c.channel_id("channelId", input.channel_id);
+        let text = c.opt_text("text", input.text, MAX_TEXT_CHARS);
+        let status = c.message_status("status", input.status);
+        let mut metadata = c.opt_object("metadata", input.metadata);
+        let review = match input.review {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(mut r)) => {
+                if !r.get("type").is_some_and(Value::is_string) {
+                    c.fail("review.type", "is required and must be a string");
+                }
+                // Full review semantics are the reviews module's; here a review is stored as
+                // given, pending.
+                r.insert("status".into(), Value::from("pending"));
+                r.remove("response");
+                r.remove("completedAt");
+                Some(Value::Object(r))
+            }
+            Some(_) => {
+                c.fail("review", "must be an object");
+                None
+            }
+        };
+        if let Some(url) = c.opt_url("webhookUrl", input.webhook_url) {
+            let m = metadata.get_or_insert_with(|| Value::Object(Default::default()));
+            if let Some(obj) = m.as_object_mut() {
+                obj.insert("webhookUrl".into(), Value::from(url));
+            }
+        }
+        let client_id = c.opt_token("clientId", input.client_id, MAX_CLIENT_ID_CHARS);
+        let stream_id = c.opt_token("streamId", input.stream_id, MAX_CLIENT_ID_CHARS);
+        let stream_state = c.stream_state("streamState", input.stream_state);
+        let has_attachments = input.attachment_ids.as_ref().is_some_and(|a| !a.is_empty());
+        if text.is_none() && review.is_none() && status.is_none() && !has_attachments {
+            c.fail("", EMPTY_MESSAGE);
+        }
+        c.finish()?;
+        let (channel, info) = self.owned_channel(&who.user_id, channel.as_str()).await?;
+        let new = NewMessage {
+            sender_id: channel.to_string(),
+            channel_id: channel,
+            sender_type: SenderType::Agent,
+            text,
+            status,
+            review,
+            metadata,
+            client_id,
+            stream_id,
+            stream_state,
+        };
+        self.create(new, Some(info.name)).await
+    }
+
+    /// A human posts into one of their channels.
+    pub async fn post_user_message(
+        &self,
+        user: &UserId,
+        input: UserMessageInput,
+    ) -> Result<(Message, bool), AppError> {
+        let mut c = Checker::new();
+        let channel = c.channel_id("channelId", input.channel_id);
+        let text = c.opt_text("text", input.text, MAX_TEXT_CHARS);
+        let client_id = c.opt_token("clientId", input.client_id, MAX_CLIENT_ID_CHARS);
+        let has_attachments = input.attachment_ids.as_ref().is_some_and(|a| !a.is_empty());
+        if text.as_deref().is_none_or(|t| t.trim().is_empty()) && !has_attachments {
+            c.fail("text", "is required");
+        }
+        c.finish()?;
+        let (channel, _) = self.owned_channel(user, channel.as_str()).await?;
+        let new = NewMessage {
+            channel_id: channel,
+            sender_type: SenderType::User,
+            sender_id: user.to_string(),
+            text,
+            status: None,
+            review: None,
+            metadata: None,
+            client_id,
+            stream_id: None,
+            stream_state: None,
+        };
+        self.create(new, None).await
+    }
+
+    async fn create(
+        &self,
+        new: NewMessage,
+        agent_name: Option<String>,
+    ) -> Result<(Message, bool), AppError> {
+        match self.store.create_message(new, agent_name, self.now()).await {
+            Ok(r) => Ok(r),
+            // The channel vanished between the ownership check and the write.
+            Err(assent_store::StoreError::NotFound) => Err(AppError::NotYourAgent),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn list_messages(&self, user: &UserId, q: ListInput) -> Result<Page, AppError> {
+        let mut c = Checker::new();
+        let channel = c.channel_id("channel", q.channel);
+        let limit = parse_i64(&mut c, "limit", q.limit, 1, 100).unwrap_or(50);
+        let after = parse_i64(&mut c, "after", q.after, 0, i64::MAX);
+        let cursor = match q.cursor.filter(|s| !s.is_empty()) {
+            None => None,
+            Some(s) => match MessageId::parse(&s) {
+                Some(id) => Some(id),
+                None => {
+                    c.fail("cursor", "is not a message id");
+                    None
+                }
+            },
+        };
+        if cursor.is_some() && after.is_some() {
+            c.fail("after", "cannot be combined with cursor");
+        }
+        let search = c.opt_text("search", q.search, 200);
+        c.finish()?;
+        let (channel_id, _) = self.owned_channel(user, channel.as_str()).await?;
+        Ok(self
+            .store
+            .list_messages(MessageQuery {
+                channel_id,
+                limit,
+                cursor,
+                after,
+                search,
+            })
+            .await?)
+    }
+
+    /// A message of one of the user's channels. `channel` is optional for humans (the
+    /// message's own channel is checked instead).
+    pub async fn get_message(
+        &self,
+        user: &UserId,
+        channel: Option<&str>,
+        id: &str,
+    ) -> Result<Message, AppError> {
+        let id = MessageId::parse(id).ok_or(AppError::NotFound("Message"))?;
+        match channel {
+            Some(ch) => {
+                let (ch, _) = self.owned_channel(user, ch).await?;
+                self.store
+                    .message_in_channel(&ch, &id)
+                    .await?
+                    .ok_or(AppError::NotFound("Message"))
+            }
+            None => {
+                let m = self
+                    .store
+                    .message_by_id(&id)
+                    .await?
+                    .ok_or(AppError::NotFound("Message"))?;
+                // Foreign messages look like missing ones.
+                self.owned_channel(user, m.channel_id.as_str())
+                    .await
+                    .map_err(|_| AppError::NotFound("Message"))?;
+                Ok(m)
+            }
+        }
+    }
+
+    pub async fn delete_message(
+        &self,
+        user: &UserId,
+        channel: Option<&str>,
+        id: &str,
+    ) -> Result<(), AppError> {
+        let m = self
+            .get_message(user, Some(require_channel(channel)?), id)
+            .await?;
+        self.store
+            .delete_message(&m.channel_id, &m.id, self.now())
+            .await?
+            .ok_or(AppError::NotFound("Message"))?;
+        Ok(())
+    }
+
+    /// The agent acknowledges a message: `deliveryStatus` becomes `agent_received`.
+    pub async fn ack_message(
+        &self,
+        user: &UserId,
+        channel: Option<&str>,
+        id: &str,
+    ) -> Result<(), AppError> {
+        let m = self
+            .get_message(user, Some(require_channel(channel)?), id)
+            .await?;
+        self.store
+            .set_delivery_status(
+                &m.channel_id,
+                &m.id,
+                DeliveryStatus::AgentReceived,
+                self.now(),
+            )
+            .await?
+            .ok_or(AppError::NotFound("Message"))?;
+        Ok(())
+    }
+}
+
+fn require_channel(channel: Option<&str>) -> Result<&str, AppError> {
+    match channel {
+        Some(c) if !c.is_empty() => Ok(c),
+        _ => Err(assent_core::ValidationError::single("channel", "is required").into()),
+    }
+}

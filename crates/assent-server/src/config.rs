@@ -1,0 +1,255 @@
+//! The one configuration struct: defaults → environment → command-line flags, validated at
+//! start-up. `assent default-config` prints every setting from this definition.
+
+use clap::{Args, CommandFactory, Parser, Subcommand};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "assent",
+    version,
+    about = "Assent: a self-hosted human-in-the-loop gateway for AI agents"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the server (the default when no command is given).
+    Serve(Box<Config>),
+    /// Print every setting with its flag, environment variable, default and documentation.
+    DefaultConfig,
+}
+
+#[derive(Args, Clone)]
+pub struct Config {
+    /// Address to listen on (HTTP API, Socket.IO, raw WebSockets and the dashboard).
+    #[arg(long, env = "ASSENT_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+
+    /// Directory for the SQLite file, uploads and generated secrets.
+    #[arg(long, env = "ASSENT_DATA_DIR", default_value = "./assent-data")]
+    pub data_dir: PathBuf,
+
+    /// Database URL: `sqlite://…` (default: sqlite://<data-dir>/assent.db) or `postgres://…`.
+    #[arg(long, env = "ASSENT_DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// Redis URL for multi-node fan-out. Unset: single node with an in-process bus.
+    #[arg(long, env = "ASSENT_REDIS_URL")]
+    pub redis_url: Option<String>,
+
+    /// Email of the first owner account, used only when no user exists yet.
+    #[arg(long, env = "ASSENT_ADMIN_EMAIL", default_value = "admin@assent.local")]
+    pub admin_email: String,
+
+    /// Password of the first owner account. Unset: a random one is generated and printed once
+    /// (and must be changed at first login).
+    #[arg(long, env = "ASSENT_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+
+    /// Let webhooks reach loopback and private addresses (tests and local setups only).
+    #[arg(long, env = "ASSENT_ALLOW_PRIVATE_WEBHOOKS", default_value_t = false, action = clap::ArgAction::Set)]
+    pub allow_private_webhooks: bool,
+
+    /// Seconds without a heartbeat after which an agent is marked offline.
+    #[arg(long, env = "ASSENT_AGENT_OFFLINE_AFTER_SECS", default_value_t = 300)]
+    pub agent_offline_after_secs: u64,
+
+    /// Lifetime of a dashboard session in hours (sliding: refresh extends it).
+    #[arg(long, env = "ASSENT_SESSION_TTL_HOURS", default_value_t = 168)]
+    pub session_ttl_hours: u64,
+
+    /// Events kept per channel for resume; older ones are pruned and a client that asks for
+    /// them gets `sync:reset`.
+    #[arg(long, env = "ASSENT_EVENT_RETENTION", default_value_t = 10_000)]
+    pub event_retention: i64,
+
+    /// Largest accepted request body in bytes (larger → 413).
+    #[arg(long, env = "ASSENT_MAX_BODY_BYTES", default_value_t = 1_048_576)]
+    pub max_body_bytes: usize,
+
+    /// Mark the session cookie `Secure` (set this behind HTTPS).
+    #[arg(long, env = "ASSENT_SECURE_COOKIES", default_value_t = false, action = clap::ArgAction::Set)]
+    pub secure_cookies: bool,
+
+    /// Log format: `auto` (JSON unless stdout is a terminal), `json` or `pretty`.
+    #[arg(long, env = "ASSENT_LOG_FORMAT", default_value = "auto", value_parser = ["auto", "json", "pretty"])]
+    pub log_format: String,
+
+    /// Log filter in `tracing` syntax.
+    #[arg(long, env = "ASSENT_LOG", default_value = "info")]
+    pub log: String,
+
+    /// Database writer tasks on PostgreSQL (SQLite always uses one).
+    #[arg(long, env = "ASSENT_DB_WRITERS", default_value_t = 4)]
+    pub db_writers: usize,
+
+    /// Read connections in the database pool.
+    #[arg(long, env = "ASSENT_DB_READ_POOL", default_value_t = 8)]
+    pub db_read_pool: u32,
+}
+
+impl Config {
+    /// The configuration with every default, as `assent serve` with no flags and no
+    /// environment would see it. Tests start from this.
+    pub fn defaults() -> Config {
+        #[derive(Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            config: Config,
+        }
+        Wrapper::parse_from(["assent"]).config
+    }
+
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(u) => u.clone(),
+            None => format!("sqlite://{}", self.data_dir.join("assent.db").display()),
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        let url = self.database_url();
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
+            return Err("--database-url must start with sqlite:// or postgres://".into());
+        }
+        if self.redis_url.is_some() {
+            return Err("--redis-url (multi-node fan-out) is not available in this version; run a single node".into());
+        }
+        if self.event_retention < 100 {
+            return Err("--event-retention must be at least 100".into());
+        }
+        if self.max_body_bytes < 1024 {
+            return Err("--max-body-bytes must be at least 1024".into());
+        }
+        if self.agent_offline_after_secs == 0 || self.session_ttl_hours == 0 {
+            return Err("durations must be positive".into());
+        }
+        Ok(())
+    }
+}
+
+fn redact_url(url: &str) -> String {
+    // postgres://user:secret@host → postgres://user:***@host
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("addr", &self.addr)
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &redact_url(&self.database_url()))
+            .field("redis_url", &self.redis_url.as_deref().map(redact_url))
+            .field("admin_email", &self.admin_email)
+            .field(
+                "admin_password",
+                &self.admin_password.as_ref().map(|_| "***"),
+            )
+            .field("allow_private_webhooks", &self.allow_private_webhooks)
+            .field("agent_offline_after_secs", &self.agent_offline_after_secs)
+            .field("session_ttl_hours", &self.session_ttl_hours)
+            .field("event_retention", &self.event_retention)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("secure_cookies", &self.secure_cookies)
+            .field("log_format", &self.log_format)
+            .field("db_writers", &self.db_writers)
+            .finish()
+    }
+}
+
+/// Text of `assent default-config`: every setting of `Config`, from its definition.
+pub fn describe_defaults() -> String {
+    let cmd = Cli::command();
+    let serve = cmd
+        .find_subcommand("serve")
+        .expect("the serve command exists");
+    let mut out =
+        String::from("# Assent settings: flag / environment variable, default, meaning.\n\n");
+    for arg in serve.get_arguments() {
+        let Some(long) = arg.get_long() else { continue };
+        if long == "help" {
+            continue;
+        }
+        let env = arg
+            .get_env()
+            .map(|e| e.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let default = arg
+            .get_default_values()
+            .iter()
+            .map(|v| v.to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join(",");
+        let default = if default.is_empty() {
+            "(unset)".to_owned()
+        } else {
+            default
+        };
+        let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+        out.push_str(&format!(
+            "--{long} / {env}\n    default: {default}\n    {help}\n\n"
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_cli_contract() {
+        let c = Config::defaults();
+        assert_eq!(c.addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.data_dir, PathBuf::from("./assent-data"));
+        assert_eq!(c.database_url(), "sqlite://./assent-data/assent.db");
+        assert!(c.redis_url.is_none());
+        assert!(!c.allow_private_webhooks);
+        assert!(c.validate().is_ok());
+    }
+
+    #[test]
+    fn debug_redacts_secrets() {
+        let mut c = Config::defaults();
+        c.admin_password = Some("hunter22".into());
+        c.database_url = Some("postgres://bob:s3cret@db/x".into());
+        let d = format!("{c:?}");
+        assert!(!d.contains("hunter22") && !d.contains("s3cret"), "{d}");
+        assert!(d.contains("postgres://bob:***@db/x"));
+    }
+
+    #[test]
+    fn default_config_lists_every_setting() {
+        let text = describe_defaults();
+        for name in [
+            "ASSENT_ADDR",
+            "ASSENT_DATA_DIR",
+            "ASSENT_DATABASE_URL",
+            "ASSENT_REDIS_URL",
+            "ASSENT_ADMIN_EMAIL",
+            "ASSENT_ADMIN_PASSWORD",
+            "ASSENT_ALLOW_PRIVATE_WEBHOOKS",
+        ] {
+            assert!(text.contains(name), "{name} missing from:\n{text}");
+        }
+        assert!(text.contains("default: 127.0.0.1:8080"));
+    }
+}

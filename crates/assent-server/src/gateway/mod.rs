@@ -1,0 +1,301 @@
+//! The Socket.IO gateway on namespace `/ws` (Placet-compatible). Authentication runs in the
+//! connect middleware, so a bad credential gets `connect_error` before any handler. Client
+//! events are turned into commands of the socket's ordered connection queue *synchronously,
+//! while the packet is decoded* (custom extractors), so that `subscribe:channel` followed by
+//! `ping` is answered in that order even though socketioxide runs handlers as tasks.
+
+use crate::app::hub::{Connection, SharedEvent, Sink, SinkError, SubscribeOutcome, View, slot};
+use crate::app::{App, AppError};
+use crate::error::ApiError;
+use crate::wire;
+use assent_core::ChannelId;
+use assent_core::model::Principal;
+use assent_proto::{self as p, events};
+use serde_json::Value;
+use serde_json::value::RawValue;
+use socketioxide::SocketIo;
+use socketioxide::adapter::LocalAdapter;
+use socketioxide::extract::{AckSender, SocketRef, State, TryData};
+use socketioxide::handler::{ConnectHandler, FromMessageParts, Value as SioValue};
+use socketioxide::socket::{DisconnectReason, Socket};
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+pub type GatewayLayer = socketioxide::layer::SocketIoLayer<LocalAdapter>;
+
+/// Builds the Socket.IO layer and its handle (used at shutdown to close every socket).
+pub fn layer(app: Arc<App>) -> (GatewayLayer, SocketIo) {
+    let (layer, io) = SocketIo::builder()
+        .max_payload(1_000_000)
+        .max_buffer_size(8_192)
+        .ping_interval(Duration::from_secs(25))
+        .ping_timeout(Duration::from_secs(20))
+        .with_state(app)
+        .build_layer();
+    io.ns("/ws", on_connect.with(authenticate));
+    (layer, io)
+}
+
+#[derive(Debug)]
+struct Unauthorized;
+impl std::fmt::Display for Unauthorized {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("unauthorized")
+    }
+}
+
+/// Connect middleware: `auth.apiKey` (agents) or `auth.token` (ticket or session token).
+/// It also sets the socket up (connection worker, handlers): socketioxide sends the CONNECT
+/// packet before it runs the connect handler, so anything done there races the client's
+/// first events.
+async fn authenticate(
+    s: SocketRef,
+    TryData(auth): TryData<Value>,
+    State(app): State<Arc<App>>,
+) -> Result<(), Unauthorized> {
+    let auth = auth.unwrap_or(Value::Null);
+    let api_key = auth.get("apiKey").and_then(Value::as_str);
+    let token = auth.get("token").and_then(Value::as_str);
+    match app.socket_principal(api_key, token).await {
+        Ok(Some(p)) => {
+            setup(&s, &app, p);
+            Ok(())
+        }
+        Ok(None) => Err(Unauthorized),
+        Err(e) => {
+            tracing::error!(error = %e, "socket authentication failed");
+            Err(Unauthorized)
+        }
+    }
+}
+
+/// Emits on one socket. The socket is set up in the connect middleware, before socketioxide
+/// marks it connected; until then a delivery is "full" (retried), not "closed".
+struct SocketSink {
+    socket: SocketRef,
+    was_connected: AtomicBool,
+}
+
+impl SocketSink {
+    fn emit_raw(&self, event: &str, json: &str) -> Result<(), SinkError> {
+        if !self.was_connected.load(Ordering::Relaxed) {
+            if !self.socket.connected() {
+                return Err(SinkError::Full);
+            }
+            self.was_connected.store(true, Ordering::Relaxed);
+        }
+        let raw: &RawValue = serde_json::from_str(json).map_err(|_| SinkError::Closed)?;
+        match self.socket.emit(event, raw) {
+            Ok(()) => Ok(()),
+            Err(socketioxide::SendError::Socket(
+                socketioxide::SocketError::InternalChannelFull,
+            )) => Err(SinkError::Full),
+            Err(_) => Err(SinkError::Closed),
+        }
+    }
+}
+
+impl Sink for SocketSink {
+    fn deliver(&self, ev: &SharedEvent, view: View) -> Result<(), SinkError> {
+        let s = match view {
+            View::Agent => slot::SOCKETIO_AGENT,
+            View::Dashboard => slot::SOCKETIO_DASHBOARD,
+        };
+        let json = ev.rendered(s, |e| wire::socketio_payload(e, view));
+        self.emit_raw(ev.logged.event.name(), &json)
+    }
+
+    fn sync_reset(
+        &self,
+        channel: &ChannelId,
+        oldest_seq: i64,
+        head_seq: i64,
+    ) -> Result<(), SinkError> {
+        let body = p::SyncResetPayload {
+            channel_id: channel.to_string(),
+            oldest_seq,
+            head_seq,
+        };
+        self.emit_raw(
+            events::SYNC_RESET,
+            &serde_json::to_string(&body).unwrap_or_default(),
+        )
+    }
+
+    fn close(&self) {
+        let _ = self.socket.clone().disconnect();
+    }
+}
+
+async fn on_connect(s: SocketRef) {
+    tracing::trace!(socket = %s.id, "socket connected to /ws");
+}
+
+fn setup(s: &SocketRef, app: &Arc<App>, principal: Principal) {
+    s.extensions.insert(principal.clone());
+    app.metrics
+        .sockets_connected
+        .fetch_add(1, Ordering::Relaxed);
+    tracing::debug!(socket = %s.id, user_id = %principal.user_id, agent = principal.is_agent(), "socket connected");
+    let conn = app.connect(
+        principal,
+        Arc::new(SocketSink {
+            socket: s.clone(),
+            was_connected: AtomicBool::new(false),
+        }),
+    );
+    s.extensions.insert(conn);
+    s.on(events::SUBSCRIBE, async |_: Queued<Subscribe>| {});
+    s.on(events::UNSUBSCRIBE, async |_: Queued<Unsubscribe>| {});
+    s.on(events::PING, async |_: Queued<Ping>| {});
+    s.on(events::CHANNEL_READ, on_channel_read);
+    s.on_disconnect(
+        async |s: SocketRef, State(app): State<Arc<App>>, reason: DisconnectReason| {
+            if let Some(conn) = s.extensions.remove::<Connection>() {
+                conn.disconnect();
+            }
+            app.metrics
+                .sockets_connected
+                .fetch_sub(1, Ordering::Relaxed);
+            tracing::debug!(socket = %s.id, ?reason, "socket disconnected");
+        },
+    );
+}
+
+/// A client event, queued on the socket's connection in arrival order during extraction.
+struct Queued<K>(std::marker::PhantomData<K>);
+
+trait Command {
+    fn enqueue(s: SocketRef, conn: &Connection, data: Option<Value>, ack: AckSender);
+}
+
+impl<K: Command> FromMessageParts<LocalAdapter> for Queued<K> {
+    type Error = Infallible;
+    fn from_message_parts(
+        s: &Arc<Socket<LocalAdapter>>,
+        v: &mut SioValue,
+        ack_id: &Option<i64>,
+    ) -> Result<Self, Infallible> {
+        let TryData(data) = TryData::<Value>::from_message_parts(s, v, ack_id)?;
+        let ack = AckSender::from_message_parts(s, v, ack_id)?;
+        let socket = SocketRef::from_message_parts(s, v, ack_id)?;
+        if let Some(conn) = s.extensions.get::<Connection>() {
+            K::enqueue(socket, &conn, data.ok(), ack);
+        }
+        Ok(Queued(std::marker::PhantomData))
+    }
+}
+
+fn refusal(e: &AppError) -> p::SubscribeAck {
+    let body = ApiError::App(match e {
+        AppError::NotYourAgent => AppError::NotYourAgent,
+        AppError::Invalid(v) => AppError::Invalid(v.clone()),
+        _ => AppError::Internal(e.to_string()),
+    })
+    .body();
+    p::SubscribeAck {
+        ok: false,
+        channel_id: None,
+        last_seq: None,
+        error: Some(p::AckError {
+            code: body.code,
+            message: body.message,
+        }),
+    }
+}
+
+struct Subscribe;
+impl Command for Subscribe {
+    fn enqueue(_: SocketRef, conn: &Connection, data: Option<Value>, ack: AckSender) {
+        // Placet sends a bare channel id; Assent also takes `{channelId, lastSeq}`.
+        let (channel, last_seq) = match data {
+            Some(Value::String(s)) => (s, None),
+            Some(Value::Array(mut a)) if a.len() == 1 && a[0].is_string() => {
+                (a.remove(0).as_str().unwrap_or_default().to_owned(), None)
+            }
+            Some(v @ Value::Object(_)) => match serde_json::from_value::<p::SubscribeRequest>(v) {
+                Ok(r) => (r.channel_id, r.last_seq),
+                Err(e) => {
+                    let err = AppError::Invalid(assent_core::ValidationError::single(
+                        "subscribe:channel",
+                        e.to_string(),
+                    ));
+                    let _ = ack.send(&refusal(&err));
+                    return;
+                }
+            },
+            _ => {
+                let err = AppError::Invalid(assent_core::ValidationError::single(
+                    "subscribe:channel",
+                    "expected a channel id or {channelId, lastSeq}",
+                ));
+                let _ = ack.send(&refusal(&err));
+                return;
+            }
+        };
+        conn.subscribe(channel, last_seq, move |outcome| {
+            let body = match outcome {
+                SubscribeOutcome::Subscribed {
+                    channel_id,
+                    last_seq,
+                    ..
+                } => p::SubscribeAck {
+                    ok: true,
+                    channel_id: Some(channel_id.to_string()),
+                    last_seq: Some(last_seq),
+                    error: None,
+                },
+                SubscribeOutcome::Refused(e) => refusal(&e),
+            };
+            let _ = ack.send(&body);
+        });
+    }
+}
+
+struct Unsubscribe;
+impl Command for Unsubscribe {
+    fn enqueue(_: SocketRef, conn: &Connection, data: Option<Value>, ack: AckSender) {
+        let channel = match data {
+            Some(Value::String(s)) => s,
+            Some(Value::Object(o)) => o
+                .get("channelId")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            _ => String::new(),
+        };
+        conn.unsubscribe(channel);
+        conn.run(move || {
+            let _ = ack.send(&serde_json::json!({"ok": true}));
+        });
+    }
+}
+
+struct Ping;
+impl Command for Ping {
+    fn enqueue(s: SocketRef, conn: &Connection, _: Option<Value>, ack: AckSender) {
+        // `pong` is emitted in order with deliveries, so a ping also works as a barrier.
+        conn.run(move || {
+            let no_args: [u8; 0] = [];
+            let _ = s.emit(events::PONG, &no_args);
+            let _ = ack.send(&serde_json::json!({"ok": true}));
+        });
+    }
+}
+
+async fn on_channel_read(
+    s: SocketRef,
+    TryData(channel): TryData<String>,
+    State(app): State<Arc<App>>,
+) {
+    let Some(principal) = s.extensions.get::<Principal>() else {
+        return;
+    };
+    if let Ok(channel) = channel
+        && let Err(e) = app.mark_read(&principal.user_id, &channel).await
+    {
+        tracing::debug!(error = %e, "channel:read refused");
+    }
+}

@@ -1,0 +1,508 @@
+//! The HTTP edge: the route table (which also generates `/api/openapi.json`, so the document
+//! cannot drift from the router), middleware (request ids, metrics, access logs) and the
+//! small system endpoints.
+
+mod extract;
+mod human;
+mod v1;
+
+use crate::app::App;
+use crate::error::{ApiError, EdgeError};
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, delete, get, patch, post, put};
+use axum::{Json, Router};
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Instant;
+use tracing::Instrument;
+
+/// Shared state of HTTP handlers.
+#[derive(Clone)]
+pub struct Ctx {
+    pub app: Arc<App>,
+    pub secure_cookies: bool,
+    pub max_body: usize,
+}
+
+pub(crate) fn ok<T: Serialize>(v: &T) -> Response {
+    (StatusCode::OK, Json(v)).into_response()
+}
+
+pub(crate) fn created<T: Serialize>(v: &T) -> Response {
+    (StatusCode::CREATED, Json(v)).into_response()
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Auth {
+    None,
+    ApiKey,
+    Session,
+}
+
+pub struct Route {
+    pub method: Method,
+    pub path: &'static str,
+    pub summary: &'static str,
+    pub auth: Auth,
+    pub handler: MethodRouter<Ctx>,
+}
+
+fn r(
+    method: Method,
+    path: &'static str,
+    auth: Auth,
+    summary: &'static str,
+    handler: MethodRouter<Ctx>,
+) -> Route {
+    Route {
+        method,
+        path,
+        summary,
+        auth,
+        handler,
+    }
+}
+
+/// Every API route, once.
+pub fn routes() -> Vec<Route> {
+    use Auth::*;
+    use Method as M;
+    vec![
+        r(
+            M::GET,
+            "/health",
+            None,
+            "Readiness: 200 once the server serves requests",
+            get(health),
+        ),
+        r(M::GET, "/metrics", None, "Prometheus metrics", get(metrics)),
+        r(
+            M::GET,
+            "/api/openapi.json",
+            None,
+            "This document",
+            get(openapi),
+        ),
+        // agent API
+        r(
+            M::GET,
+            "/api/v1/agents",
+            ApiKey,
+            "List the key owner's agents",
+            get(v1::list_agents),
+        ),
+        r(
+            M::POST,
+            "/api/v1/agents",
+            ApiKey,
+            "Create an agent (channel)",
+            post(v1::create_agent),
+        ),
+        r(
+            M::PATCH,
+            "/api/v1/agents/{id}",
+            ApiKey,
+            "Update an agent",
+            patch(v1::update_agent),
+        ),
+        r(
+            M::DELETE,
+            "/api/v1/agents/{id}",
+            ApiKey,
+            "Delete an agent and its messages",
+            delete(v1::delete_agent),
+        ),
+        r(
+            M::POST,
+            "/api/v1/agents/setTag",
+            ApiKey,
+            "Set or clear an agent's grouping tag",
+            post(v1::set_tag),
+        ),
+        r(
+            M::PUT,
+            "/api/v1/agents/{id}/commands",
+            ApiKey,
+            "Replace an agent's slash commands",
+            put(v1::set_commands),
+        ),
+        r(
+            M::POST,
+            "/api/v1/messages",
+            ApiKey,
+            "Post a message (idempotent on clientId)",
+            post(v1::post_message),
+        ),
+        r(
+            M::GET,
+            "/api/v1/messages",
+            ApiKey,
+            "Page messages: newest first by cursor, or forward with after=<seq>",
+            get(v1::list_messages),
+        ),
+        r(
+            M::GET,
+            "/api/v1/messages/{id}",
+            ApiKey,
+            "Read one message (?channel=)",
+            get(v1::get_message),
+        ),
+        r(
+            M::DELETE,
+            "/api/v1/messages/{id}",
+            ApiKey,
+            "Delete a message (?channel=); emits message:deleted",
+            delete(v1::delete_message),
+        ),
+        r(
+            M::POST,
+            "/api/v1/messages/{id}/ack",
+            ApiKey,
+            "Acknowledge receipt (?channel=); emits message:delivery",
+            post(v1::ack_message),
+        ),
+        r(
+            M::POST,
+            "/api/v1/status/ping",
+            ApiKey,
+            "Agent heartbeat; emits agent:status",
+            post(v1::ping),
+        ),
+        r(
+            M::POST,
+            "/api/v1/ws-ticket",
+            ApiKey,
+            "Single-use 30 s ticket for sockets",
+            post(v1::ws_ticket),
+        ),
+        // human API
+        r(
+            M::POST,
+            "/api/auth/login",
+            None,
+            "Log in: session cookie + bearer token",
+            post(human::login),
+        ),
+        r(
+            M::GET,
+            "/api/auth/me",
+            Session,
+            "The current user",
+            get(human::me),
+        ),
+        r(
+            M::POST,
+            "/api/auth/logout",
+            None,
+            "Revoke the session and clear the cookie",
+            post(human::logout),
+        ),
+        r(
+            M::POST,
+            "/api/auth/refresh",
+            Session,
+            "Replace the session by a fresh one",
+            post(human::refresh),
+        ),
+        r(
+            M::POST,
+            "/api/auth/change-password",
+            Session,
+            "Change password; revokes other sessions",
+            post(human::change_password),
+        ),
+        r(
+            M::POST,
+            "/api/auth/ws-ticket",
+            Session,
+            "Single-use 30 s ticket for sockets",
+            post(human::ws_ticket),
+        ),
+        r(
+            M::GET,
+            "/api/users",
+            Session,
+            "List users (owner)",
+            get(human::list_users),
+        ),
+        r(
+            M::POST,
+            "/api/users",
+            Session,
+            "Create a user (owner)",
+            post(human::create_user),
+        ),
+        r(
+            M::PATCH,
+            "/api/users/{id}",
+            Session,
+            "Update a user (owner)",
+            patch(human::update_user),
+        ),
+        r(
+            M::DELETE,
+            "/api/users/{id}",
+            Session,
+            "Delete a user (owner)",
+            delete(human::delete_user),
+        ),
+        r(
+            M::GET,
+            "/api/api-keys",
+            Session,
+            "List your API keys",
+            get(human::list_keys),
+        ),
+        r(
+            M::POST,
+            "/api/api-keys",
+            Session,
+            "Create an API key (shown once)",
+            post(human::create_key),
+        ),
+        r(
+            M::DELETE,
+            "/api/api-keys/{id}",
+            Session,
+            "Delete an API key",
+            delete(human::delete_key),
+        ),
+        r(
+            M::POST,
+            "/api/api-keys/{id}/rotate",
+            Session,
+            "Rotate an API key (new secret, shown once)",
+            post(human::rotate_key),
+        ),
+        r(
+            M::GET,
+            "/api/agents",
+            Session,
+            "List your agents with last message and unread count",
+            get(human::list_agents),
+        ),
+        r(
+            M::POST,
+            "/api/agents",
+            Session,
+            "Create an agent",
+            post(human::create_agent),
+        ),
+        r(
+            M::GET,
+            "/api/agents/{id}",
+            Session,
+            "Read an agent",
+            get(human::get_agent),
+        ),
+        r(
+            M::PATCH,
+            "/api/agents/{id}",
+            Session,
+            "Update an agent",
+            patch(human::update_agent),
+        ),
+        r(
+            M::DELETE,
+            "/api/agents/{id}",
+            Session,
+            "Delete an agent",
+            delete(human::delete_agent),
+        ),
+        r(
+            M::POST,
+            "/api/agents/setTag",
+            Session,
+            "Set or clear an agent's tag",
+            post(human::set_tag),
+        ),
+        r(
+            M::PUT,
+            "/api/agents/{id}/commands",
+            Session,
+            "Replace an agent's slash commands",
+            put(human::set_commands),
+        ),
+        r(
+            M::POST,
+            "/api/agents/{id}/read",
+            Session,
+            "Mark the channel read",
+            post(human::mark_read),
+        ),
+        r(
+            M::POST,
+            "/api/messages",
+            Session,
+            "Post a message as the human (idempotent on clientId)",
+            post(human::post_message),
+        ),
+        r(
+            M::GET,
+            "/api/messages",
+            Session,
+            "Page a channel's messages",
+            get(human::list_messages),
+        ),
+        r(
+            M::GET,
+            "/api/messages/{id}",
+            Session,
+            "Read one message",
+            get(human::get_message),
+        ),
+    ]
+}
+
+/// The HTTP router (without the Socket.IO layer).
+pub fn router(ctx: Ctx) -> Router {
+    let mut router: Router<Ctx> = Router::new();
+    for route in routes() {
+        router = router.route(route.path, route.handler);
+    }
+    router
+        .fallback(fallback)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(ctx.clone(), observe))
+        .with_state(ctx)
+}
+
+async fn fallback(req: Request) -> Response {
+    if req.uri().path().starts_with("/api/") {
+        ApiError::from(EdgeError::RouteNotFound).into_response()
+    } else {
+        crate::dashboard::serve(req.uri().path())
+    }
+}
+
+async fn method_not_allowed() -> Response {
+    ApiError::from(EdgeError::MethodNotAllowed).into_response()
+}
+
+/// Request id, access log and latency metric for every request.
+async fn observe(State(ctx): State<Ctx>, mut req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_owned)
+        .unwrap_or_else(|| assent_core::secret::random_hex(8));
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        req.headers_mut().insert("x-request-id", v);
+    }
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let method = req.method().clone();
+    let span = tracing::info_span!("http", request_id = %id, method = %method, route = %route);
+    let mut res = next.run(req).instrument(span).await;
+    let ms = start.elapsed().as_secs_f64() * 1000.0;
+    let status = res.status().as_u16();
+    ctx.app
+        .metrics
+        .observe_http(method.as_str(), &route, status, ms);
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert("x-request-id", v);
+    }
+    if status >= 500 {
+        tracing::warn!(request_id = %id, %method, %route, status, ms, "request failed");
+    } else {
+        tracing::debug!(request_id = %id, %method, %route, status, ms, "request served");
+    }
+    res
+}
+
+async fn health(State(c): State<Ctx>) -> Response {
+    match c.app.store.ping().await {
+        Ok(()) => ok(
+            &json!({"status": "ok", "timestamp": c.app.now().to_iso(), "version": env!("CARGO_PKG_VERSION")}),
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: database unreachable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"status": "unavailable"})),
+            )
+                .into_response()
+        }
+    }
+}
+
+async fn metrics(State(c): State<Ctx>) -> Response {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        c.app.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn openapi() -> Response {
+    ok(&openapi_document())
+}
+
+/// OpenAPI 3.1 generated from `routes()`.
+pub fn openapi_document() -> Value {
+    let mut paths = serde_json::Map::new();
+    for route in routes() {
+        let security = match route.auth {
+            Auth::None => json!([]),
+            Auth::ApiKey => json!([{"apiKey": []}]),
+            Auth::Session => json!([{"cookie": []}, {"bearer": []}]),
+        };
+        let params: Vec<Value> = route
+            .path
+            .split('/')
+            .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+            .collect();
+        let op = json!({
+            "summary": route.summary,
+            "security": security,
+            "parameters": params,
+            "responses": {
+                "2XX": {"description": "Success", "content": {"application/json": {}}},
+                "4XX": {"description": "Client error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+            }
+        });
+        let entry = paths
+            .entry(route.path.to_owned())
+            .or_insert_with(|| json!({}));
+        entry[route.method.as_str().to_ascii_lowercase()] = op;
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "Assent", "version": env!("CARGO_PKG_VERSION"),
+                 "description": "Human-in-the-loop gateway for AI agents; Placet-compatible."},
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "apiKey": {"type": "apiKey", "in": "header", "name": "x-api-key"},
+                "cookie": {"type": "apiKey", "in": "cookie", "name": "access_token"},
+                "bearer": {"type": "http", "scheme": "bearer"},
+            },
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["statusCode", "message", "code"],
+                    "properties": {
+                        "statusCode": {"type": "integer"},
+                        "message": {"type": "string"},
+                        "code": {"type": "string"},
+                        "errors": {"type": "array", "items": {"type": "object", "properties": {"path": {"type": "string"}, "message": {"type": "string"}}}},
+                    }
+                }
+            }
+        }
+    })
+}

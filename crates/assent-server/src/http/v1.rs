@@ -1,0 +1,193 @@
+//! The agent API (`/api/v1`, API key), Placet-compatible.
+
+use super::extract::{AgentAuth, JsonBody, Q};
+use super::{Ctx, created, ok};
+use crate::app::{AgentInput, AgentMessageInput, AgentUpdate, ListInput};
+use crate::error::ApiError;
+use crate::wire;
+use assent_proto as p;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use serde_json::json;
+
+pub fn agent_update(b: p::UpdateAgent) -> AgentUpdate {
+    AgentUpdate {
+        name: b.name,
+        description: b.description,
+        avatar_url: b.avatar_url,
+        webhook_url: b.webhook_url,
+        webhook_headers: b.webhook_headers,
+        webhook_auth: b.webhook_auth,
+        tag: b.tag,
+    }
+}
+
+pub fn agent_input(b: p::CreateAgent) -> AgentInput {
+    AgentInput {
+        name: b.name,
+        description: b.description,
+        avatar_url: b.avatar_url,
+        webhook_url: b.webhook_url,
+        tag: b.tag,
+    }
+}
+
+pub fn list_input(q: &Q) -> ListInput {
+    ListInput {
+        channel: q.get("channel"),
+        limit: q.get("limit"),
+        cursor: q.get("cursor"),
+        after: q.get("after"),
+        search: q.get("search"),
+    }
+}
+
+pub async fn list_agents(
+    State(c): State<Ctx>,
+    AgentAuth(a): AgentAuth,
+) -> Result<Response, ApiError> {
+    let agents = c.app.list_agents(&a.user_id).await?;
+    Ok(ok(&agents.iter().map(wire::agent).collect::<Vec<_>>()))
+}
+
+pub async fn create_agent(
+    State(c): State<Ctx>,
+    AgentAuth(a): AgentAuth,
+    JsonBody(b): JsonBody<p::CreateAgent>,
+) -> Result<Response, ApiError> {
+    let agent = c.app.create_agent(&a.user_id, agent_input(b)).await?;
+    Ok(created(&wire::agent(&agent)))
+}
+
+pub async fn update_agent(
+    State(c): State<Ctx>,
+    AgentAuth(a): AgentAuth,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<p::UpdateAgent>,
+) -> Result<Response, ApiError> {
+    let agent = c.app.update_agent(&a.user_id, &id, agent_update(b)).await?;
+    Ok(ok(&wire::agent(&agent)))
+}
+
+pub async fn delete_agent(
+    State(c): State<Ctx>,
+    AgentAuth(a): AgentAuth,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    c.app.delete_agent(&a.user_id, &id).await?;
+    Ok(ok(&json!({"deleted": true})))
+}
+
+pub async fn set_tag(
+    State(c): State<Ctx>,
+    AgentAuth(a): AgentAuth,
+    JsonBody(b): JsonBody<p::SetTag>,
+) -> Result<Response, ApiError> {
+    let agent = c.app.set_tag(&a.user_id, b.channel_id, b.tag).await?;
+    Ok(ok(&wire::agent(&agent)))
+}
+
+pub async fn set_commands(
+    State(c): State<Ctx>,
+    AgentAuth(a): AgentAuth,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<p::SetCommands>,
+) -> Result<Response, ApiError> {
+    let agent = c.app.set_commands(&a.user_id, &id, b.commands).await?;
+    Ok(ok(&wire::agent(&agent)))
+}
+
+pub async fn post_message(
+    State(c): State<Ctx>,
+    AgentAuth(a): AgentAuth,
+    JsonBody(b): JsonBody<p::CreateAgentMessage>,
+) -> Result<Response, ApiError> {
+    let input = AgentMessageInput {
+        channel_id: b.channel_id,
+        text: b.text,
+        status: b.status,
+        review: b.review,
+        metadata: b.metadata,
+        webhook_url: b.webhook_url,
+        attachment_ids: b.attachment_ids,
+        client_id: b.client_id,
+        stream_id: b.stream_id,
+        stream_state: b.stream_state,
+    };
+    let (m, fresh) = c.app.post_agent_message(&a, input).await?;
+    let body = wire::message(&m, None);
+    Ok(if fresh { created(&body) } else { ok(&body) })
+}
+
+pub async fn list_messages(
+    State(c): State<Ctx>,
+    AgentAuth(a): AgentAuth,
+    q: Q,
+) -> Result<Response, ApiError> {
+    let page = c.app.list_messages(&a.user_id, list_input(&q)).await?;
+    Ok(ok(&wire::page(&page)))
+}
+
+pub async fn get_message(
+    State(c): State<Ctx>,
+    AgentAuth(a): AgentAuth,
+    Path(id): Path<String>,
+    q: Q,
+) -> Result<Response, ApiError> {
+    let m = c
+        .app
+        .get_message(
+            &a.user_id,
+            Some(q.get("channel").unwrap_or_default().as_str()),
+            &id,
+        )
+        .await?;
+    Ok(ok(&wire::message(&m, None)))
+}
+
+pub async fn delete_message(
+    State(c): State<Ctx>,
+    AgentAuth(a): AgentAuth,
+    Path(id): Path<String>,
+    q: Q,
+) -> Result<Response, ApiError> {
+    c.app
+        .delete_message(&a.user_id, q.get("channel").as_deref(), &id)
+        .await?;
+    Ok(ok(&json!({"deleted": true})))
+}
+
+pub async fn ack_message(
+    State(c): State<Ctx>,
+    AgentAuth(a): AgentAuth,
+    Path(id): Path<String>,
+    q: Q,
+) -> Result<Response, ApiError> {
+    c.app
+        .ack_message(&a.user_id, q.get("channel").as_deref(), &id)
+        .await?;
+    Ok(ok(&json!({"acknowledged": true})))
+}
+
+pub async fn ping(
+    State(c): State<Ctx>,
+    AgentAuth(a): AgentAuth,
+    JsonBody(b): JsonBody<p::PingStatus>,
+) -> Result<Response, ApiError> {
+    let agent = c
+        .app
+        .ping(&a.user_id, b.agent_id, b.status, b.message)
+        .await?;
+    Ok(created(&wire::agent(&agent)))
+}
+
+pub async fn ws_ticket(
+    State(c): State<Ctx>,
+    AgentAuth(a): AgentAuth,
+) -> Result<Response, ApiError> {
+    let (ticket, expires_at) = c.app.issue_ticket(&a).await?;
+    Ok(ok(&p::TicketResponse {
+        ticket,
+        expires_at: expires_at.to_iso(),
+    }))
+}

@@ -1,0 +1,143 @@
+//! assent-server: configuration, the application layer (use cases, hub, clock), and the
+//! edges — HTTP API, Socket.IO gateway, background jobs, dashboard assets — wired together
+//! by [`run`]. Dependency direction: edges → `app` → `assent-store` → `assent-core`; `app`
+//! never imports axum or socketioxide, SQL lives only in `assent-store`, and `assent-proto`
+//! is used only by the edges (`http`, `gateway`, `wire`).
+
+pub mod app;
+pub mod clock;
+pub mod config;
+mod dashboard;
+pub mod error;
+pub mod gateway;
+pub mod http;
+pub mod jobs;
+pub mod metrics;
+pub mod wire;
+
+use crate::app::{App, AppSettings};
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::metrics::Metrics;
+use anyhow::Context;
+use assent_store::{CommittedEvent, Store, StoreOptions};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// Runs the server on `listener` until `shutdown` is cancelled, then drains: in-flight
+/// requests finish, sockets are closed, queued writes commit.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    run_with_clock(config, listener, shutdown, Arc::new(SystemClock)).await
+}
+
+/// [`run`] with an explicit clock (tests drive time).
+pub async fn run_with_clock(
+    config: Config,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<()> {
+    config.validate().map_err(|e| anyhow::anyhow!(e))?;
+    if config.database_url.is_none() {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+    }
+    let opts = StoreOptions {
+        read_pool_size: config.db_read_pool,
+        writers: config.db_writers,
+        ..StoreOptions::default()
+    };
+    let (store, bus) = Store::open(&config.database_url(), opts)
+        .await
+        .context("opening the database")?;
+    let metrics = Arc::new(Metrics::default());
+    let settings = AppSettings {
+        session_ttl_secs: (config.session_ttl_hours * 3600) as i64,
+        agent_offline_after_secs: config.agent_offline_after_secs as i64,
+        event_retention: config.event_retention,
+    };
+    let app = App::new(store.clone(), clock, metrics, settings);
+    if let Some(password) = app
+        .bootstrap_owner(&config.admin_email, config.admin_password.as_deref())
+        .await
+        .context("creating the first owner")?
+    {
+        // Printed once, on stdout, on purpose: it is the only way to learn it.
+        println!(
+            "\n  First owner account created.\n    email:    {}\n    password: {}\n  You will be asked to change it at first login.\n",
+            config.admin_email, password
+        );
+    }
+    let fanout = tokio::spawn(fanout(app.clone(), bus));
+    let jobs_cancel = CancellationToken::new();
+    let jobs = jobs::spawn_all(app.clone(), jobs_cancel.clone());
+    let (sio_layer, io) = gateway::layer(app.clone());
+    let ctx = http::Ctx {
+        app: app.clone(),
+        secure_cookies: config.secure_cookies,
+        max_body: config.max_body_bytes,
+    };
+    let router = http::router(ctx).layer(sio_layer);
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, database = ?store.backend(), "Assent is listening on http://{addr}");
+
+    let sd = shutdown.clone();
+    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+        sd.cancelled().await;
+        tracing::info!("shutting down: closing sockets and finishing in-flight requests");
+        io.close().await;
+    });
+    let served = tokio::spawn(server.into_future());
+    shutdown.cancelled().await;
+    // Long-lived connections that ignore the close get a bounded grace period.
+    match tokio::time::timeout(Duration::from_secs(10), served).await {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(e))) => tracing::error!(error = %e, "HTTP server stopped with an error"),
+        Ok(Err(e)) => tracing::error!(error = %e, "HTTP server task failed"),
+        Err(_) => tracing::warn!("connections still open after 10 s; closing them"),
+    }
+    jobs_cancel.cancel();
+    for j in jobs {
+        let _ = j.await;
+    }
+    store.close().await;
+    let _ = fanout.await;
+    tracing::info!("shutdown complete");
+    Ok(())
+}
+
+/// Publishes committed events to the hub, in commit order.
+async fn fanout(app: Arc<App>, mut bus: mpsc::UnboundedReceiver<CommittedEvent>) {
+    while let Some(ev) = bus.recv().await {
+        app.hub.dispatch(ev);
+    }
+}
+
+/// Sets up `tracing`: JSON when stdout is not a terminal (or when asked), pretty otherwise.
+pub fn init_tracing(config: &Config) {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let json = match config.log_format.as_str() {
+        "json" => true,
+        "pretty" => false,
+        _ => !std::io::stdout().is_terminal(),
+    };
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let _ = if json {
+        builder
+            .json()
+            .flatten_event(true)
+            .with_span_list(false)
+            .try_init()
+    } else {
+        builder.try_init()
+    };
+}

@@ -1,0 +1,156 @@
+//! The per-channel event log: appending (inside a writer job) and reading for replay.
+
+use crate::writer::Events;
+use crate::{Store, StoreError, rows};
+use assent_core::{ChannelId, DomainEvent, LoggedEvent, Millis, UserId};
+use sqlx::AnyConnection;
+
+/// An event that has committed, with the owner of its channel (for user-level routing).
+#[derive(Clone, Debug, PartialEq)]
+pub struct CommittedEvent {
+    pub owner_id: UserId,
+    pub event: LoggedEvent,
+}
+
+/// A slice of a channel's log, for replay.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventPage {
+    /// Events with `seq` in the requested range, ascending.
+    pub events: Vec<LoggedEvent>,
+    /// The oldest `seq` the log still holds for the channel (`head + 1` when it holds none).
+    pub oldest_seq: i64,
+    /// The channel's head `seq` when the page was read.
+    pub head_seq: i64,
+}
+
+/// Takes the next `seq` of a channel. Must be followed by `log` in the same job.
+pub(crate) async fn next_seq(
+    conn: &mut AnyConnection,
+    channel_id: &ChannelId,
+    now: Millis,
+) -> Result<(i64, UserId), StoreError> {
+    let row = sqlx::query(
+        "UPDATE channels SET head_seq = head_seq + 1, last_event_at = $2 WHERE id = $1 \
+         RETURNING head_seq, owner_id",
+    )
+    .bind(channel_id.as_str())
+    .bind(now.0)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    Ok((
+        rows::i(&row, "head_seq")?,
+        UserId::from_trusted(rows::s(&row, "owner_id")?),
+    ))
+}
+
+/// Writes an event at `seq` (taken with `next_seq`) and queues it for publication.
+pub(crate) async fn log(
+    conn: &mut AnyConnection,
+    events: &mut Events,
+    channel_id: &ChannelId,
+    seq: i64,
+    owner_id: UserId,
+    event: DomainEvent,
+    now: Millis,
+) -> Result<(), StoreError> {
+    let payload = serde_json::to_string(&event)?;
+    sqlx::query("INSERT INTO events (channel_id, seq, kind, payload, created_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(channel_id.as_str())
+        .bind(seq)
+        .bind(event.name())
+        .bind(payload)
+        .bind(now.0)
+        .execute(&mut *conn)
+        .await?;
+    events.push(CommittedEvent {
+        owner_id,
+        event: LoggedEvent {
+            channel_id: channel_id.clone(),
+            seq,
+            at: now,
+            event,
+        },
+    });
+    Ok(())
+}
+
+/// Appends one event that does not need its `seq` beforehand.
+pub(crate) async fn append(
+    conn: &mut AnyConnection,
+    events: &mut Events,
+    channel_id: &ChannelId,
+    event: DomainEvent,
+    now: Millis,
+) -> Result<i64, StoreError> {
+    let (seq, owner) = next_seq(conn, channel_id, now).await?;
+    log(conn, events, channel_id, seq, owner, event, now).await?;
+    Ok(seq)
+}
+
+impl Store {
+    /// Events of `channel_id` with `after < seq <= upto`, ascending, at most `limit`.
+    pub async fn events_between(
+        &self,
+        channel_id: &ChannelId,
+        after: i64,
+        upto: i64,
+        limit: i64,
+    ) -> Result<Vec<LoggedEvent>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, payload, created_at FROM events WHERE channel_id = $1 AND seq > $2 AND seq <= $3 \
+             ORDER BY seq ASC LIMIT $4",
+        )
+        .bind(channel_id.as_str())
+        .bind(after)
+        .bind(upto)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(LoggedEvent {
+                    channel_id: channel_id.clone(),
+                    seq: rows::i(row, "seq")?,
+                    at: rows::t(row, "created_at")?,
+                    event: serde_json::from_str(&rows::s(row, "payload")?)?,
+                })
+            })
+            .collect()
+    }
+
+    /// The head `seq` and the oldest retained `seq` of a channel, or `NotFound`.
+    pub async fn log_bounds(&self, channel_id: &ChannelId) -> Result<(i64, i64), StoreError> {
+        let row = sqlx::query(
+            "SELECT c.head_seq AS head_seq, (SELECT MIN(e.seq) FROM events e WHERE e.channel_id = c.id) AS oldest \
+             FROM channels c WHERE c.id = $1",
+        )
+        .bind(channel_id.as_str())
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let head = rows::i(&row, "head_seq")?;
+        let oldest = rows::oi(&row, "oldest")?.unwrap_or(head + 1);
+        Ok((head, oldest))
+    }
+
+    /// Drops events beyond the newest `keep` of every channel. Returns how many were removed.
+    pub async fn prune_events(&self, keep: i64, max_rows: i64) -> Result<u64, StoreError> {
+        self.writer
+            .run("", move |conn, _| {
+                Box::pin(async move {
+                    let r = sqlx::query(
+                        "DELETE FROM events WHERE (channel_id, seq) IN (\
+                           SELECT e.channel_id, e.seq FROM events e JOIN channels c ON c.id = e.channel_id \
+                           WHERE e.seq <= c.head_seq - $1 LIMIT $2)",
+                    )
+                    .bind(keep)
+                    .bind(max_rows)
+                    .execute(&mut *conn)
+                    .await?;
+                    Ok(r.rows_affected())
+                })
+            })
+            .await
+    }
+}

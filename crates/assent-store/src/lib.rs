@@ -1,0 +1,169 @@
+//! assent-store owns persistence: SQLite (always) and PostgreSQL, through sqlx's `Any`
+//! driver with one SQL dialect both accept (`$n` parameters, `RETURNING`, partial indexes).
+//! One module per aggregate; migrations per backend; every public method is atomic.
+//!
+//! All writes go through the [`writer`]: a task per shard that runs queued jobs in one
+//! transaction (group commit: one fsync for many writes) and acknowledges each job only
+//! after that transaction is durable. Events appended by a job are handed to the bus only
+//! after commit, in `seq` order. This crate must never talk to the network (beyond the
+//! database), know about HTTP, or render wire payloads.
+
+mod channels;
+mod error;
+mod events;
+mod keys;
+mod messages;
+mod migrate;
+mod rows;
+mod users;
+pub mod writer;
+
+pub use channels::{AgentPatch, NewAgent, PingOutcome};
+pub use error::StoreError;
+pub use events::{CommittedEvent, EventPage};
+pub use messages::{MessageQuery, NewMessage, Page};
+pub use users::{NewUser, UserWithHash};
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, ConnectOptions, Executor};
+use std::str::FromStr;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Tuning knobs for opening a store.
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    pub read_pool_size: u32,
+    /// Writer tasks. SQLite has one writer whatever this says; on PostgreSQL jobs are sharded
+    /// by channel so that a channel's events always commit in `seq` order.
+    pub writers: usize,
+    /// Most jobs one transaction may carry.
+    pub max_batch: usize,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            read_pool_size: 8,
+            writers: 4,
+            max_batch: 512,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    writer: writer::WriterHandle,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend)
+            .finish()
+    }
+}
+
+/// Normalises a database URL: SQLite files are created if missing.
+fn normalise_url(url: &str) -> Result<(String, Backend), StoreError> {
+    if url.starts_with("sqlite:") {
+        let u = if url.contains("mode=") {
+            url.to_owned()
+        } else if url.contains('?') {
+            format!("{url}&mode=rwc")
+        } else {
+            format!("{url}?mode=rwc")
+        };
+        Ok((u, Backend::Sqlite))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok((url.to_owned(), Backend::Postgres))
+    } else {
+        Err(StoreError::Config(
+            "database URL must start with sqlite:// or postgres://".into(),
+        ))
+    }
+}
+
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; \
+     PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;";
+
+pub(crate) async fn connect_one(
+    url: &str,
+    backend: Backend,
+) -> Result<sqlx::AnyConnection, StoreError> {
+    let opts = AnyConnectOptions::from_str(url)?.disable_statement_logging();
+    let mut conn = opts.connect().await?;
+    if backend == Backend::Sqlite {
+        conn.execute(SQLITE_PRAGMAS).await?;
+    }
+    Ok(conn)
+}
+
+impl Store {
+    /// Opens the database, applies migrations and starts the writer(s). The returned receiver
+    /// yields every committed event, per channel in `seq` order: it is the bus's input.
+    pub async fn open(
+        url: &str,
+        opts: StoreOptions,
+    ) -> Result<(Store, mpsc::UnboundedReceiver<CommittedEvent>), StoreError> {
+        sqlx::any::install_default_drivers();
+        let (url, backend) = normalise_url(url)?;
+        {
+            let mut conn = connect_one(&url, backend).await?;
+            migrate::run(&mut conn, backend).await?;
+        }
+        let connect_opts = AnyConnectOptions::from_str(&url)?.disable_statement_logging();
+        let pool = AnyPoolOptions::new()
+            .max_connections(opts.read_pool_size.max(1))
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute(SQLITE_PRAGMAS).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(connect_opts)
+            .await?;
+        let writers = match backend {
+            Backend::Sqlite => 1,
+            Backend::Postgres => opts.writers.max(1),
+        };
+        let (tx, rx) = mpsc::unbounded_channel();
+        let writer = writer::start(&url, backend, writers, opts.max_batch.max(1), tx).await?;
+        Ok((
+            Store {
+                pool,
+                backend,
+                writer,
+            },
+            rx,
+        ))
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Waits until every queued write has committed and the writers stopped. Call after the
+    /// last request finished; later writes fail with `StoreError::Closed`.
+    pub async fn close(&self) {
+        self.writer.close().await;
+        self.pool.close().await;
+    }
+
+    /// Cheap liveness check used by `/health`.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,114 @@
+//! Row decoding shared by the aggregate modules.
+
+use crate::StoreError;
+use assent_core::model::*;
+use assent_core::{ChannelId, MessageId, Millis, UserId};
+use serde_json::Value;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+pub(crate) fn s(row: &AnyRow, col: &str) -> Result<String, StoreError> {
+    Ok(row.try_get::<String, _>(col)?)
+}
+pub(crate) fn os(row: &AnyRow, col: &str) -> Result<Option<String>, StoreError> {
+    Ok(row.try_get::<Option<String>, _>(col)?)
+}
+pub(crate) fn i(row: &AnyRow, col: &str) -> Result<i64, StoreError> {
+    Ok(row.try_get::<i64, _>(col)?)
+}
+pub(crate) fn oi(row: &AnyRow, col: &str) -> Result<Option<i64>, StoreError> {
+    Ok(row.try_get::<Option<i64>, _>(col)?)
+}
+pub(crate) fn ot(row: &AnyRow, col: &str) -> Result<Option<Millis>, StoreError> {
+    Ok(oi(row, col)?.map(Millis))
+}
+pub(crate) fn t(row: &AnyRow, col: &str) -> Result<Millis, StoreError> {
+    Ok(Millis(i(row, col)?))
+}
+pub(crate) fn oj(row: &AnyRow, col: &str) -> Result<Option<Value>, StoreError> {
+    match os(row, col)? {
+        None => Ok(None),
+        Some(text) => Ok(Some(serde_json::from_str(&text)?)),
+    }
+}
+pub(crate) fn en<T>(v: &str, parse: fn(&str) -> Option<T>) -> Result<T, StoreError> {
+    parse(v).ok_or_else(|| StoreError::Corrupt(format!("unknown enum value {v:?}")))
+}
+pub(crate) fn json_text(v: &Option<Value>) -> Option<String> {
+    v.as_ref().map(|v| v.to_string())
+}
+
+pub(crate) const USER_COLS: &str =
+    "id, email, display_name, role, must_change_password, created_at";
+
+pub(crate) fn user(row: &AnyRow) -> Result<User, StoreError> {
+    Ok(User {
+        id: UserId::from_trusted(s(row, "id")?),
+        email: s(row, "email")?,
+        display_name: s(row, "display_name")?,
+        role: en(&s(row, "role")?, Role::parse)?,
+        must_change_password: i(row, "must_change_password")? != 0,
+        created_at: t(row, "created_at")?,
+    })
+}
+
+pub(crate) const AGENT_COLS: &str = "id, owner_id, name, description, avatar_url, webhook_url, \
+    webhook_headers, webhook_auth, status, status_message, status_since, last_active_at, \
+    commands, tag, is_subagent, parent_agent_id, created_at, head_seq";
+
+pub(crate) fn agent(row: &AnyRow) -> Result<Agent, StoreError> {
+    let webhook_auth = match os(row, "webhook_auth")? {
+        None => None,
+        Some(text) => Some(serde_json::from_str(&text)?),
+    };
+    Ok(Agent {
+        id: ChannelId::from_trusted(s(row, "id")?),
+        owner_id: UserId::from_trusted(s(row, "owner_id")?),
+        name: s(row, "name")?,
+        description: os(row, "description")?,
+        avatar_url: os(row, "avatar_url")?,
+        webhook_url: os(row, "webhook_url")?,
+        webhook_headers: oj(row, "webhook_headers")?,
+        webhook_auth,
+        status: en(&s(row, "status")?, AgentStatus::parse)?,
+        status_message: os(row, "status_message")?,
+        status_since: ot(row, "status_since")?,
+        last_active_at: ot(row, "last_active_at")?,
+        commands: oj(row, "commands")?,
+        tag: os(row, "tag")?,
+        is_subagent: i(row, "is_subagent")? != 0,
+        parent_agent_id: os(row, "parent_agent_id")?.map(ChannelId::from_trusted),
+        created_at: t(row, "created_at")?,
+        head_seq: i(row, "head_seq")?,
+    })
+}
+
+pub(crate) const MESSAGE_COLS: &str = "id, channel_id, seq, sender_type, sender_id, text, status, \
+    review, metadata, client_id, stream_id, stream_state, delivery_status, iteration_group_id, \
+    iteration, created_at, updated_at";
+
+pub(crate) fn message(row: &AnyRow) -> Result<Message, StoreError> {
+    Ok(Message {
+        id: MessageId::from_trusted(s(row, "id")?),
+        channel_id: ChannelId::from_trusted(s(row, "channel_id")?),
+        seq: i(row, "seq")?,
+        sender_type: en(&s(row, "sender_type")?, SenderType::parse)?,
+        sender_id: s(row, "sender_id")?,
+        text: os(row, "text")?,
+        status: os(row, "status")?
+            .map(|v| en(&v, MessageStatus::parse))
+            .transpose()?,
+        review: oj(row, "review")?,
+        metadata: oj(row, "metadata")?,
+        client_id: os(row, "client_id")?,
+        stream_id: os(row, "stream_id")?,
+        stream_state: os(row, "stream_state")?
+            .map(|v| en(&v, StreamState::parse))
+            .transpose()?,
+        delivery_status: en(&s(row, "delivery_status")?, DeliveryStatus::parse)?,
+        iteration_group_id: os(row, "iteration_group_id")?,
+        iteration: oi(row, "iteration")?,
+        created_at: t(row, "created_at")?,
+        updated_at: t(row, "updated_at")?,
+    })
+}

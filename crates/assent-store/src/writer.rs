@@ -1,0 +1,233 @@
+//! The write path. Jobs are queued to a writer task; the task takes everything queued (up to
+//! `max_batch`), runs each job in its own savepoint inside one transaction, commits once, and
+//! only then acknowledges the jobs and publishes their events. Under load this is group
+//! commit: one fsync carries hundreds of writes, and no POST is acknowledged before its row
+//! is durable.
+
+use crate::events::CommittedEvent;
+use crate::{Backend, StoreError, connect_one};
+use sqlx::{AnyConnection, Connection};
+use std::any::Any;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, RwLock};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+pub type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+type AnyBox = Box<dyn Any + Send>;
+type JobFn = Box<
+    dyn for<'c> FnOnce(
+            &'c mut AnyConnection,
+            &'c mut Events,
+        ) -> BoxFut<'c, Result<AnyBox, StoreError>>
+        + Send,
+>;
+
+struct Job {
+    run: JobFn,
+    reply: oneshot::Sender<Result<AnyBox, StoreError>>,
+}
+
+/// Events appended by one job; they reach the bus only if the job's transaction commits.
+#[derive(Default)]
+pub struct Events(pub(crate) Vec<CommittedEvent>);
+
+impl Events {
+    pub(crate) fn push(&mut self, e: CommittedEvent) {
+        self.0.push(e);
+    }
+}
+
+const QUEUE_DEPTH: usize = 16_384;
+
+#[derive(Clone)]
+pub(crate) struct WriterHandle {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    senders: RwLock<Option<Vec<mpsc::Sender<Job>>>>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+}
+
+pub(crate) async fn start(
+    url: &str,
+    backend: Backend,
+    writers: usize,
+    max_batch: usize,
+    bus: mpsc::UnboundedSender<CommittedEvent>,
+) -> Result<WriterHandle, StoreError> {
+    let mut senders = Vec::with_capacity(writers);
+    let mut tasks = Vec::with_capacity(writers);
+    for shard in 0..writers {
+        let conn = connect_one(url, backend).await?;
+        let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
+        senders.push(tx);
+        let url = url.to_owned();
+        let bus = bus.clone();
+        tasks.push(tokio::spawn(async move {
+            writer_loop(shard, conn, &url, backend, rx, max_batch, bus).await;
+        }));
+    }
+    Ok(WriterHandle {
+        inner: Arc::new(Inner {
+            senders: RwLock::new(Some(senders)),
+            tasks: Mutex::new(tasks),
+        }),
+    })
+}
+
+fn shard_of(key: &str, n: usize) -> usize {
+    // FNV-1a: stable, cheap, good enough to spread channel ids.
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in key.as_bytes() {
+        h ^= *b as u64;
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    (h % n as u64) as usize
+}
+
+impl WriterHandle {
+    /// Runs `f` inside the writer's transaction for `shard_key` (a channel id, so that one
+    /// channel's events are always appended by the same writer) and returns its result once
+    /// the transaction has committed.
+    pub(crate) async fn run<T, F>(&self, shard_key: &str, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(
+                &'c mut AnyConnection,
+                &'c mut Events,
+            ) -> BoxFut<'c, Result<T, StoreError>>
+            + Send
+            + 'static,
+    {
+        let sender = {
+            let guard = self.inner.senders.read().expect("writer lock poisoned");
+            let senders = guard.as_ref().ok_or(StoreError::Closed)?;
+            senders[shard_of(shard_key, senders.len())].clone()
+        };
+        let (reply, rx) = oneshot::channel();
+        let run: JobFn = Box::new(move |conn, events| {
+            let fut = f(conn, events);
+            Box::pin(async move { fut.await.map(|t| Box::new(t) as AnyBox) })
+        });
+        sender
+            .send(Job { run, reply })
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        let boxed = rx.await.map_err(|_| StoreError::Closed)??;
+        Ok(*boxed
+            .downcast::<T>()
+            .expect("writer job returned the type it was created with"))
+    }
+
+    pub(crate) async fn close(&self) {
+        let senders = self
+            .inner
+            .senders
+            .write()
+            .expect("writer lock poisoned")
+            .take();
+        drop(senders);
+        let tasks: Vec<_> =
+            std::mem::take(&mut *self.inner.tasks.lock().expect("writer lock poisoned"));
+        for t in tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+async fn writer_loop(
+    shard: usize,
+    mut conn: AnyConnection,
+    url: &str,
+    backend: Backend,
+    mut rx: mpsc::Receiver<Job>,
+    max_batch: usize,
+    bus: mpsc::UnboundedSender<CommittedEvent>,
+) {
+    let mut batch = Vec::with_capacity(max_batch);
+    while rx.recv_many(&mut batch, max_batch).await > 0 {
+        if let Err(e) = run_batch(&mut conn, &mut batch, &bus).await {
+            tracing::error!(shard, error = %e, "write batch failed; reconnecting the writer");
+            match connect_one(url, backend).await {
+                Ok(c) => conn = c,
+                Err(e) => tracing::error!(shard, error = %e, "writer could not reconnect"),
+            }
+        }
+    }
+    let _ = conn.close().await;
+    tracing::debug!(shard, "writer stopped");
+}
+
+/// Runs one batch. Returns an error only when the connection itself looks broken.
+async fn run_batch(
+    conn: &mut AnyConnection,
+    batch: &mut Vec<Job>,
+    bus: &mpsc::UnboundedSender<CommittedEvent>,
+) -> Result<(), StoreError> {
+    let single = batch.len() == 1;
+    let mut tx = match conn.begin().await {
+        Ok(tx) => tx,
+        Err(e) => {
+            let msg = e.to_string();
+            for job in batch.drain(..) {
+                let _ = job.reply.send(Err(StoreError::CommitFailed(msg.clone())));
+            }
+            return Err(e.into());
+        }
+    };
+    let mut done: Vec<(oneshot::Sender<Result<AnyBox, StoreError>>, AnyBox)> =
+        Vec::with_capacity(batch.len());
+    let mut published = Vec::new();
+    for job in batch.drain(..) {
+        let mut events = Events::default();
+        let result = if single {
+            // A lone job needs no savepoint: its failure rolls back the whole transaction.
+            (job.run)(&mut tx, &mut events).await
+        } else {
+            match Connection::begin(&mut *tx).await {
+                Ok(mut sp) => match (job.run)(&mut sp, &mut events).await {
+                    Ok(v) => sp.commit().await.map(|_| v).map_err(StoreError::from),
+                    Err(e) => {
+                        let _ = sp.rollback().await;
+                        Err(e)
+                    }
+                },
+                Err(e) => Err(e.into()),
+            }
+        };
+        match result {
+            Ok(v) => {
+                done.push((job.reply, v));
+                published.extend(events.0);
+            }
+            Err(e) => {
+                let _ = job.reply.send(Err(e));
+            }
+        }
+    }
+    if done.is_empty() {
+        let _ = tx.rollback().await;
+        return Ok(());
+    }
+    match tx.commit().await {
+        Ok(()) => {
+            for e in published {
+                let _ = bus.send(e);
+            }
+            for (reply, v) in done {
+                let _ = reply.send(Ok(v));
+            }
+            Ok(())
+        }
+        Err(e) => {
+            let msg = e.to_string();
+            for (reply, _) in done {
+                let _ = reply.send(Err(StoreError::CommitFailed(msg.clone())));
+            }
+            Err(e.into())
+        }
+    }
+}
