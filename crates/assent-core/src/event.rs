@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum DomainEvent {
     MessageCreated {
-        message: Message,
+        message: Box<Message>,
         agent_name: Option<String>,
     },
     MessageDeleted {

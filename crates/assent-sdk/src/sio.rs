@@ -11,10 +11,16 @@ use std::time::Duration;
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Message;
 
+impl From<tokio_tungstenite::tungstenite::Error> for SioError {
+    fn from(e: tokio_tungstenite::tungstenite::Error) -> Self {
+        SioError::Ws(Box::new(e))
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SioError {
     #[error("websocket: {0}")]
-    Ws(#[from] tokio_tungstenite::tungstenite::Error),
+    Ws(Box<tokio_tungstenite::tungstenite::Error>),
     #[error("connect refused by the server: {0}")]
     ConnectError(String),
     #[error("protocol: {0}")]

@@ -34,15 +34,17 @@ pub async fn run(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    run_with_clock(config, listener, shutdown, Arc::new(SystemClock)).await
+    run_with(config, listener, shutdown, Arc::new(SystemClock), None).await
 }
 
-/// [`run`] with an explicit clock (tests drive time).
-pub async fn run_with_clock(
+/// [`run`] with an explicit clock, handing the `App` to `ready` once serving (tests drive
+/// time and call the background jobs' `run_once` methods directly).
+pub async fn run_with(
     config: Config,
     listener: TcpListener,
     shutdown: CancellationToken,
     clock: Arc<dyn Clock>,
+    ready: Option<tokio::sync::oneshot::Sender<Arc<App>>>,
 ) -> anyhow::Result<()> {
     config.validate().map_err(|e| anyhow::anyhow!(e))?;
     if config.database_url.is_none() {
@@ -95,6 +97,9 @@ pub async fn run_with_clock(
         io.close().await;
     });
     let served = tokio::spawn(server.into_future());
+    if let Some(ready) = ready {
+        let _ = ready.send(app.clone());
+    }
     shutdown.cancelled().await;
     // Long-lived connections that ignore the close get a bounded grace period.
     match tokio::time::timeout(Duration::from_secs(10), served).await {

@@ -73,6 +73,17 @@ impl Store {
             .transpose()
     }
 
+    /// Whether a session id is still valid.
+    pub async fn session_alive(&self, session_id: &str, now: Millis) -> Result<bool, StoreError> {
+        let n: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE id = $1 AND expires_at > $2")
+                .bind(session_id)
+                .bind(now.0)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(n > 0)
+    }
+
     pub async fn revoke_session(&self, session_id: &str) -> Result<(), StoreError> {
         let sid = session_id.to_owned();
         self.writer

@@ -129,7 +129,7 @@ impl Store {
                     .execute(&mut *conn)
                     .await?;
                     let ev = DomainEvent::MessageCreated {
-                        message: msg.clone(),
+                        message: Box::new(msg.clone()),
                         agent_name,
                     };
                     events::log(conn, events, &msg.channel_id, seq, owner, ev, now).await?;

@@ -189,10 +189,9 @@ impl App {
     ) -> Result<Agent, AppError> {
         let mut c = Checker::new();
         let patch = AgentPatch {
-            name: match u.name {
-                None => None,
-                Some(v) => Some(c.required_text("name", v, MAX_NAME_CHARS).trim().to_owned()),
-            },
+            name: u
+                .name
+                .map(|v| c.required_text("name", v, MAX_NAME_CHARS).trim().to_owned()),
             description: u
                 .description
                 .map(|v| c.opt_text("description", v, MAX_DESCRIPTION_CHARS)),

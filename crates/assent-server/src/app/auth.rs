@@ -383,9 +383,14 @@ impl App {
                 }
                 PrincipalKind::ApiKey { key_id: reference }
             }
-            _ => PrincipalKind::Session {
-                session_id: reference,
-            },
+            _ => {
+                if !self.store.session_alive(&reference, self.now()).await? {
+                    return Ok(None);
+                }
+                PrincipalKind::Session {
+                    session_id: reference,
+                }
+            }
         };
         Ok(Some(Principal { user_id, kind }))
     }

@@ -1,0 +1,448 @@
+use crate::common::*;
+use assent_sdk::sio::{SioError, SocketIoClient};
+use reqwest::Method;
+use serde_json::json;
+
+#[tokio::test]
+async fn login_me_logout_with_bearer_and_cookie() {
+    let s = Server::start().await;
+    let (st, v) = s
+        .post(
+            "/api/auth/login",
+            &Auth::None,
+            json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}),
+        )
+        .await;
+    assert_eq!(st, 200);
+    assert_eq!(v["user"]["email"], ADMIN_EMAIL);
+    assert_eq!(v["user"]["role"], "owner");
+    assert_eq!(v["user"]["mustChangePassword"], false);
+    let token = v["token"].as_str().unwrap().to_owned();
+
+    // The cookie is set HttpOnly.
+    let res = s
+        .http
+        .post(s.url("/api/auth/login"))
+        .json(&json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let cookie = res
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        cookie.starts_with("access_token=as_")
+            && cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+
+    for auth in [Auth::Bearer(token.clone()), Auth::Cookie(token.clone())] {
+        let (st, v) = s.get("/api/auth/me", &auth).await;
+        assert_eq!(st, 200, "{v}");
+        assert_eq!(v["user"]["email"], ADMIN_EMAIL);
+    }
+    let (st, _) = s
+        .post("/api/auth/logout", &Auth::Bearer(token.clone()), json!({}))
+        .await;
+    assert_eq!(st, 200);
+    let (st, v) = s.get("/api/auth/me", &Auth::Bearer(token)).await;
+    assert_eq!(st, 401, "logout must revoke the session server-side: {v}");
+    assert_eq!(v["code"], "unauthorized");
+}
+
+#[tokio::test]
+async fn bad_credentials_and_bad_bodies_get_clear_4xx() {
+    let s = Server::start().await;
+    let (st, v) = s
+        .post(
+            "/api/auth/login",
+            &Auth::None,
+            json!({"email": ADMIN_EMAIL, "password": "nope-nope"}),
+        )
+        .await;
+    assert_eq!(
+        (st.as_u16(), v["code"].as_str()),
+        (401, Some("invalid_credentials"))
+    );
+    assert_eq!(v["message"], "Invalid credentials");
+    let (st, v) = s
+        .post(
+            "/api/auth/login",
+            &Auth::None,
+            json!({"email": "ghost@example.com", "password": "whatever1"}),
+        )
+        .await;
+    assert_eq!(
+        (st.as_u16(), v["code"].as_str()),
+        (401, Some("invalid_credentials"))
+    );
+    let (st, v) = s
+        .post("/api/auth/login", &Auth::None, json!({"email": 3}))
+        .await;
+    assert_eq!(st, 400);
+    assert_eq!(v["errors"][0]["path"], "email", "{v}");
+    let (st, v) = s.post("/api/auth/login", &Auth::None, json!({})).await;
+    assert_eq!(st, 400);
+    assert_eq!(v["code"], "validation_failed");
+    let (st, v) = s.get("/api/auth/me", &Auth::None).await;
+    assert_eq!((st.as_u16(), v["statusCode"].as_u64()), (401, Some(401)));
+    let (st, _) = s
+        .get("/api/auth/me", &Auth::Bearer("as_forged".into()))
+        .await;
+    assert_eq!(st, 401);
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_change_password_revokes_other_sessions() {
+    let s = Server::start().await;
+    let a = s.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let b = s.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+
+    let (st, v) = s
+        .post("/api/auth/refresh", &Auth::Bearer(a.clone()), json!({}))
+        .await;
+    assert_eq!(st, 200, "{v}");
+    let a2 = v["token"].as_str().unwrap().to_owned();
+    assert_ne!(a, a2);
+    assert_eq!(
+        s.get("/api/auth/me", &Auth::Bearer(a)).await.0,
+        401,
+        "refreshed-away token must die"
+    );
+    assert_eq!(
+        s.get("/api/auth/me", &Auth::Bearer(a2.clone())).await.0,
+        200
+    );
+
+    let (st, v) = s
+        .post(
+            "/api/auth/change-password",
+            &Auth::Bearer(a2.clone()),
+            json!({"currentPassword": "wrong-one", "newPassword": "brand-new-pass"}),
+        )
+        .await;
+    assert_eq!(
+        (st.as_u16(), v["code"].as_str()),
+        (401, Some("wrong_password"))
+    );
+    let (st, v) = s
+        .post(
+            "/api/auth/change-password",
+            &Auth::Bearer(a2.clone()),
+            json!({"currentPassword": ADMIN_PASSWORD, "newPassword": "short"}),
+        )
+        .await;
+    assert_eq!(st, 400);
+    assert_eq!(v["errors"][0]["path"], "newPassword");
+    let (st, _) = s
+        .post(
+            "/api/auth/change-password",
+            &Auth::Bearer(a2.clone()),
+            json!({"currentPassword": ADMIN_PASSWORD, "newPassword": "brand-new-pass"}),
+        )
+        .await;
+    assert_eq!(st, 200);
+    assert_eq!(
+        s.get("/api/auth/me", &Auth::Bearer(a2)).await.0,
+        200,
+        "the session that changed it survives"
+    );
+    assert_eq!(
+        s.get("/api/auth/me", &Auth::Bearer(b)).await.0,
+        401,
+        "other sessions are revoked"
+    );
+    s.login(ADMIN_EMAIL, "brand-new-pass").await;
+}
+
+#[tokio::test]
+async fn tickets_are_single_use_short_lived_and_never_http_credentials() {
+    let (s, clock) = Server::start_manual().await;
+    let owner = s.owner().await;
+    let ticket = |v: serde_json::Value| v["ticket"].as_str().unwrap().to_owned();
+    let (st, v) = s.post("/api/auth/ws-ticket", &owner, json!({})).await;
+    assert_eq!(st, 200);
+    assert!(v["expiresAt"].is_string());
+    let t1 = ticket(v);
+    assert_eq!(
+        s.get("/api/auth/me", &Auth::Bearer(t1.clone())).await.0,
+        401,
+        "a ticket is not an HTTP credential"
+    );
+
+    let c = SocketIoClient::connect(&s.base, "/ws", json!({"token": t1}))
+        .await
+        .expect("first use works");
+    c.close();
+    let again = SocketIoClient::connect(&s.base, "/ws", json!({"token": t1})).await;
+    assert!(
+        matches!(again, Err(SioError::ConnectError(ref m)) if m == "unauthorized"),
+        "reuse must fail"
+    );
+
+    let (_, v) = s.post("/api/auth/ws-ticket", &owner, json!({})).await;
+    let t2 = ticket(v);
+    clock.advance_secs(31);
+    let late = SocketIoClient::connect(&s.base, "/ws", json!({"token": t2})).await;
+    assert!(
+        matches!(late, Err(SioError::ConnectError(_))),
+        "expired ticket must fail"
+    );
+
+    // A ticket minted from a session dies with it.
+    let session = s.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let (_, v) = s
+        .post(
+            "/api/auth/ws-ticket",
+            &Auth::Bearer(session.clone()),
+            json!({}),
+        )
+        .await;
+    let t3 = ticket(v);
+    s.post("/api/auth/logout", &Auth::Bearer(session), json!({}))
+        .await;
+    let r = SocketIoClient::connect(&s.base, "/ws", json!({"token": t3})).await;
+    assert!(
+        matches!(r, Err(SioError::ConnectError(_))),
+        "a ticket never outlives the session that minted it"
+    );
+
+    // API-key tickets for non-browser clients.
+    let key = s.key(&owner).await;
+    let (st, v) = s
+        .post("/api/v1/ws-ticket", &Auth::Key(key), json!({}))
+        .await;
+    assert_eq!(st, 200, "{v}");
+    assert!(v["ticket"].as_str().unwrap().starts_with("wt_"));
+}
+
+#[tokio::test]
+async fn users_are_owner_managed_and_members_must_change_their_password() {
+    let s = Server::start().await;
+    let owner = s.owner().await;
+    let (st, v) = s
+        .post(
+            "/api/users",
+            &owner,
+            json!({"email": "m@example.com", "displayName": "M", "password": "initial-pass-1"}),
+        )
+        .await;
+    assert_eq!(st, 201, "{v}");
+    assert_eq!(v["role"], "member");
+    assert_eq!(v["mustChangePassword"], true);
+    let member_id = v["id"].as_str().unwrap().to_owned();
+    let (st, v) = s
+        .post(
+            "/api/users",
+            &owner,
+            json!({"email": "M@example.com", "displayName": "M2", "password": "initial-pass-1"}),
+        )
+        .await;
+    assert_eq!(
+        (st.as_u16(), v["code"].as_str()),
+        (409, Some("email_in_use"))
+    );
+    let (st, v) = s
+        .post(
+            "/api/users",
+            &owner,
+            json!({"email": "not-an-email", "displayName": "", "password": "x"}),
+        )
+        .await;
+    assert_eq!(st, 400);
+    assert_eq!(v["errors"].as_array().unwrap().len(), 3, "{v}");
+
+    // Until they change the password, members can only reach the password endpoints.
+    let m = Auth::Bearer(s.login("m@example.com", "initial-pass-1").await);
+    let (st, v) = s.get("/api/api-keys", &m).await;
+    assert_eq!(
+        (st.as_u16(), v["code"].as_str()),
+        (403, Some("password_change_required"))
+    );
+    assert_eq!(s.get("/api/auth/me", &m).await.0, 200);
+    let (st, _) = s
+        .post(
+            "/api/auth/change-password",
+            &m,
+            json!({"currentPassword": "initial-pass-1", "newPassword": "member-pass-2"}),
+        )
+        .await;
+    assert_eq!(st, 200);
+    assert_eq!(s.get("/api/api-keys", &m).await.0, 200);
+
+    // Owner-only management.
+    let (st, v) = s.get("/api/users", &m).await;
+    assert_eq!(
+        (st.as_u16(), v["code"].as_str()),
+        (403, Some("owner_required"))
+    );
+    let (st, v) = s.get("/api/users", &owner).await;
+    assert_eq!(st, 200);
+    assert_eq!(v.as_array().unwrap().len(), 2);
+    let (st, v) = s
+        .call(
+            Method::PATCH,
+            &format!("/api/users/{member_id}"),
+            &owner,
+            Some(json!({"displayName": "Mia", "role": "owner"})),
+        )
+        .await;
+    assert_eq!(st, 200);
+    assert_eq!(
+        (v["displayName"].as_str(), v["role"].as_str()),
+        (Some("Mia"), Some("owner"))
+    );
+    let (st, _) = s
+        .call(
+            Method::PATCH,
+            "/api/users/nobody",
+            &owner,
+            Some(json!({"displayName": "X"})),
+        )
+        .await;
+    assert_eq!(st, 404);
+    let me = s.get("/api/auth/me", &owner).await.1["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (st, v) = s
+        .call(Method::DELETE, &format!("/api/users/{me}"), &owner, None)
+        .await;
+    assert_eq!(
+        (st.as_u16(), v["code"].as_str()),
+        (403, Some("cannot_delete_self"))
+    );
+    let (st, _) = s
+        .call(
+            Method::DELETE,
+            &format!("/api/users/{member_id}"),
+            &owner,
+            None,
+        )
+        .await;
+    assert_eq!(st, 200);
+    assert_eq!(
+        s.get("/api/auth/me", &m).await.0,
+        401,
+        "a deleted user's sessions die with them"
+    );
+}
+
+#[tokio::test]
+async fn generated_owner_password_is_returned_once_and_must_be_changed() {
+    let s = Server::start_with(
+        |c| c.admin_password = None,
+        std::sync::Arc::new(assent_server::clock::SystemClock),
+    )
+    .await;
+    // The generated password went to stdout; a second bootstrap does nothing.
+    assert_eq!(
+        s.app
+            .bootstrap_owner("other@example.com", Some("whatever-123"))
+            .await
+            .unwrap(),
+        None
+    );
+    let (st, _) = s
+        .post(
+            "/api/auth/login",
+            &Auth::None,
+            json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}),
+        )
+        .await;
+    assert_eq!(st, 401);
+}
+
+#[tokio::test]
+async fn api_keys_are_shown_once_hashed_and_rotatable() {
+    let s = Server::start().await;
+    let owner = s.owner().await;
+    let (st, v) = s
+        .post("/api/api-keys", &owner, json!({"label": "ci"}))
+        .await;
+    assert_eq!(st, 201);
+    let raw = v["key"].as_str().unwrap().to_owned();
+    let id = v["id"].as_str().unwrap().to_owned();
+    assert!(
+        raw.starts_with("hp_")
+            && raw.len() == 51
+            && raw[3..].chars().all(|c| c.is_ascii_hexdigit())
+    );
+    assert_eq!(v["keyPrefix"], &raw[..11]);
+    let (_, list) = s.get("/api/api-keys", &owner).await;
+    assert!(
+        list[0].get("key").is_none(),
+        "listings never show the key: {list}"
+    );
+    assert!(!list.to_string().contains(&raw));
+
+    let k = Auth::Key(raw.clone());
+    assert_eq!(s.get("/api/v1/agents", &k).await.0, 200);
+    let (st, v) = s.get("/api/v1/agents", &Auth::None).await;
+    assert_eq!(
+        (st.as_u16(), v["message"].as_str()),
+        (401, Some("Missing or invalid API key"))
+    );
+    let (st, v) = s
+        .get(
+            "/api/v1/agents",
+            &Auth::Key(format!("hp_{}", "0".repeat(48))),
+        )
+        .await;
+    assert_eq!(
+        (st.as_u16(), v["message"].as_str()),
+        (401, Some("Invalid API key"))
+    );
+    // Session tokens are not API keys, and API keys are not sessions.
+    assert_eq!(s.get("/api/v1/agents", &owner).await.0, 401);
+    assert_eq!(
+        s.get("/api/agents", &Auth::Bearer(raw.clone())).await.0,
+        401
+    );
+
+    let (st, v) = s
+        .post(&format!("/api/api-keys/{id}/rotate"), &owner, json!({}))
+        .await;
+    assert_eq!(st, 200);
+    let raw2 = v["key"].as_str().unwrap().to_owned();
+    assert_ne!(raw, raw2);
+    assert_eq!(
+        s.get("/api/v1/agents", &k).await.0,
+        401,
+        "rotated-away key dies at once"
+    );
+    assert_eq!(
+        s.get("/api/v1/agents", &Auth::Key(raw2.clone())).await.0,
+        200
+    );
+    let (st, _) = s
+        .call(Method::DELETE, &format!("/api/api-keys/{id}"), &owner, None)
+        .await;
+    assert_eq!(st, 200);
+    assert_eq!(s.get("/api/v1/agents", &Auth::Key(raw2)).await.0, 401);
+    let (st, v) = s
+        .call(Method::DELETE, &format!("/api/api-keys/{id}"), &owner, None)
+        .await;
+    assert_eq!(
+        (st.as_u16(), v["code"].as_str()),
+        (404, Some("api_key_not_found"))
+    );
+
+    // Another user cannot touch my keys.
+    let key = s.key(&owner).await;
+    let (_, list) = s.get("/api/api-keys", &owner).await;
+    let kid = list[0]["id"].as_str().unwrap().to_owned();
+    let m = s.member(&owner, "keys@example.com").await;
+    assert_eq!(
+        s.call(Method::DELETE, &format!("/api/api-keys/{kid}"), &m, None)
+            .await
+            .0,
+        404
+    );
+    assert_eq!(s.get("/api/v1/agents", &Auth::Key(key)).await.0, 200);
+}

@@ -1,0 +1,254 @@
+use assent_sdk::sio::SocketIoClient;
+use assent_server::app::App;
+use assent_server::clock::{Clock, ManualClock, SystemClock};
+use assent_server::config::Config;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+pub const ADMIN_EMAIL: &str = "owner@example.com";
+pub const ADMIN_PASSWORD: &str = "owner-password-1";
+pub const T: Duration = Duration::from_secs(5);
+
+pub struct Server {
+    pub base: String,
+    pub app: Arc<App>,
+    pub http: reqwest::Client,
+    shutdown: CancellationToken,
+    handle: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    pub async fn start() -> Server {
+        Self::start_with(|_| {}, Arc::new(SystemClock)).await
+    }
+
+    pub async fn start_manual() -> (Server, Arc<ManualClock>) {
+        let clock = Arc::new(ManualClock::new(SystemClock.now()));
+        (Self::start_with(|_| {}, clock.clone()).await, clock)
+    }
+
+    pub async fn start_with(tweak: impl FnOnce(&mut Config), clock: Arc<dyn Clock>) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::defaults();
+        config.data_dir = dir.path().to_path_buf();
+        config.admin_email = ADMIN_EMAIL.into();
+        config.admin_password = Some(ADMIN_PASSWORD.into());
+        tweak(&mut config);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let shutdown = CancellationToken::new();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let handle = tokio::spawn(assent_server::run_with(
+            config,
+            listener,
+            shutdown.clone(),
+            clock,
+            Some(tx),
+        ));
+        let app = tokio::time::timeout(Duration::from_secs(30), rx)
+            .await
+            .expect("server start")
+            .expect("server ready");
+        Server {
+            base,
+            app,
+            http: reqwest::Client::new(),
+            shutdown,
+            handle: Some(handle),
+            _dir: dir,
+        }
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(mut self) {
+        self.shutdown.cancel();
+        if let Some(h) = self.handle.take() {
+            h.await.unwrap().unwrap();
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// A request; returns status and JSON body (`Null` for an empty body).
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        auth: &Auth,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self.http.request(method, self.url(path));
+        req = match auth {
+            Auth::None => req,
+            Auth::Key(k) => req.header("x-api-key", k),
+            Auth::Bearer(t) => req.bearer_auth(t),
+            Auth::Cookie(t) => req.header("cookie", format!("access_token={t}")),
+        };
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status();
+        let text = res.text().await.unwrap();
+        let v = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        (status, v)
+    }
+
+    pub async fn get(&self, path: &str, auth: &Auth) -> (StatusCode, Value) {
+        self.call(Method::GET, path, auth, None).await
+    }
+    pub async fn post(&self, path: &str, auth: &Auth, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, path, auth, Some(body)).await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> String {
+        let (s, v) = self
+            .post(
+                "/api/auth/login",
+                &Auth::None,
+                json!({"email": email, "password": password}),
+            )
+            .await;
+        assert_eq!(s, 200, "login failed: {v}");
+        v["token"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn owner(&self) -> Auth {
+        Auth::Bearer(self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await)
+    }
+
+    /// A new member with a usable account (password already changed); returns its session.
+    pub async fn member(&self, owner: &Auth, email: &str) -> Auth {
+        let (s, v) = self
+            .post(
+                "/api/users",
+                owner,
+                json!({"email": email, "displayName": "Member", "password": "initial-pass-1"}),
+            )
+            .await;
+        assert_eq!(s, 201, "{v}");
+        let t = self.login(email, "initial-pass-1").await;
+        let (s, v) = self
+            .post(
+                "/api/auth/change-password",
+                &Auth::Bearer(t),
+                json!({"currentPassword": "initial-pass-1", "newPassword": "member-pass-2"}),
+            )
+            .await;
+        assert_eq!(s, 200, "{v}");
+        Auth::Bearer(self.login(email, "member-pass-2").await)
+    }
+
+    pub async fn key(&self, human: &Auth) -> String {
+        let (s, v) = self
+            .post("/api/api-keys", human, json!({"label": "test"}))
+            .await;
+        assert_eq!(s, 201, "{v}");
+        v["key"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn agent(&self, key: &str, name: &str) -> String {
+        let (s, v) = self
+            .post(
+                "/api/v1/agents",
+                &Auth::Key(key.into()),
+                json!({"name": name}),
+            )
+            .await;
+        assert_eq!(s, 201, "{v}");
+        v["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Owner session, an API key of theirs and one agent.
+    pub async fn tenant(&self) -> Tenant {
+        let human = self.owner().await;
+        let key = self.key(&human).await;
+        let channel = self.agent(&key, "bot").await;
+        Tenant {
+            human,
+            key: Auth::Key(key.clone()),
+            raw_key: key,
+            channel,
+        }
+    }
+
+    pub async fn member_tenant(&self, email: &str) -> Tenant {
+        let owner = self.owner().await;
+        let human = self.member(&owner, email).await;
+        let key = self.key(&human).await;
+        let channel = self.agent(&key, "member-bot").await;
+        Tenant {
+            human,
+            key: Auth::Key(key.clone()),
+            raw_key: key,
+            channel,
+        }
+    }
+
+    pub async fn say(&self, t: &Tenant, text: &str) -> Value {
+        let (s, v) = self
+            .post(
+                "/api/v1/messages",
+                &t.key,
+                json!({"channelId": t.channel, "text": text}),
+            )
+            .await;
+        assert_eq!(s, 201, "{v}");
+        v
+    }
+
+    pub async fn sio_agent(&self, raw_key: &str) -> SocketIoClient {
+        SocketIoClient::connect(&self.base, "/ws", json!({"apiKey": raw_key}))
+            .await
+            .expect("socket connects")
+    }
+
+    pub async fn sio_dashboard(&self, human: &Auth) -> SocketIoClient {
+        let (s, v) = self.post("/api/auth/ws-ticket", human, json!({})).await;
+        assert_eq!(s, 200, "{v}");
+        SocketIoClient::connect(&self.base, "/ws", json!({"token": v["ticket"]}))
+            .await
+            .expect("socket connects")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+#[derive(Clone, Debug)]
+pub enum Auth {
+    None,
+    Key(String),
+    Bearer(String),
+    Cookie(String),
+}
+
+pub struct Tenant {
+    pub human: Auth,
+    pub key: Auth,
+    pub raw_key: String,
+    pub channel: String,
+}
+
+pub async fn subscribe(c: &SocketIoClient, channel: &str, last_seq: Option<i64>) -> Value {
+    let data = match last_seq {
+        None => json!(channel),
+        Some(s) => json!({"channelId": channel, "lastSeq": s}),
+    };
+    c.emit_with_ack("subscribe:channel", data, T)
+        .await
+        .expect("subscribe ack")
+}

@@ -1,0 +1,348 @@
+use crate::common::*;
+use assent_sdk::sio::{Event, SioError, SocketIoClient};
+use reqwest::Method;
+use serde_json::json;
+use std::time::Duration;
+
+fn created_seqs(events: &[Event]) -> Vec<i64> {
+    events
+        .iter()
+        .filter(|e| e.name == "message:created")
+        .map(|e| e.data["seq"].as_i64().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn bad_or_missing_credentials_get_connect_error_unauthorized() {
+    let s = Server::start().await;
+    for auth in [
+        json!({"apiKey": format!("hp_{}", "0".repeat(48))}),
+        json!({}),
+        json!({"token": "as_nope"}),
+        json!({"token": "wt_nope"}),
+        json!({"apiKey": 5}),
+    ] {
+        match SocketIoClient::connect(&s.base, "/ws", auth.clone()).await {
+            Err(SioError::ConnectError(m)) => assert_eq!(m, "unauthorized", "{auth}"),
+            Err(e) => panic!("{auth}: unexpected {e}"),
+            Ok(_) => panic!("{auth}: connected"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn subscribe_and_receive_message_created_with_seq() {
+    let s = Server::start().await;
+    let t = s.tenant().await;
+    let mut c = s.sio_agent(&t.raw_key).await;
+    let ack = subscribe(&c, &t.channel, None).await;
+    assert_eq!(
+        ack,
+        json!({"ok": true, "channelId": t.channel, "lastSeq": 0})
+    );
+    let m = s.say(&t, "hi there").await;
+    let e = c.next_named("message:created", T).await.unwrap();
+    assert_eq!(e.data["id"], m["id"]);
+    assert_eq!(e.data["text"], "hi there");
+    assert_eq!(e.data["seq"], m["seq"]);
+    assert_eq!(e.data["agentName"], "bot");
+
+    // ping → pong, and the seed's bare-string subscribe without ack works too.
+    c.emit("ping", serde_json::Value::Null).unwrap();
+    assert_eq!(
+        c.next_named("pong", T).await.unwrap().data,
+        serde_json::Value::Null
+    );
+    let mut c2 = s.sio_agent(&t.raw_key).await;
+    c2.emit("subscribe:channel", json!(t.channel)).unwrap();
+    c2.emit("ping", serde_json::Value::Null).unwrap();
+    c2.next_named("pong", T).await.unwrap(); // barrier: the subscription is in place
+    s.say(&t, "second").await;
+    assert_eq!(
+        c2.next_named("message:created", T).await.unwrap().data["text"],
+        "second"
+    );
+
+    // Deletion and acknowledgement are events too.
+    let id = m["id"].as_str().unwrap();
+    s.post(
+        &format!("/api/v1/messages/{id}/ack?channel={}", t.channel),
+        &t.key,
+        json!({}),
+    )
+    .await;
+    let e = c.next_named("message:delivery", T).await.unwrap();
+    assert_eq!(
+        (
+            e.data["messageId"].as_str(),
+            e.data["deliveryStatus"].as_str()
+        ),
+        (Some(id), Some("agent_received"))
+    );
+    s.call(
+        Method::DELETE,
+        &format!("/api/v1/messages/{id}?channel={}", t.channel),
+        &t.key,
+        None,
+    )
+    .await;
+    let e = c.next_named("message:deleted", T).await.unwrap();
+    assert_eq!(e.data["messageId"], id);
+    assert!(e.data["seq"].as_i64().unwrap() > m["seq"].as_i64().unwrap());
+
+    // After unsubscribe, nothing more arrives.
+    let ack = c
+        .emit_with_ack("unsubscribe:channel", json!(t.channel), T)
+        .await
+        .unwrap();
+    assert_eq!(ack["ok"], true);
+    s.say(&t, "after").await;
+    assert!(
+        c.drain(Duration::from_millis(300))
+            .await
+            .iter()
+            .all(|e| e.name != "message:created")
+    );
+}
+
+#[tokio::test]
+async fn no_event_of_user_a_reaches_user_b() {
+    let s = Server::start().await;
+    let a = s.tenant().await;
+    let b = s.member_tenant("b@example.com").await;
+    let mut bk = s.sio_agent(&b.raw_key).await;
+    let mut bd = s.sio_dashboard(&b.human).await;
+    let ack = subscribe(&bk, &a.channel, None).await;
+    assert_eq!(ack["ok"], false);
+    assert_eq!(ack["error"]["code"], "not_your_agent");
+    let ack = subscribe(&bd, &a.channel, Some(0)).await;
+    assert_eq!(ack["ok"], false, "no replay of foreign channels either");
+    let ack = subscribe(&bk, "no-such-channel", None).await;
+    assert_eq!(
+        ack["error"]["code"], "not_your_agent",
+        "unknown looks like foreign"
+    );
+    let ack = subscribe(&bk, &b.channel, None).await;
+    assert_eq!(ack["ok"], true);
+
+    let m = s.say(&a, "for A only").await;
+    s.post(
+        "/api/v1/status/ping",
+        &a.key,
+        json!({"agentId": a.channel, "status": "busy"}),
+    )
+    .await;
+    s.post(
+        &format!(
+            "/api/v1/messages/{}/ack?channel={}",
+            m["id"].as_str().unwrap(),
+            a.channel
+        ),
+        &a.key,
+        json!({}),
+    )
+    .await;
+    s.say(&b, "for B").await;
+    let got_k = bk.drain(Duration::from_millis(400)).await;
+    let got_d = bd.drain(Duration::from_millis(100)).await;
+    for e in got_k.iter().chain(got_d.iter()) {
+        assert!(
+            !e.data.to_string().contains(&a.channel),
+            "leak of A's channel to B: {e:?}"
+        );
+    }
+    assert_eq!(
+        got_k.iter().filter(|e| e.name == "message:created").count(),
+        1,
+        "B sees its own message: {got_k:?}"
+    );
+}
+
+#[tokio::test]
+async fn dashboards_get_owner_events_once_even_when_subscribed() {
+    let s = Server::start().await;
+    let t = s.tenant().await;
+    let mut d = s.sio_dashboard(&t.human).await;
+    let mut plain = s.sio_dashboard(&t.human).await;
+    assert_eq!(subscribe(&d, &t.channel, None).await["ok"], true);
+    let m = s.say(&t, "once").await;
+    s.post(
+        "/api/v1/status/ping",
+        &t.key,
+        json!({"agentId": t.channel, "status": "active"}),
+    )
+    .await;
+    let got = d.drain(Duration::from_millis(400)).await;
+    let created: Vec<_> = got.iter().filter(|e| e.name == "message:created").collect();
+    assert_eq!(created.len(), 1, "exactly once: {got:?}");
+    assert_eq!(created[0].data["id"], m["id"]);
+    assert_eq!(got.iter().filter(|e| e.name == "agent:status").count(), 1);
+    // A dashboard that did not subscribe still gets the user-level events (not delivery ticks).
+    let got = plain.drain(Duration::from_millis(100)).await;
+    assert_eq!(created_seqs(&got).len(), 1, "{got:?}");
+    assert!(got.iter().any(|e| e.name == "agent:status"));
+    // A session token works as auth.token as well.
+    let session = s.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    SocketIoClient::connect(&s.base, "/ws", json!({"token": session}))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn resume_with_last_seq_replays_exactly_the_missed_events_in_order() {
+    let s = Server::start().await;
+    let t = s.tenant().await;
+    let mut c = s.sio_agent(&t.raw_key).await;
+    subscribe(&c, &t.channel, None).await;
+    let first = s.say(&t, "seen").await;
+    let seen = c.next_named("message:created", T).await.unwrap().data["seq"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(seen, first["seq"].as_i64().unwrap());
+    c.kill();
+
+    let mut missed = Vec::new();
+    for i in 0..5 {
+        missed.push(
+            s.say(&t, &format!("missed {i}")).await["seq"]
+                .as_i64()
+                .unwrap(),
+        );
+    }
+    let mut c = s.sio_agent(&t.raw_key).await;
+    let ack = subscribe(&c, &t.channel, Some(seen)).await;
+    assert_eq!(ack["lastSeq"].as_i64(), missed.last().copied());
+    let got = c.drain(Duration::from_millis(200)).await;
+    assert_eq!(created_seqs(&got), missed, "{got:?}");
+    assert_eq!(
+        got.iter()
+            .map(|e| e.data["text"].as_str().unwrap_or(""))
+            .collect::<Vec<_>>(),
+        ["missed 0", "missed 1", "missed 2", "missed 3", "missed 4"]
+    );
+    let live = s.say(&t, "live").await;
+    assert_eq!(
+        c.next_named("message:created", T).await.unwrap().data["seq"],
+        live["seq"]
+    );
+}
+
+#[tokio::test]
+async fn resume_under_concurrent_posting_has_no_gap_and_no_duplicate() {
+    let s = Server::start().await;
+    let t = s.tenant().await;
+    const N: usize = 300;
+    let poster = {
+        let (base, key, ch) = (s.base.clone(), t.raw_key.clone(), t.channel.clone());
+        tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            for i in 0..N {
+                let r = http
+                    .post(format!("{base}/api/v1/messages"))
+                    .header("x-api-key", &key)
+                    .json(&json!({"channelId": ch, "text": format!("n{i}")}))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), 201);
+            }
+        })
+    };
+    let mut received: Vec<i64> = Vec::new();
+    let mut last = 0i64;
+    // Reconnect five times while messages keep arriving.
+    for round in 0..6 {
+        let mut c = s.sio_agent(&t.raw_key).await;
+        let ack = subscribe(&c, &t.channel, Some(last)).await;
+        assert_eq!(ack["ok"], true, "{ack}");
+        let window = if round < 5 {
+            Duration::from_millis(60)
+        } else {
+            Duration::from_secs(0)
+        };
+        let deadline = tokio::time::Instant::now() + window;
+        loop {
+            if round == 5 && received.len() >= N {
+                break;
+            }
+            let left = if round == 5 {
+                T
+            } else {
+                deadline.saturating_duration_since(tokio::time::Instant::now())
+            };
+            match c.next_event(left).await {
+                Ok(e) if e.name == "message:created" => {
+                    let seq = e.data["seq"].as_i64().unwrap();
+                    received.push(seq);
+                    last = seq;
+                }
+                Ok(_) => {}
+                Err(SioError::Timeout) if round < 5 => break,
+                Err(e) => panic!("round {round}: {e} after {} events", received.len()),
+            }
+        }
+        c.kill();
+    }
+    poster.await.unwrap();
+    let expected: Vec<i64> = (1..=N as i64).collect();
+    assert_eq!(received, expected, "every message exactly once, in order");
+}
+
+#[tokio::test]
+async fn a_client_behind_the_retained_log_gets_sync_reset() {
+    let s = Server::start_with(
+        |c| c.event_retention = 100,
+        std::sync::Arc::new(assent_server::clock::SystemClock),
+    )
+    .await;
+    let t = s.tenant().await;
+    for i in 0..130 {
+        s.say(&t, &format!("m{i}")).await;
+    }
+    assert_eq!(s.app.prune_events().await.unwrap(), 30);
+    let mut c = s.sio_agent(&t.raw_key).await;
+    let ack = subscribe(&c, &t.channel, Some(5)).await;
+    assert_eq!(ack["ok"], true);
+    let e = c.next_event(T).await.unwrap();
+    assert_eq!(e.name, "sync:reset");
+    assert_eq!(
+        e.data,
+        json!({"channelId": t.channel, "oldestSeq": 31, "headSeq": 130})
+    );
+    assert!(
+        c.drain(Duration::from_millis(200))
+            .await
+            .iter()
+            .all(|e| e.name != "message:created"),
+        "no partial replay after a reset"
+    );
+
+    // Exactly at the edge of the log still resumes.
+    let mut c = s.sio_agent(&t.raw_key).await;
+    subscribe(&c, &t.channel, Some(30)).await;
+    let got = c.drain(Duration::from_millis(300)).await;
+    assert_eq!(created_seqs(&got), (31..=130).collect::<Vec<_>>());
+    // A client from the future (e.g. after a restore) is told as well.
+    let mut c = s.sio_agent(&t.raw_key).await;
+    subscribe(&c, &t.channel, Some(999)).await;
+    assert_eq!(c.next_event(T).await.unwrap().name, "sync:reset");
+}
+
+#[tokio::test]
+async fn malformed_subscribe_payloads_are_refused_with_an_ack() {
+    let s = Server::start().await;
+    let t = s.tenant().await;
+    let c = s.sio_agent(&t.raw_key).await;
+    for bad in [
+        json!({"lastSeq": 3}),
+        json!(42),
+        json!({"channelId": t.channel, "lastSeq": "x"}),
+    ] {
+        let ack = c
+            .emit_with_ack("subscribe:channel", bad.clone(), T)
+            .await
+            .unwrap();
+        assert_eq!(ack["ok"], false, "{bad}");
+        assert_eq!(ack["error"]["code"], "validation_failed", "{bad}");
+    }
+}

@@ -1,0 +1,10 @@
+//! Integration tests through the front door: a real server on 127.0.0.1:0 with a temporary
+//! SQLite database, driven over HTTP and Socket.IO with the real SDK client.
+
+mod agents;
+mod auth;
+mod common;
+mod gateway;
+mod messages;
+mod system;
+mod tidy;

@@ -1,0 +1,135 @@
+use crate::common::*;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn health_metrics_and_the_dashboard_are_served() {
+    let s = Server::start().await;
+    let (st, v) = s.get("/health", &Auth::None).await;
+    assert_eq!((st.as_u16(), v["status"].as_str()), (200, Some("ok")));
+    let r = s
+        .http
+        .get(s.url("/health"))
+        .header("x-request-id", "req-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["x-request-id"], "req-123");
+    let t = s.tenant().await;
+    let _c = s.sio_agent(&t.raw_key).await;
+    s.say(&t, "x").await;
+    let text = s
+        .http
+        .get(s.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for m in [
+        "assent_socketio_connected 1",
+        "assent_events_appended_total",
+        "assent_http_request_duration_ms_bucket{method=\"POST\",route=\"/api/v1/messages\",status=\"201\"",
+    ] {
+        assert!(text.contains(m), "{m} missing from metrics:\n{text}");
+    }
+    let r = s.http.get(s.url("/")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+}
+
+#[tokio::test]
+async fn openapi_document_matches_the_routes() {
+    let s = Server::start().await;
+    let (st, doc) = s.get("/api/openapi.json", &Auth::None).await;
+    assert_eq!(st, 200);
+    let paths = doc["paths"].as_object().unwrap();
+    let routes = assent_server::http::routes();
+    let documented: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
+    assert_eq!(documented, routes.len(), "one operation per route");
+    for r in &routes {
+        assert!(
+            paths[r.path]
+                .get(r.method.as_str().to_ascii_lowercase())
+                .is_some(),
+            "{} {} undocumented",
+            r.method,
+            r.path
+        );
+    }
+    // Every documented operation exists on the router: it never answers 404/405 for the
+    // route itself (it may answer 401/400 for lack of credentials or body).
+    for (path, ops) in paths {
+        for method in ops.as_object().unwrap().keys() {
+            let concrete = path.replace("{id}", "some-id");
+            let m = Method::from_bytes(method.to_ascii_uppercase().as_bytes()).unwrap();
+            let (st, v) = s.call(m, &concrete, &Auth::None, Some(json!({}))).await;
+            assert!(st != 404 && st != 405, "{method} {path} → {st} {v}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn graceful_shutdown_keeps_everything_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_path_buf();
+    let clock = std::sync::Arc::new(assent_server::clock::SystemClock);
+    let s = Server::start_with(|c| c.data_dir = path.clone(), clock.clone()).await;
+    let t = s.tenant().await;
+    let mut ids = Vec::new();
+    let posts: Vec<_> = (0..50)
+        .map(|i| {
+            let (http, url, key, ch) = (
+                s.http.clone(),
+                s.url("/api/v1/messages"),
+                t.raw_key.clone(),
+                t.channel.clone(),
+            );
+            tokio::spawn(async move {
+                let r = http
+                    .post(url)
+                    .header("x-api-key", key)
+                    .json(&json!({"channelId": ch, "text": format!("p{i}")}))
+                    .send()
+                    .await
+                    .ok()?;
+                if r.status() != 201 {
+                    return None;
+                }
+                r.json::<Value>().await.ok()
+            })
+        })
+        .collect();
+    for p in posts {
+        if let Some(v) = p.await.unwrap() {
+            ids.push(v["id"].as_str().unwrap().to_owned());
+        }
+    }
+    s.stop().await;
+    let s = Server::start_with(|c| c.data_dir = path.clone(), clock).await;
+    let (_, page) = s
+        .get(
+            &format!("/api/v1/messages?channel={}&limit=100", t.channel),
+            &t.key,
+        )
+        .await;
+    let stored: Vec<&str> = page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 50);
+    for id in &ids {
+        assert!(
+            stored.contains(&id.as_str()),
+            "acknowledged message {id} lost"
+        );
+    }
+}

@@ -1,0 +1,140 @@
+//! Enforces the dependency rules of DESIGN.md §3 so that they do not live in memory only.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+fn deps_of(krate: &str) -> Vec<String> {
+    let text = fs::read_to_string(root().join("crates").join(krate).join("Cargo.toml")).unwrap();
+    let mut in_deps = false;
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let l = line.trim();
+        if l.starts_with('[') {
+            in_deps = l == "[dependencies]";
+            continue;
+        }
+        if in_deps && let Some((name, _)) = l.split_once('=') {
+            out.push(name.trim().trim_end_matches(".workspace").to_owned());
+        }
+    }
+    out
+}
+
+fn rs_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(rs_files(&p));
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+    out
+}
+
+fn code_lines(p: &Path) -> Vec<String> {
+    // Comments may mention anything; only code counts.
+    fs::read_to_string(p)
+        .unwrap()
+        .lines()
+        .map(|l| l.split("//").next().unwrap_or("").to_owned())
+        .collect()
+}
+
+fn offenders(dir: &Path, needles: &[&str]) -> Vec<String> {
+    let mut bad = Vec::new();
+    for f in rs_files(dir) {
+        for (i, line) in code_lines(&f).iter().enumerate() {
+            for n in needles {
+                if line.contains(n) {
+                    bad.push(format!("{}:{}: {n}", f.display(), i + 1));
+                }
+            }
+        }
+    }
+    bad
+}
+
+#[test]
+fn crate_dependencies_follow_the_design() {
+    let internal = |k: &str| {
+        deps_of(k)
+            .into_iter()
+            .filter(|d| d.starts_with("assent-"))
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        internal("assent-core").is_empty(),
+        "core depends on nothing of ours"
+    );
+    assert!(internal("assent-proto").is_empty(), "proto is serde only");
+    assert_eq!(internal("assent-store"), ["assent-core"]);
+    assert_eq!(
+        internal("assent-sdk"),
+        ["assent-proto"],
+        "the SDK depends on proto only"
+    );
+    let core = deps_of("assent-core");
+    for io in ["tokio", "sqlx", "axum", "reqwest"] {
+        assert!(
+            !core.contains(&io.to_owned()),
+            "assent-core must stay free of IO ({io})"
+        );
+    }
+    assert!(
+        !deps_of("assent-server").contains(&"sqlx".to_owned()),
+        "SQL lives in assent-store only"
+    );
+}
+
+#[test]
+fn layers_inside_the_server_follow_the_design() {
+    let src = root().join("crates/assent-server/src");
+    let app = offenders(
+        &src.join("app"),
+        &[
+            "axum",
+            "socketioxide",
+            "assent_proto",
+            "crate::http",
+            "crate::gateway",
+            "crate::wire",
+        ],
+    );
+    assert!(
+        app.is_empty(),
+        "app must not know the edges:\n{}",
+        app.join("\n")
+    );
+    let edges = ["http", "gateway", "jobs"];
+    for e in edges {
+        let others: Vec<String> = edges
+            .iter()
+            .filter(|o| **o != e)
+            .map(|o| format!("crate::{o}"))
+            .collect();
+        let needles: Vec<&str> = others.iter().map(String::as_str).collect();
+        let bad = offenders(&src.join(e), &needles);
+        assert!(
+            bad.is_empty(),
+            "edges must not import each other:\n{}",
+            bad.join("\n")
+        );
+    }
+    let jobs = offenders(&src.join("jobs"), &["assent_proto", "axum"]);
+    assert!(jobs.is_empty(), "{}", jobs.join("\n"));
+    let sql = offenders(&src, &["sqlx", "SELECT ", "INSERT INTO", "DELETE FROM"]);
+    assert!(
+        sql.is_empty(),
+        "SQL lives in assent-store only:\n{}",
+        sql.join("\n")
+    );
+}

@@ -1,0 +1,491 @@
+//! The store contract: every test runs on SQLite and on PostgreSQL (a fresh database per
+//! test on `ASSENT_TEST_PG_URL`, default postgres://postgres@127.0.0.1:5432/test). Set
+//! `ASSENT_SKIP_PG=1` to skip PostgreSQL where none is available; CI never does.
+
+use assent_core::model::{AgentStatus, DeliveryStatus, Role, SenderType};
+use assent_core::{ChannelId, DomainEvent, MessageId, Millis, UserId};
+use assent_store::{
+    AgentPatch, CommittedEvent, MessageQuery, NewAgent, NewMessage, NewUser, Store, StoreError,
+    StoreOptions,
+};
+use sqlx::Connection;
+use std::future::Future;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+const NOW: Millis = Millis(1_750_000_000_000);
+
+struct Db {
+    store: Store,
+    bus: UnboundedReceiver<CommittedEvent>,
+    cleanup: Option<(String, String)>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+async fn sqlite() -> Db {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let (store, bus) = Store::open(&url, StoreOptions::default()).await.unwrap();
+    Db {
+        store,
+        bus,
+        cleanup: None,
+        _dir: Some(dir),
+    }
+}
+
+async fn postgres() -> Option<Db> {
+    if std::env::var("ASSENT_SKIP_PG").is_ok_and(|v| v == "1") {
+        return None;
+    }
+    let admin = std::env::var("ASSENT_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let name = format!("assent_contract_{:016x}", rand::random::<u64>());
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .expect("PostgreSQL reachable (set ASSENT_SKIP_PG=1 to skip)");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    let base = admin.rsplit_once('/').unwrap().0;
+    let url = format!("{base}/{name}");
+    sqlx::any::install_default_drivers();
+    let (store, bus) = Store::open(
+        &url,
+        StoreOptions {
+            writers: 3,
+            ..StoreOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    Some(Db {
+        store,
+        bus,
+        cleanup: Some((admin, name)),
+        _dir: None,
+    })
+}
+
+impl Db {
+    async fn finish(self) {
+        self.store.close().await;
+        if let Some((admin, name)) = self.cleanup {
+            let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+    }
+
+    fn drain(&mut self) -> Vec<CommittedEvent> {
+        let mut out = Vec::new();
+        while let Ok(e) = self.bus.try_recv() {
+            out.push(e);
+        }
+        out
+    }
+}
+
+async fn both<F, Fut>(f: F)
+where
+    F: Fn(Db) -> Fut,
+    Fut: Future<Output = Db>,
+{
+    f(sqlite().await).await.finish().await;
+    if let Some(db) = postgres().await {
+        f(db).await.finish().await;
+    }
+}
+
+async fn user(store: &Store, email: &str) -> UserId {
+    store
+        .create_user(
+            NewUser {
+                email: email.into(),
+                display_name: "U".into(),
+                password_hash: "h".into(),
+                role: Role::Member,
+                must_change_password: false,
+            },
+            NOW,
+        )
+        .await
+        .unwrap()
+        .id
+}
+
+async fn agent(store: &Store, owner: &UserId) -> ChannelId {
+    store
+        .create_agent(
+            owner,
+            NewAgent {
+                name: "bot".into(),
+                ..Default::default()
+            },
+            NOW,
+        )
+        .await
+        .unwrap()
+        .id
+}
+
+fn msg(channel: &ChannelId, text: &str, client_id: Option<&str>) -> NewMessage {
+    NewMessage {
+        channel_id: channel.clone(),
+        sender_type: SenderType::Agent,
+        sender_id: channel.to_string(),
+        text: Some(text.into()),
+        status: None,
+        review: None,
+        metadata: None,
+        client_id: client_id.map(str::to_owned),
+        stream_id: None,
+        stream_state: None,
+    }
+}
+
+#[tokio::test]
+async fn users_sessions_tickets_and_keys() {
+    both(|db| async move {
+        let s = &db.store;
+        let u = user(s, "a@example.com").await;
+        let dup = s
+            .create_user(
+                NewUser {
+                    email: "a@example.com".into(),
+                    display_name: "B".into(),
+                    password_hash: "h".into(),
+                    role: Role::Owner,
+                    must_change_password: true,
+                },
+                NOW,
+            )
+            .await;
+        assert!(matches!(dup, Err(StoreError::Conflict("email"))));
+        assert_eq!(s.user_count().await.unwrap(), 1);
+        assert_eq!(
+            s.user_by_email("a@example.com")
+                .await
+                .unwrap()
+                .unwrap()
+                .user
+                .id,
+            u
+        );
+        let updated = s
+            .update_user(&u, Some("Ann".into()), Some(Role::Owner))
+            .await
+            .unwrap();
+        assert_eq!(
+            (updated.display_name.as_str(), updated.role),
+            ("Ann", Role::Owner)
+        );
+        assert!(matches!(
+            s.update_user(&UserId::from_trusted("x".into()), None, None)
+                .await,
+            Err(StoreError::NotFound)
+        ));
+
+        let sid = s
+            .create_session(&u, "hash1".into(), NOW, NOW.plus_secs(60))
+            .await
+            .unwrap();
+        assert_eq!(
+            s.session_by_token("hash1", NOW).await.unwrap().unwrap().0,
+            sid
+        );
+        assert!(
+            s.session_by_token("hash1", NOW.plus_secs(61))
+                .await
+                .unwrap()
+                .is_none(),
+            "expired"
+        );
+        let sid2 = s
+            .rotate_session(&sid, "hash2".into(), NOW, NOW.plus_secs(60))
+            .await
+            .unwrap();
+        assert!(s.session_by_token("hash1", NOW).await.unwrap().is_none());
+        assert!(s.session_alive(&sid2, NOW).await.unwrap());
+        assert!(matches!(
+            s.rotate_session(&sid, "hash3".into(), NOW, NOW).await,
+            Err(StoreError::NotFound)
+        ));
+
+        s.create_ticket("t1".into(), &u, "session", sid2.clone(), NOW.plus_secs(30))
+            .await
+            .unwrap();
+        let (a, b) = tokio::join!(s.consume_ticket("t1", NOW), s.consume_ticket("t1", NOW));
+        assert_eq!(
+            [a.unwrap().is_some(), b.unwrap().is_some()]
+                .iter()
+                .filter(|x| **x)
+                .count(),
+            1,
+            "single use, even concurrently"
+        );
+        s.create_ticket("t2".into(), &u, "session", sid2.clone(), NOW.plus_secs(30))
+            .await
+            .unwrap();
+        assert!(
+            s.consume_ticket("t2", NOW.plus_secs(31))
+                .await
+                .unwrap()
+                .is_none(),
+            "expired ticket"
+        );
+
+        let k = s
+            .create_api_key(&u, "ci".into(), "khash".into(), "hp_12345678".into(), NOW)
+            .await
+            .unwrap();
+        assert_eq!(s.api_key_by_hash("khash").await.unwrap().unwrap().id, k.id);
+        let other = user(s, "b@example.com").await;
+        assert!(
+            !s.delete_api_key(&other, &k.id).await.unwrap(),
+            "not theirs"
+        );
+        assert!(matches!(
+            s.rotate_api_key(&other, &k.id, "x".into(), "y".into())
+                .await,
+            Err(StoreError::NotFound)
+        ));
+        s.rotate_api_key(&u, &k.id, "khash2".into(), "hp_abcdefgh".into())
+            .await
+            .unwrap();
+        assert!(s.api_key_by_hash("khash").await.unwrap().is_none());
+        s.set_password(&u, "newhash".into(), Some(sid2.clone()))
+            .await
+            .unwrap();
+        assert!(s.session_alive(&sid2, NOW).await.unwrap());
+        assert!(s.delete_user(&u).await.unwrap());
+        assert!(
+            s.api_key_by_hash("khash2").await.unwrap().is_none(),
+            "cascade"
+        );
+        assert!(!s.session_alive(&sid2, NOW).await.unwrap(), "cascade");
+        db
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn messages_get_gap_free_seqs_and_events_in_the_same_transaction() {
+    both(|mut db| async move {
+        let s = db.store.clone();
+        let u = user(&s, "a@example.com").await;
+        let ch = agent(&s, &u).await;
+        let (m1, fresh) = s.create_message(msg(&ch, "one", Some("c1")), Some("bot".into()), NOW).await.unwrap();
+        assert!(fresh);
+        let (again, fresh) = s.create_message(msg(&ch, "dup", Some("c1")), None, NOW).await.unwrap();
+        assert!(!fresh);
+        assert_eq!(again.id, m1.id);
+        let (m2, _) = s.create_message(msg(&ch, "two", None), None, NOW).await.unwrap();
+        assert_eq!((m1.seq, m2.seq), (1, 2));
+        assert_eq!(s.delete_message(&ch, &m1.id, NOW).await.unwrap(), Some(3));
+        assert_eq!(s.delete_message(&ch, &m1.id, NOW).await.unwrap(), None);
+        assert_eq!(s.set_delivery_status(&ch, &m2.id, DeliveryStatus::AgentReceived, NOW).await.unwrap(), Some(true));
+        assert_eq!(s.set_delivery_status(&ch, &m2.id, DeliveryStatus::AgentReceived, NOW).await.unwrap(), Some(false), "no event without a change");
+        let out = s.ping_agent(&ch, AgentStatus::Busy, Some("working".into()), NOW).await.unwrap();
+        assert!(out.changed);
+        assert_eq!(out.agent.head_seq, 5);
+
+        let logged = s.events_between(&ch, 0, 100, 100).await.unwrap();
+        assert_eq!(logged.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
+        assert!(matches!(&logged[0].event, DomainEvent::MessageCreated { message, agent_name } if message.text.as_deref() == Some("one") && agent_name.as_deref() == Some("bot")));
+        assert!(matches!(&logged[2].event, DomainEvent::MessageDeleted { message_id, .. } if *message_id == m1.id));
+        assert!(matches!(&logged[3].event, DomainEvent::MessageDelivery { delivery_status: DeliveryStatus::AgentReceived, .. }));
+        assert!(matches!(&logged[4].event, DomainEvent::AgentStatus { status: AgentStatus::Busy, .. }));
+        let published = db.drain();
+        assert_eq!(published.iter().map(|e| e.event.clone()).collect::<Vec<_>>(), logged, "the bus carries exactly the log, in order");
+        assert!(published.iter().all(|e| e.owner_id == u));
+        assert_eq!(s.log_bounds(&ch).await.unwrap(), (5, 1));
+        assert!(matches!(s.create_message(msg(&ChannelId::from_trusted("nope".into()), "x", None), None, NOW).await, Err(StoreError::NotFound)));
+        db
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn concurrent_writes_group_commit_and_a_failing_job_does_not_sink_its_batch() {
+    both(|mut db| async move {
+        let s = db.store.clone();
+        let u = user(&s, "a@example.com").await;
+        let ch = agent(&s, &u).await;
+        let ch2 = agent(&s, &u).await;
+        let mut tasks = Vec::new();
+        for i in 0..300 {
+            let (s2, target) = (s.clone(), if i % 3 == 0 { ch2.clone() } else { ch.clone() });
+            tasks.push(tokio::spawn(async move {
+                s2.create_message(msg(&target, &format!("m{i}"), None), None, NOW)
+                    .await
+            }));
+            if i % 50 == 0 {
+                // Jobs that fail inside the same batches.
+                let s = s.clone();
+                tasks.push(tokio::spawn(async move {
+                    s.create_message(
+                        msg(&ChannelId::from_trusted("ghost".into()), "x", None),
+                        None,
+                        NOW,
+                    )
+                    .await
+                }));
+            }
+        }
+        let mut ok = 0;
+        let mut failed = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(_) => ok += 1,
+                Err(StoreError::NotFound) => failed += 1,
+                Err(e) => panic!("unexpected {e}"),
+            }
+        }
+        assert_eq!((ok, failed), (300, 6));
+        for (c, n) in [(&ch, 200), (&ch2, 100)] {
+            let seqs: Vec<i64> = s
+                .events_between(c, 0, 1_000, 1_000)
+                .await
+                .unwrap()
+                .iter()
+                .map(|e| e.seq)
+                .collect();
+            assert_eq!(seqs, (1..=n).collect::<Vec<_>>(), "gap-free");
+        }
+        let published = db.drain();
+        assert_eq!(published.len(), 300);
+        for c in [&ch, &ch2] {
+            let seqs: Vec<i64> = published
+                .iter()
+                .filter(|e| &e.event.channel_id == c)
+                .map(|e| e.event.seq)
+                .collect();
+            assert!(
+                seqs.windows(2).all(|w| w[1] == w[0] + 1),
+                "published in seq order per channel"
+            );
+        }
+        db
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn paging_agents_and_retention() {
+    both(|db| async move {
+        let s = db.store.clone();
+        let u = user(&s, "a@example.com").await;
+        let ch = agent(&s, &u).await;
+        for i in 0..10 {
+            s.create_message(msg(&ch, &format!("Note {i}"), None), None, NOW)
+                .await
+                .unwrap();
+        }
+        let q =
+            |cursor: Option<MessageId>, after: Option<i64>, search: Option<&str>| MessageQuery {
+                channel_id: ch.clone(),
+                limit: 4,
+                cursor,
+                after,
+                search: search.map(str::to_owned),
+            };
+        let p1 = s.list_messages(q(None, None, None)).await.unwrap();
+        assert_eq!(
+            p1.data.iter().map(|m| m.seq).collect::<Vec<_>>(),
+            [10, 9, 8, 7]
+        );
+        let p2 = s
+            .list_messages(q(p1.next_cursor.map(MessageId::from_trusted), None, None))
+            .await
+            .unwrap();
+        assert_eq!(
+            p2.data.iter().map(|m| m.seq).collect::<Vec<_>>(),
+            [6, 5, 4, 3]
+        );
+        let f = s.list_messages(q(None, Some(7), None)).await.unwrap();
+        assert_eq!(f.data.iter().map(|m| m.seq).collect::<Vec<_>>(), [8, 9, 10]);
+        assert_eq!(f.next_after, Some(10));
+        let found = s
+            .list_messages(q(None, None, Some("note 3")))
+            .await
+            .unwrap();
+        assert_eq!(found.data.len(), 1, "case-insensitive search");
+
+        let summaries = s.list_agent_summaries(&u).await.unwrap();
+        assert_eq!(
+            (
+                summaries[0].unread_count,
+                summaries[0].last_message.as_deref()
+            ),
+            (10, Some("Note 9"))
+        );
+        s.mark_read(&u, &ch).await.unwrap();
+        assert_eq!(s.list_agent_summaries(&u).await.unwrap()[0].unread_count, 0);
+
+        let patched = s
+            .update_agent(
+                &ch,
+                AgentPatch {
+                    tag: Some(Some("ops".into())),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(patched.tag.as_deref(), Some("ops"));
+        assert_eq!(
+            s.agent_by_id(&ch).await.unwrap().unwrap().tag.as_deref(),
+            Some("ops")
+        );
+
+        assert_eq!(s.prune_events(4, 1_000).await.unwrap(), 6);
+        assert_eq!(s.log_bounds(&ch).await.unwrap(), (10, 7));
+        assert_eq!(s.prune_events(4, 1_000).await.unwrap(), 0);
+
+        // Presence: silent agents are marked offline once, with an event.
+        s.ping_agent(&ch, AgentStatus::Active, None, NOW)
+            .await
+            .unwrap();
+        let cutoff = NOW.plus_secs(10);
+        assert_eq!(s.stale_agents(cutoff, 10).await.unwrap(), vec![ch.clone()]);
+        assert!(
+            s.mark_offline_if_silent(&ch, cutoff, NOW.plus_secs(20))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !s.mark_offline_if_silent(&ch, cutoff, NOW.plus_secs(20))
+                .await
+                .unwrap()
+        );
+        assert!(s.stale_agents(cutoff, 10).await.unwrap().is_empty());
+        assert!(s.delete_agent(&ch).await.unwrap());
+        assert!(matches!(s.log_bounds(&ch).await, Err(StoreError::NotFound)));
+        db
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sqlite_data_survives_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let (store, _bus) = Store::open(&url, StoreOptions::default()).await.unwrap();
+    let u = user(&store, "a@example.com").await;
+    let ch = agent(&store, &u).await;
+    store
+        .create_message(msg(&ch, "durable", None), None, NOW)
+        .await
+        .unwrap();
+    store.close().await;
+    let (store, _bus) = Store::open(&url, StoreOptions::default()).await.unwrap();
+    assert_eq!(store.log_bounds(&ch).await.unwrap(), (1, 1));
+    assert!(
+        matches!(store.create_message(msg(&ch, "x", None), None, NOW).await, Ok((m, true)) if m.seq == 2)
+    );
+    store.close().await;
+}
