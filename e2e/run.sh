@@ -4,8 +4,12 @@
 #
 #   ASSENT_BIN=target/debug/assent e2e/run.sh
 #
+# After the suites it runs the examples against the same server: examples/node (Placet's
+# WebSocket full example, driven by node:test) and examples/langchain (pytest).
+#
 # Dependencies must already be installed (this script installs nothing):
 #   (cd e2e/node && npm ci) && pip install -r e2e/python/requirements.txt
+#   (cd examples/node && npm ci) && pip install -r examples/langchain/requirements.txt
 # Optional: PYTHON (default python3), ASSENT_E2E_SUITE_TIMEOUT (seconds per suite, default 600).
 set -euo pipefail
 
@@ -21,6 +25,7 @@ case "$ASSENT_BIN" in
 esac
 [[ -x "$ASSENT_BIN" ]] || { echo "e2e: ASSENT_BIN=$ASSENT_BIN is not an executable file" >&2; exit 2; }
 [[ -d "$here/node/node_modules" ]] || { echo "e2e: run 'npm ci' in e2e/node first" >&2; exit 2; }
+[[ -d "$root/examples/node/node_modules" ]] || { echo "e2e: run 'npm ci' in examples/node first" >&2; exit 2; }
 
 # A free port: bind port 0 and read back what the kernel chose. (A tiny race with other
 # processes remains; the health wait below would then fail loudly rather than hang.)
@@ -95,6 +100,16 @@ if ! (cd "$root" && timeout --kill-after=10 "$suite_timeout" "$python" -m pytest
   failed+=(python)
 fi
 
+echo "e2e: ==== example: examples/node (socket.io-client approval agent) ===="
+if ! (cd "$root/examples/node" && timeout --kill-after=10 "$suite_timeout" node --test); then
+  failed+=(example-node)
+fi
+
+echo "e2e: ==== example: examples/langchain (LangChain tools, python-socketio) ===="
+if ! (cd "$root" && timeout --kill-after=10 "$suite_timeout" "$python" -m pytest -q examples/langchain); then
+  failed+=(example-langchain)
+fi
+
 if ! kill -0 "$server_pid" 2>/dev/null; then
   echo "e2e: the server died during the run" >&2
   failed+=(server)
@@ -104,4 +119,4 @@ if ((${#failed[@]})); then
   echo "e2e: FAILED: ${failed[*]}" >&2
   exit 1
 fi
-echo "e2e: all suites passed"
+echo "e2e: all suites and examples passed"

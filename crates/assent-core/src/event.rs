@@ -21,6 +21,13 @@ pub enum DomainEvent {
         message_id: MessageId,
         delivery_status: DeliveryStatus,
     },
+    /// A human answered a review; carries the whole message as answered.
+    ReviewResponded { message: Box<Message> },
+    /// A review reached its deadline unanswered.
+    ReviewExpired {
+        message_id: MessageId,
+        review_type: String,
+    },
     AgentStatus {
         agent_id: ChannelId,
         status: AgentStatus,
@@ -48,6 +55,8 @@ impl DomainEvent {
             DomainEvent::MessageDeleted { .. } => "message:deleted",
             DomainEvent::MessageDelivery { .. } => "message:delivery",
             DomainEvent::AgentStatus { .. } => "agent:status",
+            DomainEvent::ReviewResponded { .. } => "review:responded",
+            DomainEvent::ReviewExpired { .. } => "review:expired",
         }
     }
 
@@ -55,9 +64,12 @@ impl DomainEvent {
     /// only, delivery ticks to the channel only.
     pub fn audience(&self) -> Audience {
         match self {
-            DomainEvent::MessageCreated { .. } | DomainEvent::MessageDeleted { .. } => {
-                Audience::ChannelAndOwner
-            }
+            // Placet sends review events to the channel only; Assent also tells the owner's
+            // dashboards (their inboxes must update live), once per dashboard.
+            DomainEvent::MessageCreated { .. }
+            | DomainEvent::MessageDeleted { .. }
+            | DomainEvent::ReviewResponded { .. }
+            | DomainEvent::ReviewExpired { .. } => Audience::ChannelAndOwner,
             DomainEvent::MessageDelivery { .. } => Audience::Channel,
             DomainEvent::AgentStatus { .. } => Audience::OwnerDashboards,
         }

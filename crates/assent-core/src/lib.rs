@@ -7,6 +7,7 @@
 pub mod event;
 pub mod ids;
 pub mod model;
+pub mod review;
 pub mod secret;
 pub mod time;
 pub mod validate;

@@ -18,6 +18,8 @@ pub mod events {
     pub const MESSAGE_DELETED: &str = "message:deleted";
     pub const MESSAGE_DELIVERY: &str = "message:delivery";
     pub const AGENT_STATUS: &str = "agent:status";
+    pub const REVIEW_RESPONDED: &str = "review:responded";
+    pub const REVIEW_EXPIRED: &str = "review:expired";
 }
 
 /// Error body: Placet's `{statusCode, message, errors?}` plus a stable `code`.
@@ -147,6 +149,39 @@ pub struct MessageDeliveryPayload {
     pub channel_id: String,
     pub delivery_status: String,
     pub seq: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReviewExpiredPayload {
+    pub message_id: String,
+    pub channel_id: String,
+    pub review_type: String,
+    pub seq: i64,
+}
+
+/// `GET /api/v1/reviews/:id/wait`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WaitResponse {
+    /// `completed`, `expired` or `timeout`.
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<MessageRecord>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IterationChain {
+    pub group_id: String,
+    pub iterations: Vec<MessageRecord>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RespondReview {
+    pub response: Option<serde_json::Value>,
+    pub feedback: Option<serde_json::Value>,
+    pub modified_file_ids: Option<serde_json::Value>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -69,6 +69,18 @@ pub struct Config {
     #[arg(long, env = "ASSENT_EVENT_RETENTION", default_value_t = 10_000)]
     pub event_retention: i64,
 
+    /// Default lifetime of a review in seconds when the agent sets none.
+    #[arg(long, env = "ASSENT_REVIEW_DEFAULT_SECS", default_value_t = 86_400)]
+    pub review_default_secs: u64,
+
+    /// Longest lifetime of a review in seconds; longer requests are capped to it.
+    #[arg(long, env = "ASSENT_REVIEW_MAX_SECS", default_value_t = 129_600)]
+    pub review_max_secs: u64,
+
+    /// Longest (and default) `timeout` of `GET /api/v1/reviews/:id/wait`, in milliseconds.
+    #[arg(long, env = "ASSENT_REVIEW_WAIT_MAX_MS", default_value_t = 30_000)]
+    pub review_wait_max_ms: u64,
+
     /// Largest accepted request body in bytes (larger → 413).
     #[arg(long, env = "ASSENT_MAX_BODY_BYTES", default_value_t = 1_048_576)]
     pub max_body_bytes: usize,
@@ -129,6 +141,14 @@ impl Config {
         }
         if self.max_body_bytes < 1024 {
             return Err("--max-body-bytes must be at least 1024".into());
+        }
+        if self.review_default_secs == 0 || self.review_default_secs > self.review_max_secs {
+            return Err(
+                "--review-default-secs must be positive and at most --review-max-secs".into(),
+            );
+        }
+        if self.review_wait_max_ms == 0 {
+            return Err("--review-wait-max-ms must be positive".into());
         }
         if self.agent_offline_after_secs == 0 || self.session_ttl_hours == 0 {
             return Err("durations must be positive".into());

@@ -2,7 +2,7 @@
 //! stable `code`. No wildcard arms, so a new variant cannot ship without a mapping.
 //! 5xx bodies are opaque and logged once here.
 
-use crate::app::AppError;
+use crate::app::{AppError, Missing};
 use assent_proto::{ErrorBody, FieldIssue};
 use assent_store::StoreError;
 use axum::http::StatusCode;
@@ -76,6 +76,9 @@ impl ApiError {
                 AppError::CannotDeleteSelf => (S::FORBIDDEN, "cannot_delete_self"),
                 AppError::NotFound(what) => (S::NOT_FOUND, not_found_code(what)),
                 AppError::EmailInUse => (S::CONFLICT, "email_in_use"),
+                AppError::ReviewAlreadyResponded => (S::FORBIDDEN, "review_already_responded"),
+                AppError::ReviewExpired => (S::FORBIDDEN, "review_expired"),
+                AppError::Store(StoreError::Rejected { code, .. }) => (S::BAD_REQUEST, code),
                 AppError::Store(StoreError::Closed) => (S::SERVICE_UNAVAILABLE, "shutting_down"),
                 AppError::Store(_) | AppError::Internal(_) => {
                     (S::INTERNAL_SERVER_ERROR, "internal")
@@ -106,6 +109,9 @@ impl ApiError {
                     message: message.clone(),
                 }]),
             ),
+            ApiError::App(AppError::Store(StoreError::Rejected { message, .. })) => {
+                ((*message).to_owned(), None)
+            }
             _ if status.is_server_error() => {
                 if status == StatusCode::SERVICE_UNAVAILABLE {
                     ("Server is shutting down".to_owned(), None)
@@ -124,13 +130,12 @@ impl ApiError {
     }
 }
 
-fn not_found_code(what: &str) -> &'static str {
+fn not_found_code(what: &Missing) -> &'static str {
     match what {
-        "Message" => "message_not_found",
-        "User" => "user_not_found",
-        "API key" => "api_key_not_found",
-        "Agent" => "agent_not_found",
-        _ => "not_found",
+        Missing::Message => "message_not_found",
+        Missing::User => "user_not_found",
+        Missing::ApiKey => "api_key_not_found",
+        Missing::Review => "review_not_found",
     }
 }
 

@@ -64,6 +64,11 @@ pub async fn run_with(
         session_ttl_secs: (config.session_ttl_hours * 3600) as i64,
         agent_offline_after_secs: config.agent_offline_after_secs as i64,
         event_retention: config.event_retention,
+        review_limits: assent_core::review::ReviewLimits {
+            default_secs: config.review_default_secs as i64,
+            max_secs: config.review_max_secs as i64,
+        },
+        review_wait_max_ms: config.review_wait_max_ms,
     };
     let app = App::new(store.clone(), clock, metrics, settings);
     if let Some(password) = app
@@ -85,6 +90,7 @@ pub async fn run_with(
         app: app.clone(),
         secure_cookies: config.secure_cookies,
         max_body: config.max_body_bytes,
+        pages: dashboard::serve,
     };
     let router = http::router(ctx).layer(sio_layer);
     let addr = listener.local_addr()?;
@@ -121,7 +127,7 @@ pub async fn run_with(
 /// Publishes committed events to the hub, in commit order.
 async fn fanout(app: Arc<App>, mut bus: mpsc::UnboundedReceiver<CommittedEvent>) {
     while let Some(ev) = bus.recv().await {
-        app.hub.dispatch(ev);
+        app.on_committed(ev);
     }
 }
 

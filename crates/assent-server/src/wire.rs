@@ -96,9 +96,19 @@ pub fn message(m: &Message, agent_name: Option<&str>) -> p::MessageRecord {
     }
 }
 
+/// A message as humans' dashboards and listings see it: password answers redacted.
+pub fn message_redacted(m: &Message, agent_name: Option<&str>) -> p::MessageRecord {
+    let mut r = message(m, agent_name);
+    if let Some(review) = r.review.as_mut() {
+        assent_core::review::redact_review(review);
+    }
+    r
+}
+
+/// Listings are redacted for everyone (Placet): only single reads give the agent its values.
 pub fn page(pg: &assent_store::Page) -> p::MessagePage {
     p::MessagePage {
-        data: pg.data.iter().map(|m| message(m, None)).collect(),
+        data: pg.data.iter().map(|m| message_redacted(m, None)).collect(),
         next_cursor: pg.next_cursor.clone(),
         next_after: pg.next_after,
     }
@@ -121,12 +131,30 @@ fn to_json<T: serde::Serialize>(v: &T) -> String {
 }
 
 /// The Socket.IO payload of an event (Placet's shape plus `seq`).
-pub fn socketio_payload(e: &LoggedEvent, _view: View) -> String {
+pub fn socketio_payload(e: &LoggedEvent, view: View) -> String {
+    let record = |m: &Message, name: Option<&str>| {
+        let mut r = match view {
+            View::Agent => message(m, name),
+            View::Dashboard => message_redacted(m, name),
+        };
+        r.seq = e.seq;
+        r
+    };
     match &e.event {
         DomainEvent::MessageCreated {
             message: m,
             agent_name,
-        } => to_json(&message(m, agent_name.as_deref())),
+        } => to_json(&record(m, agent_name.as_deref())),
+        DomainEvent::ReviewResponded { message: m } => to_json(&record(m, None)),
+        DomainEvent::ReviewExpired {
+            message_id,
+            review_type,
+        } => to_json(&p::ReviewExpiredPayload {
+            message_id: message_id.to_string(),
+            channel_id: e.channel_id.to_string(),
+            review_type: review_type.clone(),
+            seq: e.seq,
+        }),
         DomainEvent::MessageDeleted {
             message_id,
             channel_id,
@@ -156,5 +184,39 @@ pub fn socketio_payload(e: &LoggedEvent, _view: View) -> String {
             status_since: status_since.map(iso),
             seq: e.seq,
         }),
+    }
+}
+
+pub fn wait(o: &crate::app::WaitOutcome) -> p::WaitResponse {
+    use crate::app::WaitOutcome as W;
+    match o {
+        W::Completed(m) => p::WaitResponse {
+            status: "completed".into(),
+            message: Some(message(m, None)),
+        },
+        W::Expired(m) => p::WaitResponse {
+            status: "expired".into(),
+            message: Some(message(m, None)),
+        },
+        W::Timeout => p::WaitResponse {
+            status: "timeout".into(),
+            message: None,
+        },
+    }
+}
+
+pub fn chain(group: String, list: &[Message], redact: bool) -> p::IterationChain {
+    p::IterationChain {
+        group_id: group,
+        iterations: list
+            .iter()
+            .map(|m| {
+                if redact {
+                    message_redacted(m, None)
+                } else {
+                    message(m, None)
+                }
+            })
+            .collect(),
     }
 }

@@ -281,6 +281,7 @@ impl Store {
                             .execute(&mut *conn)
                             .await?;
                     }
+                    let reported = changed || a.status_message != message;
                     a.status = status;
                     a.status_message = message;
                     a.last_active_at = Some(now);
@@ -292,13 +293,16 @@ impl Store {
                         .bind(now.0)
                         .execute(&mut *conn)
                         .await?;
-                    let ev = DomainEvent::AgentStatus {
-                        agent_id: id.clone(),
-                        status: a.status,
-                        status_message: a.status_message.clone(),
-                        status_since: a.status_since,
-                    };
-                    a.head_seq = events::append(conn, events, &id, ev, now).await?;
+                    // Only a change is news; an unchanged heartbeat just bumps `last_active_at`.
+                    if reported {
+                        let ev = DomainEvent::AgentStatus {
+                            agent_id: id.clone(),
+                            status: a.status,
+                            status_message: a.status_message.clone(),
+                            status_since: a.status_since,
+                        };
+                        a.head_seq = events::append(conn, events, &id, ev, now).await?;
+                    }
                     Ok(PingOutcome { agent: a, changed })
                 })
             })

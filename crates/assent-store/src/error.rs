@@ -10,6 +10,14 @@ pub enum StoreError {
     NotFound,
     #[error("conflict: {0}")]
     Conflict(&'static str),
+    /// A business rule refused the write (the message says which).
+    #[error("{message}")]
+    Rejected {
+        code: &'static str,
+        message: &'static str,
+    },
+    #[error(transparent)]
+    Invalid(#[from] assent_core::ValidationError),
     #[error("corrupt row: {0}")]
     Corrupt(String),
     #[error("store configuration: {0}")]

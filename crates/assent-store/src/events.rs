@@ -24,17 +24,21 @@ pub struct EventPage {
 }
 
 /// Takes the next `seq` of a channel. Must be followed by `log` in the same job.
+/// `activity` moves the channel's `last_event_at` (the dashboard's sort key).
 pub(crate) async fn next_seq(
     conn: &mut AnyConnection,
     channel_id: &ChannelId,
     now: Millis,
+    activity: bool,
 ) -> Result<(i64, UserId), StoreError> {
     let row = sqlx::query(
-        "UPDATE channels SET head_seq = head_seq + 1, last_event_at = $2 WHERE id = $1 \
+        "UPDATE channels SET head_seq = head_seq + 1, \
+         last_event_at = CASE WHEN $3 THEN $2 ELSE last_event_at END WHERE id = $1 \
          RETURNING head_seq, owner_id",
     )
     .bind(channel_id.as_str())
     .bind(now.0)
+    .bind(activity)
     .fetch_optional(&mut *conn)
     .await?
     .ok_or(StoreError::NotFound)?;
@@ -83,7 +87,7 @@ pub(crate) async fn append(
     event: DomainEvent,
     now: Millis,
 ) -> Result<i64, StoreError> {
-    let (seq, owner) = next_seq(conn, channel_id, now).await?;
+    let (seq, owner) = next_seq(conn, channel_id, now, false).await?;
     log(conn, events, channel_id, seq, owner, event, now).await?;
     Ok(seq)
 }

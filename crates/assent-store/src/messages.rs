@@ -3,8 +3,11 @@
 use crate::events;
 use crate::{Store, StoreError, rows};
 use assent_core::model::{DeliveryStatus, Message, MessageStatus, SenderType, StreamState};
+use assent_core::review::ReviewStatus;
 use assent_core::{ChannelId, DomainEvent, MessageId, Millis};
+use assent_core::{UserId, ValidationError};
 use serde_json::Value;
+use sqlx::AnyConnection;
 
 #[derive(Clone, Debug)]
 pub struct NewMessage {
@@ -18,6 +21,30 @@ pub struct NewMessage {
     pub client_id: Option<String>,
     pub stream_id: Option<String>,
     pub stream_state: Option<StreamState>,
+    /// Deadline of a pending review (indexed for the expiry job).
+    pub review_expires_at: Option<Millis>,
+    /// Continues the iteration chain of this earlier review message.
+    pub iteration_of: Option<MessageId>,
+}
+
+/// What happened to an answer.
+#[derive(Clone, Debug)]
+pub enum RespondOutcome {
+    Answered(Box<Message>),
+    AlreadyResponded,
+    /// The deadline had passed; the review is now expired (and the event logged once).
+    Expired,
+    NoReview,
+    NotFound,
+}
+
+/// Status filter of review listings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReviewFilter {
+    Pending,
+    Completed,
+    Expired,
+    All,
 }
 
 #[derive(Clone, Debug)]
@@ -80,7 +107,14 @@ impl Store {
                             return Ok((rows::message(&row)?, false));
                         }
                     }
-                    let (seq, owner) = events::next_seq(conn, &new.channel_id, now).await?;
+                    let (group, iteration) = match &new.iteration_of {
+                        None => (None, None),
+                        Some(target) => {
+                            let (g, i) = next_iteration(conn, &new.channel_id, target).await?;
+                            (Some(g), Some(i))
+                        }
+                    };
+                    let (seq, owner) = events::next_seq(conn, &new.channel_id, now, true).await?;
                     let msg = Message {
                         id: MessageId::generate(now.0),
                         channel_id: new.channel_id.clone(),
@@ -95,8 +129,8 @@ impl Store {
                         stream_id: new.stream_id,
                         stream_state: new.stream_state,
                         delivery_status: DeliveryStatus::Sent,
-                        iteration_group_id: None,
-                        iteration: None,
+                        iteration_group_id: group,
+                        iteration,
                         created_at: now,
                         updated_at: now,
                     };
@@ -108,8 +142,9 @@ impl Store {
                         .map(str::to_owned);
                     sqlx::query(
                         "INSERT INTO messages (id, channel_id, seq, sender_type, sender_id, text, status, review, metadata, \
-                         client_id, stream_id, stream_state, delivery_status, review_status, created_at, updated_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)",
+                         client_id, stream_id, stream_state, delivery_status, review_status, created_at, updated_at, \
+                         review_expires_at, iteration_group_id, iteration) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17, $18)",
                     )
                     .bind(msg.id.as_str())
                     .bind(msg.channel_id.as_str())
@@ -126,6 +161,9 @@ impl Store {
                     .bind(msg.delivery_status.as_str())
                     .bind(review_status)
                     .bind(now.0)
+                    .bind(new.review_expires_at.map(|t| t.0))
+                    .bind(&msg.iteration_group_id)
+                    .bind(msg.iteration)
                     .execute(&mut *conn)
                     .await?;
                     let ev = DomainEvent::MessageCreated {
@@ -244,6 +282,25 @@ impl Store {
         self.writer
             .run(&key, move |conn, events| {
                 Box::pin(async move {
+                    let group: Option<Option<String>> = sqlx::query_scalar(
+                        "SELECT iteration_group_id FROM messages WHERE id = $1 AND channel_id = $2",
+                    )
+                    .bind(id.as_str())
+                    .bind(channel.as_str())
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                    if let Some(Some(g)) = group {
+                        let members: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM messages WHERE iteration_group_id = $1")
+                            .bind(&g)
+                            .fetch_one(&mut *conn)
+                            .await?;
+                        if members > 1 {
+                            return Err(StoreError::Rejected {
+                                code: "iteration_chain_member",
+                                message: "Cannot delete a message that is part of an iteration chain with other messages",
+                            });
+                        }
+                    }
                     let r = sqlx::query("DELETE FROM messages WHERE id = $1 AND channel_id = $2")
                         .bind(id.as_str())
                         .bind(channel.as_str())
@@ -303,5 +360,300 @@ impl Store {
                 })
             })
             .await
+    }
+}
+
+/// The group and number of a new iteration of `target` (Placet §4.8): the target must be a
+/// review of the same channel that is completed or expired; the root is back-filled as
+/// iteration 1 when the first follow-up is created.
+async fn next_iteration(
+    conn: &mut AnyConnection,
+    channel: &ChannelId,
+    target: &MessageId,
+) -> Result<(String, i64), StoreError> {
+    let row = sqlx::query(
+        "SELECT review_status, iteration_group_id FROM messages WHERE id = $1 AND channel_id = $2",
+    )
+    .bind(target.as_str())
+    .bind(channel.as_str())
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(StoreError::Rejected {
+        code: "invalid_iteration",
+        message: "iterationOf target does not exist in this channel",
+    })?;
+    let status = rows::os(&row, "review_status")?;
+    if !matches!(status.as_deref(), Some("completed") | Some("expired")) {
+        return Err(StoreError::Rejected {
+            code: "invalid_iteration",
+            message: "iterationOf target must have a completed or expired review",
+        });
+    }
+    let group = match rows::os(&row, "iteration_group_id")? {
+        Some(g) => g,
+        None => {
+            sqlx::query("UPDATE messages SET iteration_group_id = $1, iteration = 1 WHERE id = $1")
+                .bind(target.as_str())
+                .execute(&mut *conn)
+                .await?;
+            target.to_string()
+        }
+    };
+    let max: Option<i64> =
+        sqlx::query_scalar("SELECT MAX(iteration) FROM messages WHERE iteration_group_id = $1")
+            .bind(&group)
+            .fetch_one(&mut *conn)
+            .await?;
+    Ok((group, max.unwrap_or(1) + 1))
+}
+
+async fn load(
+    conn: &mut AnyConnection,
+    channel: &ChannelId,
+    id: &MessageId,
+) -> Result<Option<Message>, StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT {} FROM messages WHERE id = $1 AND channel_id = $2",
+        rows::MESSAGE_COLS
+    ))
+    .bind(id.as_str())
+    .bind(channel.as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(rows::message).transpose()
+}
+
+/// Writes a review's new JSON and status.
+async fn save_review(
+    conn: &mut AnyConnection,
+    m: &Message,
+    status: ReviewStatus,
+    now: Millis,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE messages SET review = $3, review_status = $4, updated_at = $5 WHERE id = $1 AND channel_id = $2")
+        .bind(m.id.as_str())
+        .bind(m.channel_id.as_str())
+        .bind(rows::json_text(&m.review))
+        .bind(status.as_str())
+        .bind(now.0)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+fn review_status(m: &Message) -> Option<ReviewStatus> {
+    m.review
+        .as_ref()?
+        .get("status")?
+        .as_str()
+        .and_then(ReviewStatus::parse)
+}
+
+fn review_deadline(m: &Message) -> Option<Millis> {
+    m.review
+        .as_ref()?
+        .get("expiresAt")?
+        .as_str()
+        .and_then(Millis::parse_iso)
+}
+
+/// Marks a pending review expired and logs `review:expired` (inside a writer job).
+async fn expire_in_job(
+    conn: &mut AnyConnection,
+    events: &mut crate::writer::Events,
+    mut m: Message,
+    now: Millis,
+) -> Result<(), StoreError> {
+    let review_type = m
+        .review
+        .as_ref()
+        .and_then(|r| r.get("type"))
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    if let Some(r) = m.review.as_mut().and_then(serde_json::Value::as_object_mut) {
+        r.insert("status".into(), "expired".into());
+    }
+    save_review(conn, &m, ReviewStatus::Expired, now).await?;
+    let ev = DomainEvent::ReviewExpired {
+        message_id: m.id.clone(),
+        review_type,
+    };
+    events::append(conn, events, &m.channel_id, ev, now).await?;
+    Ok(())
+}
+
+impl Store {
+    /// Answers a review, first answer wins. `answer` validates the response against the
+    /// review JSON and returns the answered review JSON. A review past its deadline is
+    /// expired here (once) instead.
+    pub async fn respond_review<F>(
+        &self,
+        channel: &ChannelId,
+        id: &MessageId,
+        now: Millis,
+        answer: F,
+    ) -> Result<RespondOutcome, StoreError>
+    where
+        F: FnOnce(&serde_json::Value) -> Result<serde_json::Value, ValidationError>
+            + Send
+            + 'static,
+    {
+        let (channel, id) = (channel.clone(), id.clone());
+        let key = channel.to_string();
+        self.writer
+            .run(&key, move |conn, events| {
+                Box::pin(async move {
+                    let Some(mut m) = load(conn, &channel, &id).await? else {
+                        return Ok(RespondOutcome::NotFound);
+                    };
+                    let Some(review) = m.review.clone() else {
+                        return Ok(RespondOutcome::NoReview);
+                    };
+                    match review_status(&m) {
+                        Some(ReviewStatus::Pending) => {}
+                        Some(ReviewStatus::Expired) => return Ok(RespondOutcome::Expired),
+                        _ => return Ok(RespondOutcome::AlreadyResponded),
+                    }
+                    if review_deadline(&m).is_some_and(|d| d <= now) {
+                        expire_in_job(conn, events, m, now).await?;
+                        return Ok(RespondOutcome::Expired);
+                    }
+                    let answered = answer(&review)?;
+                    m.review = Some(answered);
+                    m.updated_at = now;
+                    save_review(conn, &m, ReviewStatus::Completed, now).await?;
+                    let ev = DomainEvent::ReviewResponded {
+                        message: Box::new(m.clone()),
+                    };
+                    events::append(conn, events, &channel, ev, now).await?;
+                    Ok(RespondOutcome::Answered(Box::new(m)))
+                })
+            })
+            .await
+    }
+
+    /// Expires a pending review whose deadline has passed, logging `review:expired`
+    /// exactly once whoever discovers it (job, wait endpoint, answer). `Some(true)` if it
+    /// changed now, `None` if there is no such message.
+    pub async fn expire_review(
+        &self,
+        channel: &ChannelId,
+        id: &MessageId,
+        now: Millis,
+    ) -> Result<Option<bool>, StoreError> {
+        let (channel, id) = (channel.clone(), id.clone());
+        let key = channel.to_string();
+        self.writer
+            .run(&key, move |conn, events| {
+                Box::pin(async move {
+                    let Some(m) = load(conn, &channel, &id).await? else {
+                        return Ok(None);
+                    };
+                    let due = review_status(&m) == Some(ReviewStatus::Pending)
+                        && review_deadline(&m).is_some_and(|d| d <= now);
+                    if !due {
+                        return Ok(Some(false));
+                    }
+                    expire_in_job(conn, events, m, now).await?;
+                    Ok(Some(true))
+                })
+            })
+            .await
+    }
+
+    /// Pending reviews whose deadline is at or before `now` (uses the pending-deadline index).
+    pub async fn due_reviews(
+        &self,
+        now: Millis,
+        limit: i64,
+    ) -> Result<Vec<(ChannelId, MessageId)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT channel_id, id FROM messages WHERE review_status = 'pending' AND review_expires_at <= $1 \
+             ORDER BY review_expires_at ASC LIMIT $2",
+        )
+        .bind(now.0)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    ChannelId::from_trusted(rows::s(r, "channel_id")?),
+                    MessageId::from_trusted(rows::s(r, "id")?),
+                ))
+            })
+            .collect()
+    }
+
+    /// The earliest deadline of any pending review.
+    pub async fn next_review_deadline(&self) -> Result<Option<Millis>, StoreError> {
+        let t: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(review_expires_at) FROM messages WHERE review_status = 'pending'",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(t.map(Millis))
+    }
+
+    /// Review messages of the owner's channels (or of one channel), newest first.
+    pub async fn list_reviews(
+        &self,
+        owner: &UserId,
+        channel: Option<&ChannelId>,
+        filter: ReviewFilter,
+        limit: i64,
+    ) -> Result<Vec<Message>, StoreError> {
+        let status = match filter {
+            ReviewFilter::Pending => Some("pending"),
+            ReviewFilter::Completed => Some("completed"),
+            ReviewFilter::Expired => Some("expired"),
+            ReviewFilter::All => None,
+        };
+        let cols = rows::MESSAGE_COLS
+            .split(", ")
+            .map(|c| format!("m.{c} AS {c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let rows = sqlx::query(&format!(
+            "SELECT {cols} FROM messages m JOIN channels c ON c.id = m.channel_id \
+             WHERE c.owner_id = $1 AND m.review_status IS NOT NULL \
+             AND ($2 IS NULL OR m.review_status = $2) AND ($3 IS NULL OR m.channel_id = $3) \
+             ORDER BY m.created_at DESC, m.seq DESC LIMIT $4"
+        ))
+        .bind(owner.as_str())
+        .bind(status)
+        .bind(channel.map(|c| c.as_str().to_owned()))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(rows::message).collect()
+    }
+
+    /// The iteration chain containing a message, oldest iteration first (just the message
+    /// when it has no chain). `None` if the message is not in the channel.
+    pub async fn iteration_chain(
+        &self,
+        channel: &ChannelId,
+        id: &MessageId,
+    ) -> Result<Option<(String, Vec<Message>)>, StoreError> {
+        let Some(m) = self.message_in_channel(channel, id).await? else {
+            return Ok(None);
+        };
+        let Some(group) = m.iteration_group_id.clone() else {
+            return Ok(Some((m.id.to_string(), vec![m])));
+        };
+        let rows = sqlx::query(&format!(
+            "SELECT {} FROM messages WHERE iteration_group_id = $1 AND channel_id = $2 ORDER BY iteration ASC",
+            rows::MESSAGE_COLS
+        ))
+        .bind(&group)
+        .bind(channel.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(Some((
+            group,
+            rows.iter().map(rows::message).collect::<Result<_, _>>()?,
+        )))
     }
 }

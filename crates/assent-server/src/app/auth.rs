@@ -1,6 +1,6 @@
 //! Humans, sessions, tickets and API keys.
 
-use super::{App, AppError, CachedKey};
+use super::{App, AppError, CachedKey, Missing};
 use argon2::Argon2;
 use argon2::password_hash::{
     PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
@@ -313,7 +313,7 @@ impl App {
 
     pub async fn delete_api_key(&self, user: &UserId, id: &str) -> Result<(), AppError> {
         if !self.store.delete_api_key(user, id).await? {
-            return Err(AppError::NotFound("API key"));
+            return Err(AppError::NotFound(Missing::ApiKey));
         }
         self.forget_key(id);
         tracing::info!(user_id = %user, key_id = %id, "API key deleted");
@@ -332,7 +332,7 @@ impl App {
             .await
         {
             Ok(k) => k,
-            Err(StoreError::NotFound) => return Err(AppError::NotFound("API key")),
+            Err(StoreError::NotFound) => return Err(AppError::NotFound(Missing::ApiKey)),
             Err(e) => return Err(e.into()),
         };
         self.forget_key(id);
@@ -411,6 +411,7 @@ impl App {
         Ok(self
             .session(token)
             .await?
+            .filter(|(_, user)| !user.must_change_password)
             .map(|(session_id, user)| Principal {
                 user_id: user.id,
                 kind: PrincipalKind::Session { session_id },
@@ -484,7 +485,7 @@ impl App {
         });
         let role = c.role("role", role);
         c.finish()?;
-        let id = UserId::parse(id).ok_or(AppError::NotFound("User"))?;
+        let id = UserId::parse(id).ok_or(AppError::NotFound(Missing::User))?;
         if id == actor.id && role == Some(Role::Member) {
             return Err(AppError::bad_request(
                 "cannot_demote_self",
@@ -493,19 +494,19 @@ impl App {
         }
         match self.store.update_user(&id, display_name, role).await {
             Ok(u) => Ok(u),
-            Err(StoreError::NotFound) => Err(AppError::NotFound("User")),
+            Err(StoreError::NotFound) => Err(AppError::NotFound(Missing::User)),
             Err(e) => Err(e.into()),
         }
     }
 
     pub async fn delete_user(&self, actor: &User, id: &str) -> Result<(), AppError> {
         Self::require_owner(actor)?;
-        let id = UserId::parse(id).ok_or(AppError::NotFound("User"))?;
+        let id = UserId::parse(id).ok_or(AppError::NotFound(Missing::User))?;
         if id == actor.id {
             return Err(AppError::CannotDeleteSelf);
         }
         if !self.store.delete_user(&id).await? {
-            return Err(AppError::NotFound("User"));
+            return Err(AppError::NotFound(Missing::User));
         }
         // Keys and channels of the user are gone with it.
         self.keys

@@ -22,14 +22,38 @@ pub enum AppError {
     OwnerRequired,
     #[error("Cannot delete your own account")]
     CannotDeleteSelf,
-    #[error("{0} not found")]
-    NotFound(&'static str),
+    #[error("{}", match .0 { Missing::Review => "No review on this message".to_owned(), m => format!("{m} not found") })]
+    NotFound(Missing),
     #[error("Email already in use")]
     EmailInUse,
+    #[error("Review already responded")]
+    ReviewAlreadyResponded,
+    #[error("Review has expired")]
+    ReviewExpired,
     #[error("internal error: {0}")]
     Store(#[from] StoreError),
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// What was not found (each has its own stable code).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missing {
+    Message,
+    User,
+    ApiKey,
+    Review,
+}
+
+impl std::fmt::Display for Missing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Missing::Message => "Message",
+            Missing::User => "User",
+            Missing::ApiKey => "API key",
+            Missing::Review => "Review",
+        })
+    }
 }
 
 impl AppError {

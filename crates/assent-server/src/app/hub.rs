@@ -14,7 +14,7 @@ use crate::metrics::Metrics;
 use assent_core::model::Principal;
 use assent_core::{Audience, ChannelId, LoggedEvent, UserId};
 use assent_store::CommittedEvent;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
@@ -120,11 +120,15 @@ const QUEUE_DEPTH: usize = 4_096;
 /// How long a worker waits for a full transport buffer before closing the connection.
 const FULL_WAIT: Duration = Duration::from_secs(5);
 const REPLAY_PAGE: i64 = 1_000;
+/// Owner-level `seq`s remembered per channel and dashboard connection for de-duplication.
+const OWNER_SEEN_CAP: usize = 1_024;
 
 #[derive(Clone)]
 struct Entry {
     tx: mpsc::Sender<Cmd>,
     sink: Arc<dyn Sink>,
+    /// Set once the connection is being closed for overflow, so that it is closed once.
+    overflowed: Arc<AtomicBool>,
 }
 
 #[derive(Default)]
@@ -184,7 +188,9 @@ impl Hub {
     }
 
     fn push(&self, e: &Entry, cmd: Cmd) {
-        if let Err(mpsc::error::TrySendError::Full(_)) = e.tx.try_send(cmd) {
+        if let Err(mpsc::error::TrySendError::Full(_)) = e.tx.try_send(cmd)
+            && !e.overflowed.swap(true, Ordering::Relaxed)
+        {
             self.metrics
                 .slow_consumers_closed
                 .fetch_add(1, Ordering::Relaxed);
@@ -290,6 +296,7 @@ impl App {
         let entry = Entry {
             tx: tx.clone(),
             sink: sink.clone(),
+            overflowed: Arc::default(),
         };
         if view == View::Dashboard {
             let mut inner = self.hub.inner.write().expect("hub lock poisoned");
@@ -309,6 +316,7 @@ impl App {
             sink,
             entry,
             subs: HashMap::new(),
+            owner_seen: HashMap::new(),
         };
         tokio::spawn(worker.run(rx));
         Connection {
@@ -328,8 +336,19 @@ struct Worker {
     view: View,
     sink: Arc<dyn Sink>,
     entry: Entry,
-    /// Subscribed channels and the last `seq` processed for each.
+    /// Subscribed channels and the last `seq` of the channel stream processed for each.
     subs: HashMap<ChannelId, i64>,
+    /// Dashboards only: per channel, the `seq`s of owner-level events delivered on this
+    /// connection (most recent `OWNER_SEEN_CAP`). Such events arrive by the owner route while
+    /// unsubscribed and by the channel stream (live, replay) while subscribed; this set makes
+    /// the two routes exactly-once together.
+    owner_seen: HashMap<ChannelId, BTreeSet<i64>>,
+}
+
+/// What to do with one event.
+enum Verdict {
+    Deliver,
+    Skip,
 }
 
 impl Worker {
@@ -365,20 +384,39 @@ impl Worker {
         self.app.hub.remove_conn(self.id);
     }
 
-    fn visible(&self, audience: Audience, subscribed: bool) -> bool {
-        match audience {
-            Audience::Channel => subscribed,
-            Audience::ChannelAndOwner => subscribed || self.view == View::Dashboard,
-            Audience::OwnerDashboards => self.view == View::Dashboard,
+    /// Owner-level events reach dashboards whether or not they subscribed.
+    fn owner_level(&self, audience: Audience) -> bool {
+        self.view == View::Dashboard && audience != Audience::Channel
+    }
+
+    /// Exactly-once bookkeeping for owner-level events of dashboards.
+    fn owner_verdict(&mut self, channel: &ChannelId, seq: i64) -> Verdict {
+        let seen = self.owner_seen.entry(channel.clone()).or_default();
+        if !seen.insert(seq) {
+            return Verdict::Skip;
+        }
+        if seen.len() > OWNER_SEEN_CAP {
+            seen.pop_first();
+        }
+        Verdict::Deliver
+    }
+
+    /// The verdict for an event of a channel's stream taken in `seq` order (live on the
+    /// channel route, replay, gap fill). The caller has advanced the channel watermark.
+    fn stream_verdict(&mut self, ev: &SharedEvent) -> Verdict {
+        let audience = ev.logged.event.audience();
+        if self.owner_level(audience) {
+            return self.owner_verdict(&ev.logged.channel_id, ev.logged.seq);
+        }
+        match (audience, self.view) {
+            (Audience::OwnerDashboards, View::Agent) => Verdict::Skip,
+            _ => Verdict::Deliver,
         }
     }
 
     /// Puts one event on the wire, waiting a bounded time for a full transport buffer.
     /// Returns false when the connection must end.
-    async fn deliver(&self, ev: &SharedEvent, subscribed: bool) -> bool {
-        if !self.visible(ev.logged.event.audience(), subscribed) {
-            return true;
-        }
+    async fn emit(&self, ev: &SharedEvent) -> bool {
         let start = tokio::time::Instant::now();
         loop {
             match self.sink.deliver(ev, self.view) {
@@ -398,6 +436,10 @@ impl Worker {
                         .metrics
                         .slow_consumers_closed
                         .fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(
+                        conn = self.id,
+                        "closing a connection whose transport stayed full"
+                    );
                     self.sink.close();
                     return false;
                 }
@@ -405,61 +447,87 @@ impl Worker {
         }
     }
 
-    /// Delivers the logged events `after < seq <= upto` of a subscribed channel.
+    /// Delivers the logged events `after < seq <= upto` of a subscribed channel. Returns
+    /// `Ok(None)` when the log no longer holds `after + 1` (the caller reports a reset).
     async fn replay(
-        &self,
+        &mut self,
         channel: &ChannelId,
         mut after: i64,
         upto: i64,
-    ) -> Result<bool, AppError> {
+    ) -> Result<Option<bool>, AppError> {
         while after < upto {
             let page = self
                 .app
                 .store
                 .events_between(channel, after, upto, REPLAY_PAGE)
                 .await?;
-            let Some(last) = page.last().map(|e| e.seq) else {
-                break;
-            };
-            for logged in page {
-                let ev = SharedEvent::new(self.principal.user_id.clone(), logged);
-                if !self.deliver(&ev, true).await {
-                    return Ok(false);
-                }
-                self.app
-                    .metrics
-                    .events_replayed
-                    .fetch_add(1, Ordering::Relaxed);
+            match page.first() {
+                Some(e) if e.seq == after + 1 => {}
+                // Pruned between the bounds check and this read: never a silent gap.
+                _ => return Ok(None),
             }
-            after = last;
+            for logged in page {
+                after = logged.seq;
+                let ev = SharedEvent::new(self.principal.user_id.clone(), logged);
+                if let Verdict::Deliver = self.stream_verdict(&ev) {
+                    if !self.emit(&ev).await {
+                        return Ok(Some(false));
+                    }
+                    self.app
+                        .metrics
+                        .events_replayed
+                        .fetch_add(1, Ordering::Relaxed);
+                }
+            }
         }
-        Ok(true)
+        Ok(Some(true))
+    }
+
+    async fn reset(&mut self, channel: &ChannelId) -> bool {
+        self.app.metrics.sync_resets.fetch_add(1, Ordering::Relaxed);
+        let (head, oldest) = match self.app.store.log_bounds(channel).await {
+            Ok(b) => b,
+            Err(_) => return false,
+        };
+        self.subs.insert(channel.clone(), head);
+        self.sink.sync_reset(channel, oldest, head).is_ok()
     }
 
     async fn on_event(&mut self, ev: Arc<SharedEvent>, via_channel: bool) -> bool {
-        let channel = &ev.logged.channel_id;
-        let Some(&last) = self.subs.get(channel) else {
-            // Not subscribed (any more): only owner-level events for dashboards.
-            return via_channel || self.deliver(&ev, false).await;
-        };
+        let channel = ev.logged.channel_id.clone();
         let seq = ev.logged.seq;
-        if seq <= last {
-            return true; // already delivered by a replay or the other route
-        }
-        if seq > last + 1 {
-            // Another writer or node published out of order: fill the gap from the log.
-            match self.replay(channel, last, seq - 1).await {
-                Ok(true) => {}
-                Ok(false) => return false,
-                Err(e) => {
-                    tracing::error!(channel_id = %channel, error = %e, "could not fill an event gap; closing the connection so that it resumes");
-                    self.sink.close();
-                    return false;
+        let audience = ev.logged.event.audience();
+        let subscribed = self.subs.get(&channel).copied();
+        match (subscribed, via_channel) {
+            (Some(last), true) if seq > last => {
+                if seq > last + 1 {
+                    // Published out of order (another writer or node): fill from the log.
+                    match self.replay(&channel, last, seq - 1).await {
+                        Ok(Some(true)) => {}
+                        Ok(Some(false)) => return false,
+                        Ok(None) => return self.reset(&channel).await,
+                        Err(e) => {
+                            tracing::error!(channel_id = %channel, error = %e, "could not fill an event gap; closing the connection so that it resumes");
+                            self.sink.close();
+                            return false;
+                        }
+                    }
+                }
+                self.subs.insert(channel, seq);
+                match self.stream_verdict(&ev) {
+                    Verdict::Deliver => self.emit(&ev).await,
+                    Verdict::Skip => true,
                 }
             }
+            // Already covered by the channel stream (replay, or before a bare subscribe), or
+            // arriving by the owner route / after an unsubscribe: only owner-level events
+            // of dashboards still count, exactly once.
+            _ if self.owner_level(audience) => match self.owner_verdict(&channel, seq) {
+                Verdict::Deliver => self.emit(&ev).await,
+                Verdict::Skip => true,
+            },
+            _ => true,
         }
-        self.subs.insert(channel.clone(), seq);
-        self.deliver(&ev, true).await
     }
 
     async fn on_subscribe(&mut self, raw: String, last_seq: Option<i64>, done: Done) -> bool {
@@ -486,16 +554,11 @@ impl Worker {
         let mut reset = false;
         match last_seq {
             None => {}
-            Some(ls) if ls > head || ls < oldest - 1 || ls < 0 => {
-                reset = true;
-                self.app.metrics.sync_resets.fetch_add(1, Ordering::Relaxed);
-                if self.sink.sync_reset(&channel, oldest, head).is_err() {
-                    return false;
-                }
-            }
+            Some(ls) if ls > head || ls < oldest - 1 || ls < 0 => reset = true,
             Some(ls) => match self.replay(&channel, ls, head).await {
-                Ok(true) => {}
-                Ok(false) => return false,
+                Ok(Some(true)) => {}
+                Ok(Some(false)) => return false,
+                Ok(None) => reset = true,
                 Err(e) => {
                     self.app.hub.unsubscribe_channel(&channel, self.id);
                     done(SubscribeOutcome::Refused(e));
@@ -503,10 +566,17 @@ impl Worker {
                 }
             },
         }
-        self.subs.insert(channel.clone(), head);
+        if reset {
+            if !self.reset(&channel).await {
+                return false;
+            }
+        } else {
+            self.subs.insert(channel.clone(), head);
+        }
+        let last_seq = self.subs.get(&channel).copied().unwrap_or(head);
         done(SubscribeOutcome::Subscribed {
             channel_id: channel,
-            last_seq: head,
+            last_seq,
             reset,
         });
         true

@@ -1,6 +1,6 @@
 //! Messages: posting (agents and humans), reading, paging, deleting, acknowledging.
 
-use super::{App, AppError};
+use super::{App, AppError, Missing};
 use assent_core::model::{DeliveryStatus, Message, Principal, SenderType};
 use assent_core::validate::{Checker, MAX_CLIENT_ID_CHARS, MAX_TEXT_CHARS};
 use assent_core::{MessageId, UserId};
@@ -20,6 +20,7 @@ pub struct AgentMessageInput {
     pub client_id: Option<String>,
     pub stream_id: Option<String>,
     pub stream_state: Option<String>,
+    pub iteration_of: Option<String>,
 }
 
 /// `POST /api/messages`, unvalidated.
@@ -68,23 +69,34 @@ impl App {
         let text = c.opt_text("text", input.text, MAX_TEXT_CHARS);
         let status = c.message_status("status", input.status);
         let mut metadata = c.opt_object("metadata", input.metadata);
+        let now = self.now();
+        let has_review = input.review.as_ref().is_some_and(|r| !r.is_null());
         let review = match input.review {
             None | Some(Value::Null) => None,
-            Some(Value::Object(mut r)) => {
-                if !r.get("type").is_some_and(Value::is_string) {
-                    c.fail("review.type", "is required and must be a string");
+            Some(r) => {
+                match assent_core::review::parse_review(&r, now, self.settings.review_limits) {
+                    Ok(spec) => Some(spec),
+                    Err(e) => {
+                        for f in e.errors {
+                            c.fail(f.path, f.message);
+                        }
+                        None
+                    }
                 }
-                // Full review semantics are the reviews module's; here a review is stored as
-                // given, pending.
-                r.insert("status".into(), Value::from("pending"));
-                r.remove("response");
-                r.remove("completedAt");
-                Some(Value::Object(r))
             }
-            Some(_) => {
-                c.fail("review", "must be an object");
-                None
-            }
+        };
+        let iteration_of = match input.iteration_of.filter(|s| !s.is_empty()) {
+            None => None,
+            Some(s) => match MessageId::parse(&s) {
+                Some(id) => Some(id),
+                None => {
+                    c.fail(
+                        "iterationOf",
+                        "iterationOf target does not exist in this channel",
+                    );
+                    None
+                }
+            },
         };
         if let Some(url) = c.opt_url("webhookUrl", input.webhook_url) {
             let m = metadata.get_or_insert_with(|| Value::Object(Default::default()));
@@ -96,7 +108,7 @@ impl App {
         let stream_id = c.opt_token("streamId", input.stream_id, MAX_CLIENT_ID_CHARS);
         let stream_state = c.stream_state("streamState", input.stream_state);
         let has_attachments = input.attachment_ids.as_ref().is_some_and(|a| !a.is_empty());
-        if text.is_none() && review.is_none() && status.is_none() && !has_attachments {
+        if text.is_none() && !has_review && status.is_none() && !has_attachments {
             c.fail("", EMPTY_MESSAGE);
         }
         c.finish()?;
@@ -107,11 +119,13 @@ impl App {
             sender_type: SenderType::Agent,
             text,
             status,
-            review,
+            review_expires_at: review.as_ref().map(|r| r.expires_at),
+            review: review.map(|r| r.stored),
             metadata,
             client_id,
             stream_id,
             stream_state,
+            iteration_of,
         };
         self.create(new, Some(info.name)).await
     }
@@ -143,6 +157,8 @@ impl App {
             client_id,
             stream_id: None,
             stream_state: None,
+            review_expires_at: None,
+            iteration_of: None,
         };
         self.create(new, None).await
     }
@@ -201,25 +217,25 @@ impl App {
         channel: Option<&str>,
         id: &str,
     ) -> Result<Message, AppError> {
-        let id = MessageId::parse(id).ok_or(AppError::NotFound("Message"))?;
+        let id = MessageId::parse(id).ok_or(AppError::NotFound(Missing::Message))?;
         match channel {
             Some(ch) => {
                 let (ch, _) = self.owned_channel(user, ch).await?;
                 self.store
                     .message_in_channel(&ch, &id)
                     .await?
-                    .ok_or(AppError::NotFound("Message"))
+                    .ok_or(AppError::NotFound(Missing::Message))
             }
             None => {
                 let m = self
                     .store
                     .message_by_id(&id)
                     .await?
-                    .ok_or(AppError::NotFound("Message"))?;
+                    .ok_or(AppError::NotFound(Missing::Message))?;
                 // Foreign messages look like missing ones.
                 self.owned_channel(user, m.channel_id.as_str())
                     .await
-                    .map_err(|_| AppError::NotFound("Message"))?;
+                    .map_err(|_| AppError::NotFound(Missing::Message))?;
                 Ok(m)
             }
         }
@@ -237,7 +253,7 @@ impl App {
         self.store
             .delete_message(&m.channel_id, &m.id, self.now())
             .await?
-            .ok_or(AppError::NotFound("Message"))?;
+            .ok_or(AppError::NotFound(Missing::Message))?;
         Ok(())
     }
 
@@ -259,7 +275,7 @@ impl App {
                 self.now(),
             )
             .await?
-            .ok_or(AppError::NotFound("Message"))?;
+            .ok_or(AppError::NotFound(Missing::Message))?;
         Ok(())
     }
 }

@@ -7,11 +7,14 @@ mod auth;
 mod error;
 pub mod hub;
 mod messages;
+mod reviews;
+pub mod waiters;
 
 pub use agents::{AgentInput, AgentUpdate};
 pub use auth::{SessionGrant, TICKET_TTL_SECS};
-pub use error::AppError;
+pub use error::{AppError, Missing};
 pub use messages::{AgentMessageInput, ListInput, UserMessageInput};
+pub use reviews::WaitOutcome;
 
 use crate::clock::Clock;
 use crate::metrics::Metrics;
@@ -27,6 +30,9 @@ pub struct AppSettings {
     pub session_ttl_secs: i64,
     pub agent_offline_after_secs: i64,
     pub event_retention: i64,
+    pub review_limits: assent_core::review::ReviewLimits,
+    /// Cap (and default) of a long-poll, in milliseconds.
+    pub review_wait_max_ms: u64,
 }
 
 /// What the app remembers about a channel to answer ownership checks without a query.
@@ -51,6 +57,9 @@ pub struct App {
     pub(crate) keys: Mutex<HashMap<String, CachedKey>>,
     pub(crate) key_touched: Mutex<HashMap<String, Instant>>,
     pub(crate) channels: Mutex<HashMap<ChannelId, ChannelInfo>>,
+    pub waiters: Arc<waiters::Waiters>,
+    /// Wakes the review-expiry job when a review with a possibly earlier deadline appears.
+    pub review_created: tokio::sync::Notify,
 }
 
 impl App {
@@ -70,10 +79,27 @@ impl App {
             keys: Mutex::new(HashMap::new()),
             key_touched: Mutex::new(HashMap::new()),
             channels: Mutex::new(HashMap::new()),
+            waiters: Arc::default(),
+            review_created: tokio::sync::Notify::new(),
         })
     }
 
     pub fn now(&self) -> Millis {
         self.clock.now()
+    }
+
+    /// Everything that reacts to a committed event: socket fan-out, parked long-polls and
+    /// the expiry job's schedule. Called in commit order by the fan-out task.
+    pub fn on_committed(&self, ev: assent_store::CommittedEvent) {
+        use assent_core::DomainEvent as E;
+        match &ev.event.event {
+            E::ReviewResponded { message } => self.waiters.wake(&message.id),
+            E::ReviewExpired { message_id, .. } => self.waiters.wake(message_id),
+            E::MessageCreated { message, .. } if message.review.is_some() => {
+                self.review_created.notify_one()
+            }
+            _ => {}
+        }
+        self.hub.dispatch(ev);
     }
 }

@@ -125,7 +125,20 @@ impl Sink for SocketSink {
     }
 
     fn close(&self) {
-        let _ = self.socket.clone().disconnect();
+        // socketioxide cannot queue the disconnect packet while the buffer is full, which is
+        // exactly when a slow consumer is closed: keep trying until it drains or the
+        // engine's heartbeat gives up on the client.
+        let socket = self.socket.clone();
+        tokio::spawn(async move {
+            for _ in 0..600 {
+                match socket.clone().disconnect() {
+                    Err(socketioxide::SocketError::InternalChannelFull) => {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                    _ => return,
+                }
+            }
+        });
     }
 }
 
@@ -188,13 +201,8 @@ impl<K: Command> FromMessageParts<LocalAdapter> for Queued<K> {
     }
 }
 
-fn refusal(e: &AppError) -> p::SubscribeAck {
-    let body = ApiError::App(match e {
-        AppError::NotYourAgent => AppError::NotYourAgent,
-        AppError::Invalid(v) => AppError::Invalid(v.clone()),
-        _ => AppError::Internal(e.to_string()),
-    })
-    .body();
+fn refusal(e: AppError) -> p::SubscribeAck {
+    let body = ApiError::App(e).body();
     p::SubscribeAck {
         ok: false,
         channel_id: None,
@@ -222,7 +230,7 @@ impl Command for Subscribe {
                         "subscribe:channel",
                         e.to_string(),
                     ));
-                    let _ = ack.send(&refusal(&err));
+                    let _ = ack.send(&refusal(err));
                     return;
                 }
             },
@@ -231,7 +239,7 @@ impl Command for Subscribe {
                     "subscribe:channel",
                     "expected a channel id or {channelId, lastSeq}",
                 ));
-                let _ = ack.send(&refusal(&err));
+                let _ = ack.send(&refusal(err));
                 return;
             }
         };
@@ -247,7 +255,7 @@ impl Command for Subscribe {
                     last_seq: Some(last_seq),
                     error: None,
                 },
-                SubscribeOutcome::Refused(e) => refusal(&e),
+                SubscribeOutcome::Refused(e) => refusal(e),
             };
             let _ = ack.send(&body);
         });

@@ -252,7 +252,7 @@ pub async fn post_message(
         client_id: b.client_id,
     };
     let (m, fresh) = c.app.post_user_message(&s.user.id, input).await?;
-    let body = wire::message(&m, None);
+    let body = wire::message_redacted(&m, None);
     Ok(if fresh { created(&body) } else { ok(&body) })
 }
 
@@ -271,5 +271,48 @@ pub async fn get_message(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let m = c.app.get_message(&s.user.id, None, &id).await?;
-    Ok(ok(&wire::message(&m, None)))
+    Ok(ok(&wire::message_redacted(&m, None)))
+}
+
+// ---- reviews ----
+
+pub async fn respond(
+    State(c): State<Ctx>,
+    Human(s): Human,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<p::RespondReview>,
+) -> Result<Response, ApiError> {
+    let m = c
+        .app
+        .respond(&s.user.id, &id, b.response, b.feedback, b.modified_file_ids)
+        .await?;
+    Ok(created(&wire::message_redacted(&m, None)))
+}
+
+pub async fn list_reviews(
+    State(c): State<Ctx>,
+    Human(s): Human,
+    q: Q,
+) -> Result<Response, ApiError> {
+    let list = c
+        .app
+        .list_reviews(
+            &s.user.id,
+            q.get("status").as_deref(),
+            q.get("channel").as_deref(),
+        )
+        .await?;
+    Ok(ok(&list
+        .iter()
+        .map(|m| wire::message_redacted(m, None))
+        .collect::<Vec<_>>()))
+}
+
+pub async fn iterations(
+    State(c): State<Ctx>,
+    Human(s): Human,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let (group, list) = c.app.iterations(&s.user.id, None, &id).await?;
+    Ok(ok(&wire::chain(group, &list, true)))
 }

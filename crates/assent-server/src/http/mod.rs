@@ -26,6 +26,8 @@ pub struct Ctx {
     pub app: Arc<App>,
     pub secure_cookies: bool,
     pub max_body: usize,
+    /// Serves every non-API path (the dashboard); injected so that edges stay apart.
+    pub pages: fn(&str) -> Response,
 }
 
 pub(crate) fn ok<T: Serialize>(v: &T) -> Response {
@@ -164,6 +166,34 @@ pub fn routes() -> Vec<Route> {
             ApiKey,
             "Acknowledge receipt (?channel=); emits message:delivery",
             post(v1::ack_message),
+        ),
+        r(
+            M::GET,
+            "/api/v1/messages/iterations/{id}",
+            ApiKey,
+            "An iteration chain (?channel=)",
+            get(v1::iterations),
+        ),
+        r(
+            M::GET,
+            "/api/v1/reviews/pending",
+            ApiKey,
+            "Pending reviews of a channel (?channel=)",
+            get(v1::pending_reviews),
+        ),
+        r(
+            M::GET,
+            "/api/v1/reviews/{id}",
+            ApiKey,
+            "A review message (?channel=)",
+            get(v1::get_review),
+        ),
+        r(
+            M::GET,
+            "/api/v1/reviews/{id}/wait",
+            ApiKey,
+            "Long-poll a review until answered, expired or timeout (?channel=&timeout=ms)",
+            get(v1::wait_review),
         ),
         r(
             M::POST,
@@ -355,6 +385,27 @@ pub fn routes() -> Vec<Route> {
             "Read one message",
             get(human::get_message),
         ),
+        r(
+            M::GET,
+            "/api/messages/reviews",
+            Session,
+            "Reviews across your agents (?status=pending|completed|expired|all&channel=)",
+            get(human::list_reviews),
+        ),
+        r(
+            M::POST,
+            "/api/messages/{id}/respond",
+            Session,
+            "Answer a review (first answer wins)",
+            post(human::respond),
+        ),
+        r(
+            M::GET,
+            "/api/messages/{id}/iterations",
+            Session,
+            "An iteration chain",
+            get(human::iterations),
+        ),
     ]
 }
 
@@ -371,11 +422,12 @@ pub fn router(ctx: Ctx) -> Router {
         .with_state(ctx)
 }
 
-async fn fallback(req: Request) -> Response {
-    if req.uri().path().starts_with("/api/") {
+async fn fallback(State(c): State<Ctx>, req: Request) -> Response {
+    let path = req.uri().path();
+    if path.starts_with("/api/") || path == "/api" {
         ApiError::from(EdgeError::RouteNotFound).into_response()
     } else {
-        crate::dashboard::serve(req.uri().path())
+        (c.pages)(path)
     }
 }
 

@@ -113,6 +113,7 @@ pub async fn post_message(
         client_id: b.client_id,
         stream_id: b.stream_id,
         stream_state: b.stream_state,
+        iteration_of: b.iteration_of,
     };
     let (m, fresh) = c.app.post_agent_message(&a, input).await?;
     let body = wire::message(&m, None);
@@ -190,4 +191,66 @@ pub async fn ws_ticket(
         ticket,
         expires_at: expires_at.to_iso(),
     }))
+}
+
+// ---- reviews ----
+
+pub async fn pending_reviews(
+    State(c): State<Ctx>,
+    AgentAuth(a): AgentAuth,
+    q: Q,
+) -> Result<Response, ApiError> {
+    let list = c
+        .app
+        .pending_reviews(&a.user_id, q.get("channel").as_deref())
+        .await?;
+    Ok(ok(&list
+        .iter()
+        .map(|m| wire::message(m, None))
+        .collect::<Vec<_>>()))
+}
+
+pub async fn get_review(
+    State(c): State<Ctx>,
+    AgentAuth(a): AgentAuth,
+    Path(id): Path<String>,
+    q: Q,
+) -> Result<Response, ApiError> {
+    let m = c
+        .app
+        .get_review(&a.user_id, q.get("channel").as_deref(), &id)
+        .await?;
+    Ok(ok(&wire::message(&m, None)))
+}
+
+/// The long-poll: answers within milliseconds of the human's click, or at `timeout`.
+pub async fn wait_review(
+    State(c): State<Ctx>,
+    AgentAuth(a): AgentAuth,
+    Path(id): Path<String>,
+    q: Q,
+) -> Result<Response, ApiError> {
+    let timeout = c.app.wait_timeout(q.get("timeout").as_deref())?;
+    let outcome = c
+        .app
+        .wait_review(&a.user_id, q.get("channel").as_deref(), &id, timeout)
+        .await?;
+    Ok(ok(&wire::wait(&outcome)))
+}
+
+pub async fn iterations(
+    State(c): State<Ctx>,
+    AgentAuth(a): AgentAuth,
+    Path(id): Path<String>,
+    q: Q,
+) -> Result<Response, ApiError> {
+    let (group, list) = c
+        .app
+        .iterations(
+            &a.user_id,
+            Some(q.get("channel").unwrap_or_default().as_str()),
+            &id,
+        )
+        .await?;
+    Ok(ok(&wire::chain(group, &list, false)))
 }

@@ -50,6 +50,7 @@ pub fn spawn_all(app: Arc<App>, cancel: CancellationToken) -> Vec<JoinHandle<()>
             async move { a.prune_events().await }
         },
     )));
+    handles.push(tokio::spawn(review_expiry(app.clone(), cancel.clone())));
     let a = app;
     handles.push(tokio::spawn(periodic(
         "credentials",
@@ -57,13 +58,43 @@ pub fn spawn_all(app: Arc<App>, cancel: CancellationToken) -> Vec<JoinHandle<()>
         cancel,
         move || {
             let a = a.clone();
-            async move { Ok(a.store.prune_credentials(a.now()).await?) }
+            async move { a.prune_credentials().await }
         },
     )));
     handles
 }
 
+/// Expires reviews at their deadline: sleeps until the earliest pending deadline (read from
+/// the pending-deadline index, never a scan) and is woken early when a review is created.
+async fn review_expiry(app: Arc<App>, cancel: CancellationToken) {
+    loop {
+        match app.expire_due_reviews().await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(job = "review-expiry", expired = n, "background job ran"),
+            Err(e) => {
+                tracing::warn!(job = "review-expiry", error = %e, "background job failed; will retry")
+            }
+        }
+        let wait = match app.store.next_review_deadline().await {
+            Ok(Some(d)) => Duration::from_millis((d.0 - app.now().0).clamp(0, 60_000) as u64),
+            Ok(None) => Duration::from_secs(60),
+            Err(_) => Duration::from_secs(5),
+        };
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            _ = tokio::time::sleep(wait) => {}
+            _ = app.review_created.notified() => {}
+        }
+    }
+    tracing::debug!(job = "review-expiry", "background job stopped");
+}
+
 impl App {
+    /// Removes expired tickets and sessions.
+    pub async fn prune_credentials(&self) -> Result<u64, AppError> {
+        Ok(self.store.prune_credentials(self.now()).await?)
+    }
+
     /// Drops log entries beyond the retention of each channel.
     pub async fn prune_events(&self) -> Result<u64, AppError> {
         let mut total = 0;

@@ -6,5 +6,6 @@ mod auth;
 mod common;
 mod gateway;
 mod messages;
+mod reviews;
 mod system;
 mod tidy;

@@ -65,7 +65,7 @@ async fn agent_posts_are_placet_shaped_and_idempotent_on_client_id() {
     assert_eq!(v["metadata"]["webhookUrl"], "https://example.com/h");
     assert_eq!(v["review"]["status"], "pending");
     assert!(
-        v["review"].get("response").is_none(),
+        v["review"]["response"].is_null(),
         "agents cannot pre-answer: {v}"
     );
 }

@@ -1,0 +1,279 @@
+//! Reviews: answering (first answer wins, validated against the review), expiry at the
+//! deadline, the event-driven long-poll, listings and iteration chains.
+
+use super::{App, AppError, Missing};
+use assent_core::model::Message;
+use assent_core::review::validate_response;
+use assent_core::validate::Checker;
+use assent_core::{MessageId, UserId};
+use assent_store::{RespondOutcome, ReviewFilter, StoreError};
+use serde_json::{Map, Value};
+use std::time::Duration;
+
+/// How a long-poll ended.
+#[derive(Debug)]
+pub enum WaitOutcome {
+    Completed(Message),
+    Expired(Message),
+    Timeout,
+}
+
+const MAX_FEEDBACK: usize = 10_000;
+
+fn review_status(m: &Message) -> Option<&str> {
+    m.review.as_ref()?.get("status")?.as_str()
+}
+
+fn deadline(m: &Message) -> Option<assent_core::Millis> {
+    m.review
+        .as_ref()?
+        .get("expiresAt")?
+        .as_str()
+        .and_then(assent_core::Millis::parse_iso)
+}
+
+impl App {
+    /// A human answers a review (`POST /api/messages/:id/respond`).
+    pub async fn respond(
+        &self,
+        user: &UserId,
+        id: &str,
+        response: Option<Value>,
+        feedback: Option<Value>,
+        modified_file_ids: Option<Value>,
+    ) -> Result<Message, AppError> {
+        let mut c = Checker::new();
+        let response = match response {
+            Some(r @ Value::Object(_)) => Some(r),
+            None | Some(Value::Null) => {
+                c.fail("response", "is required");
+                None
+            }
+            Some(_) => {
+                c.fail("response", "must be an object");
+                None
+            }
+        };
+        let feedback = match feedback {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) if s.chars().count() <= MAX_FEEDBACK => Some(s),
+            Some(Value::String(_)) => {
+                c.fail(
+                    "feedback",
+                    format!("must be at most {MAX_FEEDBACK} characters"),
+                );
+                None
+            }
+            Some(_) => {
+                c.fail("feedback", "must be a string");
+                None
+            }
+        };
+        let modified = match modified_file_ids {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(m)) if m.values().all(Value::is_string) => Some(Value::Object(m)),
+            Some(_) => {
+                c.fail("modifiedFileIds", "must be an object of attachment ids");
+                None
+            }
+        };
+        c.finish()?;
+        let m = self.get_message(user, None, id).await?;
+        let response = response.expect("validated above");
+        let now = self.now();
+        let outcome = self
+            .store
+            .respond_review(&m.channel_id, &m.id, now, move |review| {
+                let response = validate_response(review, &response)?;
+                let mut r = review.as_object().cloned().unwrap_or_else(Map::new);
+                r.insert("status".into(), Value::from("completed"));
+                r.insert("response".into(), response);
+                r.insert("completedAt".into(), Value::from(now.to_iso()));
+                r.insert(
+                    "feedback".into(),
+                    feedback.map(Value::from).unwrap_or(Value::Null),
+                );
+                if let Some(m) = modified {
+                    r.insert("modifiedFileIds".into(), m);
+                }
+                Ok(Value::Object(r))
+            })
+            .await
+            .map_err(|e| match e {
+                StoreError::Invalid(v) => AppError::Invalid(v),
+                e => AppError::Store(e),
+            })?;
+        match outcome {
+            RespondOutcome::Answered(m) => {
+                let m = *m;
+                tracing::info!(message_id = %m.id, channel_id = %m.channel_id, user_id = %user, "review answered");
+                Ok(m)
+            }
+            RespondOutcome::AlreadyResponded => Err(AppError::ReviewAlreadyResponded),
+            RespondOutcome::Expired => Err(AppError::ReviewExpired),
+            RespondOutcome::NoReview => Err(AppError::NotFound(Missing::Review)),
+            RespondOutcome::NotFound => Err(AppError::NotFound(Missing::Message)),
+        }
+    }
+
+    /// `GET /api/v1/reviews/:id?channel=`.
+    pub async fn get_review(
+        &self,
+        user: &UserId,
+        channel: Option<&str>,
+        id: &str,
+    ) -> Result<Message, AppError> {
+        let m = self
+            .get_message(user, Some(channel.unwrap_or_default()), id)
+            .await?;
+        if m.review.is_none() {
+            return Err(AppError::NotFound(Missing::Review));
+        }
+        Ok(m)
+    }
+
+    /// Pending reviews of one channel (`GET /api/v1/reviews/pending?channel=`).
+    pub async fn pending_reviews(
+        &self,
+        user: &UserId,
+        channel: Option<&str>,
+    ) -> Result<Vec<Message>, AppError> {
+        let mut c = Checker::new();
+        let channel = c.channel_id("channel", channel.map(str::to_owned));
+        c.finish()?;
+        let (ch, _) = self.owned_channel(user, channel.as_str()).await?;
+        Ok(self
+            .store
+            .list_reviews(user, Some(&ch), ReviewFilter::Pending, 1_000)
+            .await?)
+    }
+
+    /// Reviews across the user's channels (`GET /api/messages/reviews?status=&channel=`).
+    pub async fn list_reviews(
+        &self,
+        user: &UserId,
+        status: Option<&str>,
+        channel: Option<&str>,
+    ) -> Result<Vec<Message>, AppError> {
+        let filter = match status.unwrap_or("all") {
+            "pending" => ReviewFilter::Pending,
+            "completed" => ReviewFilter::Completed,
+            "expired" => ReviewFilter::Expired,
+            "all" | "" => ReviewFilter::All,
+            _ => {
+                return Err(assent_core::ValidationError::single(
+                    "status",
+                    "must be one of: pending, completed, expired, all",
+                )
+                .into());
+            }
+        };
+        let ch = match channel.filter(|c| !c.is_empty()) {
+            Some(c) => Some(self.owned_channel(user, c).await?.0),
+            None => None,
+        };
+        Ok(self
+            .store
+            .list_reviews(user, ch.as_ref(), filter, 1_000)
+            .await?)
+    }
+
+    /// The iteration chain of a message (`{groupId, iterations}`).
+    pub async fn iterations(
+        &self,
+        user: &UserId,
+        channel: Option<&str>,
+        id: &str,
+    ) -> Result<(String, Vec<Message>), AppError> {
+        let m = self.get_message(user, channel, id).await?;
+        self.store
+            .iteration_chain(&m.channel_id, &m.id)
+            .await?
+            .ok_or(AppError::NotFound(Missing::Message))
+    }
+
+    /// Parses the long-poll timeout in milliseconds: default and cap are the configured
+    /// maximum.
+    pub fn wait_timeout(&self, raw: Option<&str>) -> Result<Duration, AppError> {
+        let cap = self.settings.review_wait_max_ms;
+        match raw.filter(|s| !s.is_empty()) {
+            None => Ok(Duration::from_millis(cap)),
+            Some(s) => match s.trim().parse::<u64>() {
+                Ok(ms) if ms > 0 => Ok(Duration::from_millis(ms.min(cap))),
+                _ => Err(assent_core::ValidationError::single(
+                    "timeout",
+                    "must be a positive number of milliseconds",
+                )
+                .into()),
+            },
+        }
+    }
+
+    /// Waits until the review is answered or expires, or `timeout` passes. Registers for the
+    /// wake-up before reading, so an answer that commits in between is not missed.
+    pub async fn wait_review(
+        &self,
+        user: &UserId,
+        channel: Option<&str>,
+        id: &str,
+        timeout: Duration,
+    ) -> Result<WaitOutcome, AppError> {
+        let mid = MessageId::parse(id).ok_or(AppError::NotFound(Missing::Message))?;
+        let guard = self.waiters.register(&mid);
+        let m = self.get_review(user, channel, id).await?;
+        // Sleep no longer than the review's deadline: then it is expired on the spot.
+        let sleep = deadline(&m)
+            .map(|d| Duration::from_millis((d.0 - self.now().0).max(0) as u64))
+            .map_or(timeout, |d| d.min(timeout));
+        if let Some(done) = self.settled(m).await? {
+            return Ok(done);
+        }
+        let mut guard = guard;
+        let _ = tokio::time::timeout(sleep, &mut guard.rx).await;
+        let m = self.get_review(user, channel, id).await?;
+        Ok(self.settled(m).await?.unwrap_or(WaitOutcome::Timeout))
+    }
+
+    /// The final state of a review, expiring it on the spot if its deadline passed.
+    async fn settled(&self, m: Message) -> Result<Option<WaitOutcome>, AppError> {
+        match review_status(&m) {
+            Some("completed") => Ok(Some(WaitOutcome::Completed(m))),
+            Some("expired") => Ok(Some(WaitOutcome::Expired(m))),
+            Some("pending") if deadline(&m).is_some_and(|d| d <= self.now()) => {
+                self.store
+                    .expire_review(&m.channel_id, &m.id, self.now())
+                    .await?;
+                let m = self
+                    .store
+                    .message_in_channel(&m.channel_id, &m.id)
+                    .await?
+                    .ok_or(AppError::NotFound(Missing::Message))?;
+                Ok(match review_status(&m) {
+                    Some("completed") => Some(WaitOutcome::Completed(m)),
+                    _ => Some(WaitOutcome::Expired(m)),
+                })
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Expires every review whose deadline has passed. Returns how many expired now.
+    /// Driven by the expiry job (and by tests with a manual clock).
+    pub async fn expire_due_reviews(&self) -> Result<u64, AppError> {
+        let now = self.now();
+        let mut n = 0;
+        loop {
+            let due = self.store.due_reviews(now, 500).await?;
+            let batch = due.len();
+            for (ch, id) in due {
+                if self.store.expire_review(&ch, &id, now).await? == Some(true) {
+                    tracing::info!(message_id = %id, channel_id = %ch, "review expired unanswered");
+                    n += 1;
+                }
+            }
+            if batch < 500 {
+                return Ok(n);
+            }
+        }
+    }
+}
