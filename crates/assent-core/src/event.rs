@@ -21,6 +21,19 @@ pub enum DomainEvent {
         message_id: MessageId,
         delivery_status: DeliveryStatus,
     },
+    /// A message row changed (streamed draft text, completion, abort); whole row.
+    MessageUpdated {
+        message: Box<Message>,
+        agent_name: Option<String>,
+    },
+    /// A status step of a streamed reply.
+    MessageStatus { step: StatusStep },
+    /// A lifecycle event reported by the agent for the thread stream (seed 003):
+    /// `tool_call_*`, `escalation_created`, `conversation_*`. `fields` are validated.
+    ThreadEvent {
+        event_type: String,
+        fields: serde_json::Map<String, serde_json::Value>,
+    },
     /// A human answered a review; carries the whole message as answered.
     ReviewResponded { message: Box<Message> },
     /// A review reached its deadline unanswered.
@@ -34,6 +47,18 @@ pub enum DomainEvent {
         status_message: Option<String>,
         status_since: Option<Millis>,
     },
+}
+
+/// A persisted status step of a streamed reply (Placet's `MessageStatusEvent`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StatusStep {
+    pub id: String,
+    pub channel_id: ChannelId,
+    pub stream_id: String,
+    pub index: i64,
+    pub text: String,
+    pub tool_hint: bool,
+    pub created_at: Millis,
 }
 
 /// Who sees an event besides the sockets subscribed to its channel.
@@ -56,6 +81,9 @@ impl DomainEvent {
             DomainEvent::MessageDelivery { .. } => "message:delivery",
             DomainEvent::AgentStatus { .. } => "agent:status",
             DomainEvent::ReviewResponded { .. } => "review:responded",
+            DomainEvent::MessageUpdated { .. } => "message:updated",
+            DomainEvent::MessageStatus { .. } => "message:status",
+            DomainEvent::ThreadEvent { .. } => "thread:event",
             DomainEvent::ReviewExpired { .. } => "review:expired",
         }
     }
@@ -70,7 +98,13 @@ impl DomainEvent {
             | DomainEvent::MessageDeleted { .. }
             | DomainEvent::ReviewResponded { .. }
             | DomainEvent::ReviewExpired { .. } => Audience::ChannelAndOwner,
-            DomainEvent::MessageDelivery { .. } => Audience::Channel,
+            DomainEvent::MessageDelivery { .. } | DomainEvent::ThreadEvent { .. } => {
+                Audience::Channel
+            }
+            // Placet: channel + user rooms.
+            DomainEvent::MessageUpdated { .. } | DomainEvent::MessageStatus { .. } => {
+                Audience::ChannelAndOwner
+            }
             DomainEvent::AgentStatus { .. } => Audience::OwnerDashboards,
         }
     }

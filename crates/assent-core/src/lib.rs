@@ -9,10 +9,11 @@ pub mod ids;
 pub mod model;
 pub mod review;
 pub mod secret;
+pub mod thread;
 pub mod time;
 pub mod validate;
 
-pub use event::{Audience, DomainEvent, LoggedEvent};
+pub use event::{Audience, DomainEvent, LoggedEvent, StatusStep};
 pub use ids::{ChannelId, MessageId, UserId, new_id};
 pub use time::Millis;
 pub use validate::{FieldError, ValidationError};

@@ -253,6 +253,33 @@ pub struct CreateAgentMessage {
     pub stream_state: Option<String>,
 }
 
+/// `PATCH /api/v1/messages/streams/:streamId`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateStream {
+    pub channel_id: Option<String>,
+    pub text: Option<String>,
+    pub complete: Option<bool>,
+    pub stream_state: Option<String>,
+}
+
+/// `POST /api/v1/messages/streams/:streamId/status`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StreamStatus {
+    pub channel_id: Option<String>,
+    pub text: Option<String>,
+    pub tool_hint: Option<bool>,
+}
+
+/// `POST /api/v1/messages/streams/:streamId/delta`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StreamDelta {
+    pub channel_id: Option<String>,
+    pub delta: Option<String>,
+}
+
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateUserMessage {

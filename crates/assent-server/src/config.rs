@@ -81,6 +81,10 @@ pub struct Config {
     #[arg(long, env = "ASSENT_REVIEW_WAIT_MAX_MS", default_value_t = 30_000)]
     pub review_wait_max_ms: u64,
 
+    /// Seconds after which an idle streaming draft is aborted.
+    #[arg(long, env = "ASSENT_DRAFT_IDLE_SECS", default_value_t = 300)]
+    pub draft_idle_secs: u64,
+
     /// Largest accepted request body in bytes (larger → 413).
     #[arg(long, env = "ASSENT_MAX_BODY_BYTES", default_value_t = 1_048_576)]
     pub max_body_bytes: usize,

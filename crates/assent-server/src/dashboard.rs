@@ -1,22 +1,45 @@
-//! The dashboard's static assets, embedded in the binary.
+//! The dashboard's static assets (`crates/assent-server/assets/`), embedded in release
+//! builds (debug builds read them from disk, so editing them needs no rebuild). Any
+//! non-API path that is not a file gets `index.html` (the single-page app routes itself).
 
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-const INDEX: &str = include_str!("../assets/index.html");
+#[derive(rust_embed::RustEmbed)]
+#[folder = "assets/"]
+struct Assets;
 
-/// Serves the single-page dashboard for any non-API path.
+const SECURITY_HEADERS: [(header::HeaderName, &str); 3] = [
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::REFERRER_POLICY, "no-referrer"),
+    // Agent-written content is rendered by our own sanitiser; the policy is a second wall:
+    // no inline script, no foreign origins.
+    (
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    ),
+];
+
+/// Serves a dashboard path.
 pub fn serve(path: &str) -> Response {
-    if path == "/" || !path.contains('.') {
-        return (
-            [
-                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-                (header::CACHE_CONTROL, "no-cache"),
-                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-            ],
-            INDEX,
-        )
-            .into_response();
+    let file = path.trim_start_matches('/');
+    let (name, asset) = match Assets::get(file).filter(|_| !file.is_empty()) {
+        Some(a) => (file.to_owned(), a),
+        None if !file.contains('.') || file.ends_with(".html") => match Assets::get("index.html") {
+            Some(a) => ("index.html".to_owned(), a),
+            None => return (StatusCode::NOT_FOUND, "dashboard assets missing").into_response(),
+        },
+        None => return (StatusCode::NOT_FOUND, "not found").into_response(),
+    };
+    let mime = mime_guess::from_path(&name).first_or_octet_stream();
+    let cache = if name == "index.html" { "no-cache" } else { "public, max-age=300" };
+    let mut res = (
+        [(header::CONTENT_TYPE, mime.as_ref().to_owned()), (header::CACHE_CONTROL, cache.to_owned())],
+        asset.data.into_owned(),
+    )
+        .into_response();
+    for (k, v) in SECURITY_HEADERS {
+        res.headers_mut().insert(k, header::HeaderValue::from_static(v));
     }
-    (StatusCode::NOT_FOUND, "not found").into_response()
+    res
 }

@@ -136,6 +136,7 @@ fn not_found_code(what: &Missing) -> &'static str {
         Missing::User => "user_not_found",
         Missing::ApiKey => "api_key_not_found",
         Missing::Review => "review_not_found",
+        Missing::Stream => "stream_not_found",
     }
 }
 

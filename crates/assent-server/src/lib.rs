@@ -13,6 +13,7 @@ pub mod gateway;
 pub mod http;
 pub mod jobs;
 pub mod metrics;
+pub mod rawws;
 pub mod wire;
 
 use crate::app::{App, AppSettings};
@@ -69,6 +70,7 @@ pub async fn run_with(
             max_secs: config.review_max_secs as i64,
         },
         review_wait_max_ms: config.review_wait_max_ms,
+        draft_idle_secs: config.draft_idle_secs as i64,
     };
     let app = App::new(store.clone(), clock, metrics, settings);
     if let Some(password) = app
@@ -92,7 +94,9 @@ pub async fn run_with(
         max_body: config.max_body_bytes,
         pages: dashboard::serve,
     };
-    let router = http::router(ctx).layer(sio_layer);
+    let router = http::router(ctx)
+        .merge(rawws::router(app.clone()))
+        .layer(sio_layer);
     let addr = listener.local_addr()?;
     tracing::info!(%addr, database = ?store.backend(), "Assent is listening on http://{addr}");
 

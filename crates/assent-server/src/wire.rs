@@ -172,6 +172,22 @@ pub fn socketio_payload(e: &LoggedEvent, view: View) -> String {
             delivery_status: delivery_status.as_str().to_owned(),
             seq: e.seq,
         }),
+        DomainEvent::MessageUpdated {
+            message: m,
+            agent_name,
+        } => to_json(&record(m, agent_name.as_deref())),
+        DomainEvent::MessageStatus { step } => {
+            let mut v = step_json(step);
+            v["seq"] = serde_json::json!(e.seq);
+            v.to_string()
+        }
+        DomainEvent::ThreadEvent { event_type, fields } => {
+            let mut f = fields.clone();
+            f.insert("eventType".into(), serde_json::json!(event_type));
+            f.insert("channelId".into(), serde_json::json!(e.channel_id));
+            f.insert("seq".into(), serde_json::json!(e.seq));
+            serde_json::Value::Object(f).to_string()
+        }
         DomainEvent::AgentStatus {
             agent_id,
             status,
@@ -218,5 +234,188 @@ pub fn chain(group: String, list: &[Message], redact: bool) -> p::IterationChain
                 }
             })
             .collect(),
+    }
+}
+
+/// A status step as Placet's `MessageStatusEvent`.
+pub fn step(s: &assent_core::StatusStep) -> serde_json::Value {
+    step_json(s)
+}
+
+fn step_json(s: &assent_core::StatusStep) -> serde_json::Value {
+    serde_json::json!({
+        "id": s.id, "channelId": s.channel_id, "streamId": s.stream_id, "index": s.index,
+        "text": s.text, "toolHint": s.tool_hint, "createdAt": s.created_at.to_iso(),
+    })
+}
+
+/// A page with each streamed message's status steps (`statusEvents`).
+pub fn page_with_steps(
+    pg: &assent_store::Page,
+    steps: &std::collections::HashMap<String, Vec<assent_core::StatusStep>>,
+) -> p::MessagePage {
+    let mut out = page(pg);
+    for r in &mut out.data {
+        if let Some(list) = r.stream_id.as_ref().and_then(|s| steps.get(s)) {
+            r.status_events = list.iter().map(step_json).collect();
+        }
+    }
+    out
+}
+
+/// The thread-stream frames (docs/THREAD_STREAM.md) of one event, newline-separated.
+pub fn thread_frames(e: &LoggedEvent, view: View) -> String {
+    use serde_json::json;
+    let t = e.channel_id.as_str();
+    let frames: Vec<serde_json::Value> = match &e.event {
+        DomainEvent::MessageCreated { message: m, .. } => {
+            match (m.sender_type, m.stream_state, &m.review) {
+                (assent_core::model::SenderType::User, _, _) => vec![json!({
+                    "event_type": "message_created", "thread_id": t, "seq": e.seq, "message_id": m.id,
+                    "sender_type": "user", "sender_id": m.sender_id, "content": m.text, "message": message_redacted(m, None),
+                })],
+                (_, Some(assent_core::model::StreamState::Streaming), _) => vec![json!({
+                    "event_type": "typing_started", "thread_id": t, "agent_id": t, "seq": e.seq, "message_id": m.id,
+                    "stream_id": m.stream_id, "workflow_id": m.metadata.as_ref().and_then(|md| md.get("workflowId")).cloned(),
+                })],
+                (_, _, Some(review)) => vec![json!({
+                    "event_type": "approval_pending", "thread_id": t, "agent_id": t, "seq": e.seq, "message_id": m.id,
+                    "review_type": review.get("type"), "content": m.text, "expires_at": review.get("expiresAt"), "review": review,
+                })],
+                _ => vec![json!({
+                    "event_type": "message_completed", "thread_id": t, "agent_id": t, "seq": e.seq, "message_id": m.id,
+                    "content": m.text, "status": m.status.map(|s| s.as_str()), "message": message(m, None),
+                })],
+            }
+        }
+        DomainEvent::MessageUpdated { message: m, .. } => match m.stream_state {
+            Some(assent_core::model::StreamState::Complete) => vec![
+                json!({"event_type": "stream_end", "thread_id": t, "agent_id": t, "seq": e.seq, "message_id": m.id, "stream_id": m.stream_id, "state": "complete"}),
+                json!({"event_type": "message_completed", "thread_id": t, "agent_id": t, "seq": e.seq, "message_id": m.id,
+                       "content": m.text, "status": m.status.map(|s| s.as_str()), "message": message(m, None)}),
+            ],
+            Some(assent_core::model::StreamState::Aborted) => vec![
+                json!({"event_type": "stream_end", "thread_id": t, "agent_id": t, "seq": e.seq, "message_id": m.id, "stream_id": m.stream_id, "state": "aborted"}),
+            ],
+            // Coalesced draft text: deltas already carried it live.
+            _ => vec![],
+        },
+        DomainEvent::MessageDeleted { message_id, .. } => vec![
+            json!({"event_type": "message_deleted", "thread_id": t, "seq": e.seq, "message_id": message_id}),
+        ],
+        DomainEvent::ReviewResponded { message: m } => {
+            let r = match view {
+                View::Agent => message(m, None),
+                View::Dashboard => message_redacted(m, None),
+            };
+            let review = r.review.unwrap_or_default();
+            vec![
+                json!({"event_type": "review_responded", "thread_id": t, "seq": e.seq, "message_id": m.id,
+                        "review_type": review.get("type"), "response": review.get("response"), "feedback": review.get("feedback")}),
+            ]
+        }
+        DomainEvent::ReviewExpired {
+            message_id,
+            review_type,
+        } => vec![
+            json!({"event_type": "approval_expired", "thread_id": t, "seq": e.seq, "message_id": message_id, "review_type": review_type}),
+        ],
+        DomainEvent::ThreadEvent { event_type, fields } => {
+            let mut f = fields.clone();
+            f.insert("event_type".into(), json!(event_type));
+            f.insert("thread_id".into(), json!(t));
+            f.insert("agent_id".into(), json!(t));
+            f.insert("seq".into(), json!(e.seq));
+            vec![serde_json::Value::Object(f)]
+        }
+        DomainEvent::AgentStatus {
+            status,
+            status_message,
+            ..
+        } => vec![
+            json!({"event_type": "agent_status", "thread_id": t, "seq": e.seq, "status": status.as_str(), "status_message": status_message}),
+        ],
+        DomainEvent::MessageStatus { step } => vec![
+            json!({"event_type": "status_step", "thread_id": t, "seq": e.seq, "stream_id": step.stream_id, "index": step.index, "text": step.text, "tool_hint": step.tool_hint}),
+        ],
+        DomainEvent::MessageDelivery { .. } => vec![],
+    };
+    frames
+        .iter()
+        .map(|f| f.to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The notifications-stream frame of one event (owner-level events only).
+pub fn notification_frames(e: &LoggedEvent) -> String {
+    use serde_json::json;
+    let c = e.channel_id.as_str();
+    let preview = |m: &Message| {
+        m.text
+            .as_deref()
+            .map(|t| t.chars().take(140).collect::<String>())
+    };
+    let frame = match &e.event {
+        DomainEvent::MessageCreated { message: m, .. } if m.review.is_some() => json!({
+            "event_type": "review_pending", "channel_id": c, "seq": e.seq, "message_id": m.id,
+            "review_type": m.review.as_ref().and_then(|r| r.get("type")), "preview": preview(m)}),
+        DomainEvent::MessageCreated { message: m, .. } => json!({
+            "event_type": "message_created", "channel_id": c, "seq": e.seq, "message_id": m.id,
+            "sender_type": m.sender_type.as_str(), "preview": preview(m)}),
+        DomainEvent::ReviewResponded { message: m } => {
+            json!({"event_type": "review_resolved", "channel_id": c, "seq": e.seq, "message_id": m.id, "status": "completed"})
+        }
+        DomainEvent::ReviewExpired { message_id, .. } => {
+            json!({"event_type": "review_resolved", "channel_id": c, "seq": e.seq, "message_id": message_id, "status": "expired"})
+        }
+        DomainEvent::AgentStatus {
+            status,
+            status_message,
+            ..
+        } => {
+            json!({"event_type": "agent_status", "channel_id": c, "seq": e.seq, "status": status.as_str(), "status_message": status_message})
+        }
+        DomainEvent::MessageDeleted { message_id, .. } => {
+            json!({"event_type": "message_deleted", "channel_id": c, "seq": e.seq, "message_id": message_id})
+        }
+        DomainEvent::MessageUpdated { .. }
+        | DomainEvent::MessageStatus { .. }
+        | DomainEvent::MessageDelivery { .. }
+        | DomainEvent::ThreadEvent { .. } => return String::new(),
+    };
+    frame.to_string()
+}
+
+/// The thread-stream frame of an ephemeral event (`text_delta`), if it has one.
+pub fn thread_ephemeral(ev: &crate::app::hub::Ephemeral) -> Option<String> {
+    match ev {
+        crate::app::hub::Ephemeral::Delta { channel_id, stream_id, message_id, delta, .. } => Some(
+            serde_json::json!({"event_type": "text_delta", "thread_id": channel_id, "agent_id": channel_id,
+                               "stream_id": stream_id, "message_id": message_id, "content": delta})
+            .to_string(),
+        ),
+        crate::app::hub::Ephemeral::Relay { .. } => None,
+    }
+}
+
+/// The Socket.IO name and payload of an ephemeral event (Placet's relays).
+pub fn socketio_ephemeral(ev: &crate::app::hub::Ephemeral) -> (&'static str, String) {
+    use crate::app::hub::{Ephemeral, RelayKind};
+    match ev {
+        Ephemeral::Delta { channel_id, stream_id, message_id, delta, n, started_at, .. } => (
+            "message:delta",
+            serde_json::json!({"channelId": channel_id, "delta": delta, "streamBaseId": stream_id,
+                               "streamId": format!("{stream_id}:{n}"), "streamStartedAt": started_at.to_iso(), "messageId": message_id})
+            .to_string(),
+        ),
+        Ephemeral::Relay { kind, payload, .. } => (
+            match kind {
+                RelayKind::Progress => "message:progress",
+                RelayKind::Commands => "agent:commands",
+                RelayKind::Delta => "message:delta",
+            },
+            payload.to_string(),
+        ),
     }
 }

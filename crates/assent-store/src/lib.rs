@@ -15,6 +15,7 @@ mod keys;
 mod messages;
 mod migrate;
 mod rows;
+mod streams;
 mod users;
 pub mod writer;
 

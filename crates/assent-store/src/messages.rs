@@ -107,6 +107,16 @@ impl Store {
                             return Ok((rows::message(&row)?, false));
                         }
                     }
+                    if let Some(sid) = &new.stream_id {
+                        // One draft per (channel, streamId): a re-POST returns it, or aborts it.
+                        if let Some(existing) = load_stream(conn, &new.channel_id, sid).await? {
+                            if new.stream_state == Some(StreamState::Aborted) && existing.stream_state == Some(StreamState::Streaming) {
+                                let m = crate::streams::update_draft(conn, events, existing, new.text.clone(), Some(StreamState::Aborted), agent_name.clone(), now).await?;
+                                return Ok((m, false));
+                            }
+                            return Ok((existing, false));
+                        }
+                    }
                     let (group, iteration) = match &new.iteration_of {
                         None => (None, None),
                         Some(target) => {
@@ -656,4 +666,20 @@ impl Store {
             rows.iter().map(rows::message).collect::<Result<_, _>>()?,
         )))
     }
+}
+
+async fn load_stream(
+    conn: &mut AnyConnection,
+    channel: &ChannelId,
+    stream_id: &str,
+) -> Result<Option<Message>, StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT {} FROM messages WHERE channel_id = $1 AND stream_id = $2",
+        rows::MESSAGE_COLS
+    ))
+    .bind(channel.as_str())
+    .bind(stream_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(rows::message).transpose()
 }

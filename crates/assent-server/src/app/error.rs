@@ -22,7 +22,7 @@ pub enum AppError {
     OwnerRequired,
     #[error("Cannot delete your own account")]
     CannotDeleteSelf,
-    #[error("{}", match .0 { Missing::Review => "No review on this message".to_owned(), m => format!("{m} not found") })]
+    #[error("{}", match .0 { Missing::Review => "No review on this message".to_owned(), Missing::Stream => "No streaming draft for this (channelId, streamId)".to_owned(), m => format!("{m} not found") })]
     NotFound(Missing),
     #[error("Email already in use")]
     EmailInUse,
@@ -43,6 +43,7 @@ pub enum Missing {
     User,
     ApiKey,
     Review,
+    Stream,
 }
 
 impl std::fmt::Display for Missing {
@@ -52,6 +53,7 @@ impl std::fmt::Display for Missing {
             Missing::User => "User",
             Missing::ApiKey => "API key",
             Missing::Review => "Review",
+            Missing::Stream => "Stream",
         })
     }
 }

@@ -33,9 +33,10 @@ pub enum View {
 pub mod slot {
     pub const SOCKETIO_AGENT: usize = 0;
     pub const SOCKETIO_DASHBOARD: usize = 1;
-    pub const THREAD: usize = 2;
-    pub const NOTIFICATION: usize = 3;
-    pub const COUNT: usize = 4;
+    pub const THREAD_AGENT: usize = 2;
+    pub const THREAD_DASHBOARD: usize = 3;
+    pub const NOTIFICATION: usize = 4;
+    pub const COUNT: usize = 5;
 }
 
 /// A committed event shared by every connection it goes to; edges render it once per slot.
@@ -62,6 +63,46 @@ impl SharedEvent {
     }
 }
 
+/// Which relay an agent socket sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelayKind {
+    /// `message:delta`: appended to the draft, then fanned out.
+    Delta,
+    /// `message:progress`: relayed as is.
+    Progress,
+    /// `agent:commands`: relayed as is.
+    Commands,
+}
+
+/// Something subscribers see at once but that is not a log entry (no `seq`).
+#[derive(Debug)]
+pub enum Ephemeral {
+    Delta {
+        channel_id: ChannelId,
+        stream_id: String,
+        message_id: assent_core::MessageId,
+        delta: String,
+        /// Ordinal of this delta within the stream (Placet's `streamId: "<base>:<n>"`).
+        n: u64,
+        started_at: assent_core::Millis,
+        /// The `seq` that created the draft: the delta is held until that event went out.
+        after_seq: i64,
+    },
+    Relay {
+        channel_id: ChannelId,
+        kind: RelayKind,
+        payload: serde_json::Value,
+    },
+}
+
+impl Ephemeral {
+    pub fn channel_id(&self) -> &ChannelId {
+        match self {
+            Ephemeral::Delta { channel_id, .. } | Ephemeral::Relay { channel_id, .. } => channel_id,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SinkError {
     /// The transport's buffer is full right now.
@@ -79,6 +120,8 @@ pub trait Sink: Send + Sync + 'static {
         oldest_seq: i64,
         head_seq: i64,
     ) -> Result<(), SinkError>;
+    /// An ephemeral event of a subscribed channel (deltas, relays).
+    fn deliver_ephemeral(&self, ev: &Ephemeral, view: View) -> Result<(), SinkError>;
     /// Closes the connection (slow consumer, server shutdown).
     fn close(&self);
 }
@@ -112,6 +155,13 @@ enum Cmd {
     },
     /// Runs in order with deliveries (acks, pongs).
     Run(Box<dyn FnOnce() + Send>),
+    Ephemeral(Arc<Ephemeral>),
+    /// A relay sent by this (agent) connection, handled in arrival order.
+    Relay {
+        kind: RelayKind,
+        payload: serde_json::Value,
+        done: Box<dyn FnOnce(Result<(), AppError>) + Send>,
+    },
     Close,
 }
 
@@ -139,6 +189,8 @@ struct Inner {
 
 pub struct Hub {
     inner: RwLock<Inner>,
+    /// Highest `seq` dispatched per channel (ephemeral events wait for their draft).
+    dispatched: std::sync::Mutex<HashMap<ChannelId, i64>>,
     next_id: AtomicU64,
     metrics: Arc<Metrics>,
 }
@@ -147,6 +199,7 @@ impl Hub {
     pub fn new(metrics: Arc<Metrics>) -> Arc<Hub> {
         Arc::new(Hub {
             inner: RwLock::new(Inner::default()),
+            dispatched: Default::default(),
             next_id: AtomicU64::new(1),
             metrics,
         })
@@ -156,6 +209,11 @@ impl Hub {
     pub fn dispatch(&self, ev: CommittedEvent) {
         self.metrics.events_appended.fetch_add(1, Ordering::Relaxed);
         let ev = Arc::new(SharedEvent::new(ev.owner_id, ev.event));
+        {
+            let mut d = self.dispatched.lock().expect("hub lock poisoned");
+            let head = d.entry(ev.logged.channel_id.clone()).or_insert(0);
+            *head = (*head).max(ev.logged.seq);
+        }
         let inner = self.inner.read().expect("hub lock poisoned");
         let mut sent: Vec<u64> = Vec::new();
         if let Some(subs) = inner.channels.get(&ev.logged.channel_id) {
@@ -183,6 +241,37 @@ impl Hub {
                         },
                     );
                 }
+            }
+        }
+    }
+
+    /// Fans an ephemeral event out to the channel's subscribers. A delta waits (briefly)
+    /// until the event that created its draft has been dispatched, so that no subscriber
+    /// sees text for a draft it has not seen yet.
+    pub async fn dispatch_ephemeral(&self, ev: Arc<Ephemeral>) {
+        if let Ephemeral::Delta {
+            channel_id,
+            after_seq,
+            ..
+        } = &*ev
+        {
+            for _ in 0..100 {
+                let done = self
+                    .dispatched
+                    .lock()
+                    .expect("hub lock poisoned")
+                    .get(channel_id)
+                    .is_some_and(|h| h >= after_seq);
+                if done {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        }
+        let inner = self.inner.read().expect("hub lock poisoned");
+        if let Some(subs) = inner.channels.get(ev.channel_id()) {
+            for (_, e) in subs {
+                self.push(e, Cmd::Ephemeral(ev.clone()));
             }
         }
     }
@@ -267,6 +356,20 @@ impl Connection {
 
     pub fn unsubscribe(&self, channel: String) -> bool {
         self.send(Cmd::Unsubscribe { channel })
+    }
+
+    /// Handles a relay (delta, progress, commands) of this agent connection in arrival order.
+    pub fn relay(
+        &self,
+        kind: RelayKind,
+        payload: serde_json::Value,
+        done: impl FnOnce(Result<(), AppError>) + Send + 'static,
+    ) -> bool {
+        self.send(Cmd::Relay {
+            kind,
+            payload,
+            done: Box::new(done),
+        })
     }
 
     /// Runs `f` after everything queued before it (e.g. a pong after a subscription).
@@ -373,6 +476,15 @@ impl Worker {
                 }
                 Cmd::Run(f) => {
                     f();
+                    true
+                }
+                Cmd::Ephemeral(ev) => self.on_ephemeral(&ev).await,
+                Cmd::Relay {
+                    kind,
+                    payload,
+                    done,
+                } => {
+                    done(self.on_relay(kind, payload).await);
                     true
                 }
                 Cmd::Close => false,
@@ -527,6 +639,53 @@ impl Worker {
                 Verdict::Skip => true,
             },
             _ => true,
+        }
+    }
+
+    async fn on_ephemeral(&self, ev: &Ephemeral) -> bool {
+        if !self.subs.contains_key(ev.channel_id()) {
+            return true;
+        }
+        let start = tokio::time::Instant::now();
+        loop {
+            match self.sink.deliver_ephemeral(ev, self.view) {
+                Ok(()) => return true,
+                Err(SinkError::Closed) => return false,
+                Err(SinkError::Full) if start.elapsed() < FULL_WAIT => {
+                    tokio::time::sleep(Duration::from_millis(5)).await
+                }
+                Err(SinkError::Full) => {
+                    self.sink.close();
+                    return false;
+                }
+            }
+        }
+    }
+
+    async fn on_relay(&self, kind: RelayKind, payload: serde_json::Value) -> Result<(), AppError> {
+        if !self.principal.is_agent() {
+            return Err(AppError::NotYourAgent);
+        }
+        match kind {
+            RelayKind::Delta => {
+                let s = |k: &str| {
+                    payload
+                        .get(k)
+                        .and_then(serde_json::Value::as_str)
+                        .map(str::to_owned)
+                };
+                // Placet's payload names the draft `streamBaseId` (and `streamId` = "<base>:<n>").
+                let stream_id = s("streamBaseId").or_else(|| {
+                    s("streamId").map(|id| id.split(':').next().unwrap_or_default().to_owned())
+                });
+                let input = super::streams::DeltaInput {
+                    channel_id: s("channelId"),
+                    stream_id,
+                    delta: s("delta"),
+                };
+                self.app.stream_delta(&self.principal, input).await
+            }
+            other => self.app.relay(&self.principal, other, payload).await,
         }
     }
 

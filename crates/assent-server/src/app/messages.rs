@@ -108,7 +108,12 @@ impl App {
         let stream_id = c.opt_token("streamId", input.stream_id, MAX_CLIENT_ID_CHARS);
         let stream_state = c.stream_state("streamState", input.stream_state);
         let has_attachments = input.attachment_ids.as_ref().is_some_and(|a| !a.is_empty());
-        if text.is_none() && !has_review && status.is_none() && !has_attachments {
+        if text.is_none()
+            && !has_review
+            && status.is_none()
+            && !has_attachments
+            && stream_id.is_none()
+        {
             c.fail("", EMPTY_MESSAGE);
         }
         c.finish()?;
@@ -169,7 +174,10 @@ impl App {
         agent_name: Option<String>,
     ) -> Result<(Message, bool), AppError> {
         match self.store.create_message(new, agent_name, self.now()).await {
-            Ok(r) => Ok(r),
+            Ok(r) => {
+                self.remember_draft(&r.0);
+                Ok(r)
+            }
             // The channel vanished between the ownership check and the write.
             Err(assent_store::StoreError::NotFound) => Err(AppError::NotYourAgent),
             Err(e) => Err(e.into()),

@@ -8,6 +8,7 @@ mod error;
 pub mod hub;
 mod messages;
 mod reviews;
+pub mod streams;
 pub mod waiters;
 
 pub use agents::{AgentInput, AgentUpdate};
@@ -33,6 +34,8 @@ pub struct AppSettings {
     pub review_limits: assent_core::review::ReviewLimits,
     /// Cap (and default) of a long-poll, in milliseconds.
     pub review_wait_max_ms: u64,
+    /// Streaming drafts idle for longer than this are aborted.
+    pub draft_idle_secs: i64,
 }
 
 /// What the app remembers about a channel to answer ownership checks without a query.
@@ -60,6 +63,7 @@ pub struct App {
     pub waiters: Arc<waiters::Waiters>,
     /// Wakes the review-expiry job when a review with a possibly earlier deadline appears.
     pub review_created: tokio::sync::Notify,
+    pub(crate) drafts: Mutex<HashMap<(ChannelId, String), streams::Draft>>,
 }
 
 impl App {
@@ -81,6 +85,7 @@ impl App {
             channels: Mutex::new(HashMap::new()),
             waiters: Arc::default(),
             review_created: tokio::sync::Notify::new(),
+            drafts: Mutex::new(HashMap::new()),
         })
     }
 

@@ -4,7 +4,9 @@
 //! while the packet is decoded* (custom extractors), so that `subscribe:channel` followed by
 //! `ping` is answered in that order even though socketioxide runs handlers as tasks.
 
-use crate::app::hub::{Connection, SharedEvent, Sink, SinkError, SubscribeOutcome, View, slot};
+use crate::app::hub::{
+    Connection, Ephemeral, RelayKind, SharedEvent, Sink, SinkError, SubscribeOutcome, View, slot,
+};
 use crate::app::{App, AppError};
 use crate::error::ApiError;
 use crate::wire;
@@ -124,6 +126,11 @@ impl Sink for SocketSink {
         )
     }
 
+    fn deliver_ephemeral(&self, ev: &Ephemeral, _view: View) -> Result<(), SinkError> {
+        let (name, json) = wire::socketio_ephemeral(ev);
+        self.emit_raw(name, &json)
+    }
+
     fn close(&self) {
         // socketioxide cannot queue the disconnect packet while the buffer is full, which is
         // exactly when a slow consumer is closed: keep trying until it drains or the
@@ -164,6 +171,12 @@ fn setup(s: &SocketRef, app: &Arc<App>, principal: Principal) {
     s.on(events::UNSUBSCRIBE, async |_: Queued<Unsubscribe>| {});
     s.on(events::PING, async |_: Queued<Ping>| {});
     s.on(events::CHANNEL_READ, on_channel_read);
+    s.on("message:delta", async |_: Queued<Relay<DeltaKind>>| {});
+    s.on(
+        "message:progress",
+        async |_: Queued<Relay<ProgressKind>>| {},
+    );
+    s.on("agent:commands", async |_: Queued<Relay<CommandsKind>>| {});
     s.on_disconnect(
         async |s: SocketRef, State(app): State<Arc<App>>, reason: DisconnectReason| {
             if let Some(conn) = s.extensions.remove::<Connection>() {
@@ -305,5 +318,45 @@ async fn on_channel_read(
         && let Err(e) = app.mark_read(&principal.user_id, &channel).await
     {
         tracing::debug!(error = %e, "channel:read refused");
+    }
+}
+
+/// Agent relays (`message:delta`, `message:progress`, `agent:commands`): ownership-checked
+/// and handled in arrival order by the connection's worker; an ack, if asked for, says
+/// whether it was accepted.
+struct Relay<K>(std::marker::PhantomData<K>);
+struct DeltaKind;
+struct ProgressKind;
+struct CommandsKind;
+trait RelayKindOf {
+    const KIND: RelayKind;
+}
+impl RelayKindOf for DeltaKind {
+    const KIND: RelayKind = RelayKind::Delta;
+}
+impl RelayKindOf for ProgressKind {
+    const KIND: RelayKind = RelayKind::Progress;
+}
+impl RelayKindOf for CommandsKind {
+    const KIND: RelayKind = RelayKind::Commands;
+}
+
+impl<K: RelayKindOf> Command for Relay<K> {
+    fn enqueue(_: SocketRef, conn: &Connection, data: Option<Value>, ack: AckSender) {
+        let Some(payload @ Value::Object(_)) = data else {
+            let err = AppError::Invalid(assent_core::ValidationError::single(
+                "",
+                "payload must be an object",
+            ));
+            let _ = ack.send(&refusal(err));
+            return;
+        };
+        conn.relay(K::KIND, payload, move |r| {
+            let body = match r {
+                Ok(()) => serde_json::json!({"ok": true}),
+                Err(e) => serde_json::to_value(refusal(e)).unwrap_or_default(),
+            };
+            let _ = ack.send(&body);
+        });
     }
 }

@@ -254,3 +254,63 @@ pub async fn iterations(
         .await?;
     Ok(ok(&wire::chain(group, &list, false)))
 }
+
+// ---- streaming ----
+
+pub async fn patch_stream(
+    State(c): State<Ctx>,
+    AgentAuth(a): AgentAuth,
+    Path(stream_id): Path<String>,
+    JsonBody(b): JsonBody<p::UpdateStream>,
+) -> Result<Response, ApiError> {
+    let m = c
+        .app
+        .update_stream(
+            &a,
+            &stream_id,
+            b.channel_id,
+            b.text,
+            b.complete,
+            b.stream_state,
+        )
+        .await?;
+    Ok(ok(&wire::message(&m, None)))
+}
+
+pub async fn stream_status(
+    State(c): State<Ctx>,
+    AgentAuth(a): AgentAuth,
+    Path(stream_id): Path<String>,
+    JsonBody(b): JsonBody<p::StreamStatus>,
+) -> Result<Response, ApiError> {
+    let step = c
+        .app
+        .stream_status(&a, &stream_id, b.channel_id, b.text, b.tool_hint)
+        .await?;
+    Ok(created(&wire::step(&step)))
+}
+
+pub async fn stream_delta(
+    State(c): State<Ctx>,
+    AgentAuth(a): AgentAuth,
+    Path(stream_id): Path<String>,
+    JsonBody(b): JsonBody<p::StreamDelta>,
+) -> Result<Response, ApiError> {
+    let input = crate::app::streams::DeltaInput {
+        channel_id: b.channel_id,
+        stream_id: Some(stream_id),
+        delta: b.delta,
+    };
+    c.app.stream_delta(&a, input).await?;
+    Ok(ok(&json!({"ok": true})))
+}
+
+pub async fn thread_event(
+    State(c): State<Ctx>,
+    AgentAuth(a): AgentAuth,
+    Path(thread_id): Path<String>,
+    JsonBody(b): JsonBody<serde_json::Value>,
+) -> Result<Response, ApiError> {
+    let seq = c.app.report_thread_event(&a, &thread_id, b).await?;
+    Ok(created(&json!({"ok": true, "seq": seq})))
+}

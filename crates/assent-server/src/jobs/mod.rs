@@ -51,6 +51,26 @@ pub fn spawn_all(app: Arc<App>, cancel: CancellationToken) -> Vec<JoinHandle<()>
         },
     )));
     handles.push(tokio::spawn(review_expiry(app.clone(), cancel.clone())));
+    let a = app.clone();
+    handles.push(tokio::spawn(periodic(
+        "draft-flush",
+        Duration::from_millis(250),
+        cancel.clone(),
+        move || {
+            let a = a.clone();
+            async move { a.flush_drafts().await }
+        },
+    )));
+    let a = app.clone();
+    handles.push(tokio::spawn(periodic(
+        "stale-drafts",
+        Duration::from_secs(30),
+        cancel.clone(),
+        move || {
+            let a = a.clone();
+            async move { a.abort_stale_drafts().await }
+        },
+    )));
     let a = app;
     handles.push(tokio::spawn(periodic(
         "credentials",

@@ -6,6 +6,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
+
 use tokio_util::sync::CancellationToken;
 
 pub const ADMIN_EMAIL: &str = "owner@example.com";
@@ -251,4 +252,100 @@ pub async fn subscribe(c: &SocketIoClient, channel: &str, last_seq: Option<i64>)
     c.emit_with_ack("subscribe:channel", data, T)
         .await
         .expect("subscribe ack")
+}
+
+/// A raw WebSocket client for `/ws/...` endpoints.
+pub struct Raw {
+    pub ws: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+}
+
+#[derive(Debug)]
+pub enum RawEvent {
+    Frame(Value),
+    Closed(Option<u16>),
+}
+
+impl Server {
+    pub async fn ticket(&self, human: &Auth) -> String {
+        let (s, v) = self.post("/api/auth/ws-ticket", human, json!({})).await;
+        assert_eq!(s, 200, "{v}");
+        v["ticket"].as_str().unwrap().to_owned()
+    }
+
+    /// Opens `path` (e.g. `/ws/threads/<id>?ticket=…`), optionally with an API key header.
+    pub async fn raw(&self, path: &str, api_key: Option<&str>) -> Raw {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let url = format!("{}{}", self.base.replacen("http://", "ws://", 1), path);
+        let mut req = url.into_client_request().unwrap();
+        if let Some(k) = api_key {
+            req.headers_mut().insert("x-api-key", k.parse().unwrap());
+        }
+        let (ws, _) = tokio_tungstenite::connect_async(req)
+            .await
+            .expect("websocket handshake");
+        Raw { ws }
+    }
+}
+
+impl Raw {
+    pub async fn next(&mut self, timeout: Duration) -> Option<RawEvent> {
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        loop {
+            match tokio::time::timeout(timeout, self.ws.next()).await {
+                Err(_) => return None,
+                Ok(None) => return Some(RawEvent::Closed(None)),
+                Ok(Some(Err(_))) => return Some(RawEvent::Closed(None)),
+                Ok(Some(Ok(Message::Text(t)))) => {
+                    return Some(RawEvent::Frame(serde_json::from_str(t.as_str()).unwrap()));
+                }
+                Ok(Some(Ok(Message::Close(f)))) => {
+                    return Some(RawEvent::Closed(f.map(|f| u16::from(f.code))));
+                }
+                Ok(Some(Ok(_))) => continue,
+            }
+        }
+    }
+
+    /// The next frame; panics on close or timeout.
+    pub async fn frame(&mut self) -> Value {
+        match self.next(T).await {
+            Some(RawEvent::Frame(v)) => v,
+            other => panic!("expected a frame, got {other:?}"),
+        }
+    }
+
+    /// The close code the server closed with.
+    pub async fn close_code(&mut self) -> Option<u16> {
+        loop {
+            match self.next(T).await {
+                Some(RawEvent::Closed(c)) => return c,
+                Some(RawEvent::Frame(_)) => continue,
+                None => panic!("no close within the timeout"),
+            }
+        }
+    }
+
+    /// Frames until `event_type` is seen (inclusive).
+    pub async fn until(&mut self, event_type: &str) -> Vec<Value> {
+        let mut out = Vec::new();
+        loop {
+            let f = self.frame().await;
+            let done = f["event_type"] == event_type;
+            out.push(f);
+            if done {
+                return out;
+            }
+        }
+    }
+
+    pub async fn send(&mut self, v: Value) {
+        use futures_util::SinkExt;
+        self.ws
+            .send(tokio_tungstenite::tungstenite::Message::text(v.to_string()))
+            .await
+            .unwrap();
+    }
 }

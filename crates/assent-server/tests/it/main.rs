@@ -7,5 +7,6 @@ mod common;
 mod gateway;
 mod messages;
 mod reviews;
+mod streams;
 mod system;
 mod tidy;

@@ -1,0 +1,322 @@
+//! Streamed replies. Agents create a draft (`POST /api/v1/messages` with `streamId`), then
+//! send deltas (REST or Socket.IO `message:delta`) and/or full-text PATCHes, and finally
+//! complete or abort it. Deltas are appended to an in-memory buffer, fanned out at once as
+//! ephemeral events (`message:delta`, thread `text_delta`), and persisted coalesced by the
+//! flush job; completion persists the exact final text.
+
+use super::hub::Ephemeral;
+use super::{App, AppError};
+use assent_core::model::{Message, Principal, StreamState};
+use assent_core::validate::{Checker, MAX_CLIENT_ID_CHARS, MAX_TEXT_CHARS};
+use assent_core::{ChannelId, StatusStep};
+use assent_store::StoreError;
+use std::sync::Arc;
+
+/// The live text of a draft being streamed.
+#[derive(Debug)]
+pub struct Draft {
+    pub message_id: assent_core::MessageId,
+    pub text: String,
+    pub deltas: u64,
+    pub dirty: bool,
+    pub started_at: assent_core::Millis,
+    pub created_seq: i64,
+}
+
+type DraftKey = (ChannelId, String);
+
+/// Delta input, unvalidated.
+#[derive(Debug, Default)]
+pub struct DeltaInput {
+    pub channel_id: Option<String>,
+    pub stream_id: Option<String>,
+    pub delta: Option<String>,
+}
+
+fn stream_error(e: StoreError) -> AppError {
+    match e {
+        StoreError::NotFound => AppError::NotFound(super::Missing::Stream),
+        e => AppError::Store(e),
+    }
+}
+
+impl App {
+    pub(crate) fn remember_draft(&self, m: &Message) {
+        let Some(sid) = &m.stream_id else { return };
+        if m.stream_state != Some(StreamState::Streaming) {
+            self.drafts
+                .lock()
+                .expect("drafts lock poisoned")
+                .remove(&(m.channel_id.clone(), sid.clone()));
+            return;
+        }
+        self.drafts
+            .lock()
+            .expect("drafts lock poisoned")
+            .entry((m.channel_id.clone(), sid.clone()))
+            .or_insert_with(|| Draft {
+                message_id: m.id.clone(),
+                text: m.text.clone().unwrap_or_default(),
+                deltas: 0,
+                dirty: false,
+                started_at: m.created_at,
+                created_seq: m.seq,
+            });
+    }
+
+    /// Appends a delta to a draft and fans it out. Used by REST and Socket.IO alike.
+    pub async fn stream_delta(&self, who: &Principal, input: DeltaInput) -> Result<(), AppError> {
+        let mut c = Checker::new();
+        let channel = c.channel_id("channelId", input.channel_id);
+        let stream_id = c.opt_token("streamId", input.stream_id, MAX_CLIENT_ID_CHARS);
+        if stream_id.is_none() {
+            c.fail("streamId", "is required");
+        }
+        let delta = c.opt_text("delta", input.delta, MAX_TEXT_CHARS);
+        if delta.is_none() {
+            c.fail("delta", "is required");
+        }
+        c.finish()?;
+        let (channel, _) = self.owned_channel(&who.user_id, channel.as_str()).await?;
+        let (stream_id, delta) = (stream_id.expect("checked"), delta.expect("checked"));
+        let key = (channel.clone(), stream_id.clone());
+        let known = self
+            .drafts
+            .lock()
+            .expect("drafts lock poisoned")
+            .contains_key(&key);
+        if !known {
+            match self.store.draft(&channel, &stream_id).await? {
+                Some(m) if m.stream_state == Some(StreamState::Streaming) => {
+                    self.remember_draft(&m)
+                }
+                Some(_) => {
+                    return Err(AppError::bad_request(
+                        "stream_finished",
+                        "This stream is already complete or aborted",
+                    ));
+                }
+                None => return Err(AppError::NotFound(super::Missing::Stream)),
+            }
+        }
+        let ev = {
+            let mut drafts = self.drafts.lock().expect("drafts lock poisoned");
+            let Some(d) = drafts.get_mut(&key) else {
+                return Err(AppError::NotFound(super::Missing::Stream));
+            };
+            if d.text.len() + delta.len() > MAX_TEXT_CHARS * 4 {
+                return Err(AppError::bad_request(
+                    "stream_too_long",
+                    "The streamed text exceeds the message size limit",
+                ));
+            }
+            d.text.push_str(&delta);
+            d.deltas += 1;
+            d.dirty = true;
+            Ephemeral::Delta {
+                channel_id: channel.clone(),
+                stream_id: stream_id.clone(),
+                message_id: d.message_id.clone(),
+                delta,
+                n: d.deltas,
+                started_at: d.started_at,
+                after_seq: d.created_seq,
+            }
+        };
+        self.hub.dispatch_ephemeral(Arc::new(ev)).await;
+        Ok(())
+    }
+
+    /// `PATCH /api/v1/messages/streams/:streamId`: full text and/or completion or abort.
+    /// Completing without `text` persists the text the deltas built.
+    pub async fn update_stream(
+        &self,
+        who: &Principal,
+        stream_id: &str,
+        channel: Option<String>,
+        text: Option<String>,
+        complete: Option<bool>,
+        state: Option<String>,
+    ) -> Result<Message, AppError> {
+        let mut c = Checker::new();
+        let channel = c.channel_id("channelId", channel);
+        let text = c.opt_text("text", text, MAX_TEXT_CHARS);
+        let mut state = c.stream_state("streamState", state);
+        if complete == Some(true) {
+            state = Some(StreamState::Complete);
+        }
+        c.finish()?;
+        let (channel, info) = self.owned_channel(&who.user_id, channel.as_str()).await?;
+        let key = (channel.clone(), stream_id.to_owned());
+        let finishing = matches!(state, Some(StreamState::Complete | StreamState::Aborted));
+        let buffered = {
+            let drafts = self.drafts.lock().expect("drafts lock poisoned");
+            drafts.get(&key).map(|d| d.text.clone())
+        };
+        let text = match (text, finishing) {
+            (Some(t), _) => Some(t),
+            (None, true) => buffered,
+            (None, false) => None,
+        };
+        let m = self
+            .store
+            .update_stream(
+                &channel,
+                stream_id,
+                text.clone(),
+                state,
+                Some(info.name),
+                self.now(),
+            )
+            .await
+            .map_err(stream_error)?;
+        let mut drafts = self.drafts.lock().expect("drafts lock poisoned");
+        if finishing {
+            drafts.remove(&key);
+        } else if let (Some(t), Some(d)) = (text, drafts.get_mut(&key)) {
+            // A full-text PATCH replaces what the deltas built.
+            d.text = t;
+            d.dirty = false;
+        }
+        Ok(m)
+    }
+
+    /// `POST /api/v1/messages/streams/:streamId/status`.
+    pub async fn stream_status(
+        &self,
+        who: &Principal,
+        stream_id: &str,
+        channel: Option<String>,
+        text: Option<String>,
+        tool_hint: Option<bool>,
+    ) -> Result<StatusStep, AppError> {
+        let mut c = Checker::new();
+        let channel = c.channel_id("channelId", channel);
+        let text = c.required_text("text", text, 2_000);
+        if stream_id.is_empty() || stream_id.len() > MAX_CLIENT_ID_CHARS {
+            c.fail("streamId", "must be 1 to 200 characters");
+        }
+        c.finish()?;
+        let (channel, _) = self.owned_channel(&who.user_id, channel.as_str()).await?;
+        Ok(self
+            .store
+            .append_status_step(
+                &channel,
+                stream_id,
+                text,
+                tool_hint.unwrap_or(false),
+                self.now(),
+            )
+            .await?)
+    }
+
+    /// Persists buffered delta text (coalesced). Driven by the flush job.
+    pub async fn flush_drafts(&self) -> Result<u64, AppError> {
+        let dirty: Vec<(DraftKey, String)> = {
+            let mut drafts = self.drafts.lock().expect("drafts lock poisoned");
+            drafts
+                .iter_mut()
+                .filter(|(_, d)| d.dirty)
+                .map(|(k, d)| {
+                    d.dirty = false;
+                    (k.clone(), d.text.clone())
+                })
+                .collect()
+        };
+        let mut n = 0;
+        for ((channel, stream_id), text) in dirty {
+            let name = self
+                .channels
+                .lock()
+                .expect("cache lock poisoned")
+                .get(&channel)
+                .map(|i| i.name.clone());
+            match self
+                .store
+                .update_stream(&channel, &stream_id, Some(text), None, name, self.now())
+                .await
+            {
+                Ok(_) => n += 1,
+                Err(StoreError::NotFound | StoreError::Rejected { .. }) => {
+                    self.drafts
+                        .lock()
+                        .expect("drafts lock poisoned")
+                        .remove(&(channel, stream_id));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(n)
+    }
+
+    /// Aborts drafts idle for longer than the configured time. Driven by the stale-draft job.
+    pub async fn abort_stale_drafts(&self) -> Result<u64, AppError> {
+        self.flush_drafts().await?;
+        let now = self.now();
+        let cutoff = now.plus_secs(-self.settings.draft_idle_secs);
+        let mut n = 0;
+        for (channel, stream_id) in self.store.stale_drafts(cutoff, 500).await? {
+            if self
+                .store
+                .abort_stale_draft(&channel, &stream_id, cutoff, now)
+                .await?
+                .is_some()
+            {
+                tracing::info!(channel_id = %channel, stream_id = %stream_id, "aborted an idle streaming draft");
+                n += 1;
+            }
+            self.drafts
+                .lock()
+                .expect("drafts lock poisoned")
+                .remove(&(channel, stream_id));
+        }
+        Ok(n)
+    }
+
+    /// An ephemeral relay from an agent socket (`message:progress`, `agent:commands`):
+    /// only into channels the agent's user owns.
+    pub async fn relay(
+        &self,
+        who: &Principal,
+        kind: super::hub::RelayKind,
+        payload: serde_json::Value,
+    ) -> Result<(), AppError> {
+        let channel = payload
+            .get("channelId")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        if channel.is_empty() {
+            return Err(assent_core::ValidationError::single("channelId", "is required").into());
+        }
+        if payload.to_string().len() > 64 * 1024 {
+            return Err(
+                assent_core::ValidationError::single("", "payload must be at most 64 KiB").into(),
+            );
+        }
+        let (channel, _) = self.owned_channel(&who.user_id, &channel).await?;
+        self.hub
+            .dispatch_ephemeral(Arc::new(Ephemeral::Relay {
+                channel_id: channel,
+                kind,
+                payload,
+            }))
+            .await;
+        Ok(())
+    }
+
+    /// `POST /api/v1/threads/:threadId/events`.
+    pub async fn report_thread_event(
+        &self,
+        who: &Principal,
+        thread: &str,
+        body: serde_json::Value,
+    ) -> Result<i64, AppError> {
+        let (event_type, fields) = assent_core::thread::parse_thread_event(&body)?;
+        let (channel, _) = self.owned_channel(&who.user_id, thread).await?;
+        Ok(self
+            .store
+            .log_thread_event(&channel, event_type, fields, self.now())
+            .await?)
+    }
+}

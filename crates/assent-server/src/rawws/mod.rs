@@ -1,0 +1,308 @@
+//! Raw WebSockets (docs/THREAD_STREAM.md): the per-thread event stream `/ws/threads/{id}`
+//! with seed 003 `event_type` frames, and the per-user notifications stream
+//! `/ws/notifications`. Authentication is a single-use ticket (`?ticket=`) or an
+//! `x-api-key` header; failures complete the handshake and close with a 44xx code so that
+//! browsers can read the reason.
+
+use crate::app::hub::{
+    Connection, Ephemeral, SharedEvent, Sink, SinkError, SubscribeOutcome, View, slot,
+};
+use crate::app::{App, AppError};
+use crate::wire;
+use assent_core::ChannelId;
+use assent_core::model::Principal;
+use axum::Router;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::routing::get;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+pub const CLOSE_UNAUTHORIZED: u16 = 4401;
+pub const CLOSE_FORBIDDEN: u16 = 4403;
+pub const CLOSE_BAD_REQUEST: u16 = 4400;
+pub const CLOSE_TOO_SLOW: u16 = 4408;
+pub const CLOSE_HEARTBEAT: u16 = 4000;
+
+/// Frames a connection may have queued for its writer before it counts as too slow.
+const OUTBOX: usize = 1_024;
+const PING_EVERY: Duration = Duration::from_secs(25);
+const DEAD_AFTER: Duration = Duration::from_secs(60);
+
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/ws/threads/{thread_id}", get(thread))
+        .route("/ws/notifications", get(notifications))
+        .with_state(app)
+}
+
+type Closer = tokio::sync::watch::Sender<Option<(u16, &'static str)>>;
+
+/// The worker's side of a raw socket: frames go to a bounded outbox drained by the writer;
+/// a close request overtakes queued frames.
+struct RawSink {
+    tx: mpsc::Sender<String>,
+    closer: Arc<Closer>,
+    thread: bool,
+}
+
+impl RawSink {
+    fn push(&self, frame: String) -> Result<(), SinkError> {
+        match self.tx.try_send(frame) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Full(_)) => Err(SinkError::Full),
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(SinkError::Closed),
+        }
+    }
+}
+
+impl Sink for RawSink {
+    fn deliver(&self, ev: &SharedEvent, view: View) -> Result<(), SinkError> {
+        let frames = match (self.thread, view) {
+            (true, View::Agent) => {
+                ev.rendered(slot::THREAD_AGENT, |e| wire::thread_frames(e, view))
+            }
+            (true, View::Dashboard) => {
+                ev.rendered(slot::THREAD_DASHBOARD, |e| wire::thread_frames(e, view))
+            }
+            (false, _) => ev.rendered(slot::NOTIFICATION, wire::notification_frames),
+        };
+        // A rendering holds zero or more frames separated by newlines (JSON has none).
+        for f in frames.split('\n').filter(|f| !f.is_empty()) {
+            self.push(f.to_owned())?;
+        }
+        Ok(())
+    }
+
+    fn sync_reset(
+        &self,
+        channel: &ChannelId,
+        oldest_seq: i64,
+        head_seq: i64,
+    ) -> Result<(), SinkError> {
+        self.push(json!({"event_type": "sync_reset", "thread_id": channel, "oldest_seq": oldest_seq, "head_seq": head_seq}).to_string())
+    }
+
+    fn deliver_ephemeral(&self, ev: &Ephemeral, _view: View) -> Result<(), SinkError> {
+        match (self.thread, wire::thread_ephemeral(ev)) {
+            (true, Some(frame)) => self.push(frame),
+            _ => Ok(()),
+        }
+    }
+
+    fn close(&self) {
+        self.closer.send_if_modified(|c| {
+            if c.is_none() {
+                *c = Some((CLOSE_TOO_SLOW, "too slow: reconnect with since"));
+                true
+            } else {
+                false
+            }
+        });
+    }
+}
+
+async fn authenticate(
+    app: &App,
+    query: &HashMap<String, String>,
+    headers: &HeaderMap,
+) -> Result<Option<Principal>, AppError> {
+    if let Some(key) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
+        return app.api_key_principal(key.trim()).await;
+    }
+    match query.get("ticket") {
+        Some(t) => app.redeem_ticket(t).await,
+        None => Ok(None),
+    }
+}
+
+async fn close_with(mut ws: WebSocket, code: u16, reason: &'static str) {
+    let _ = ws
+        .send(Message::Close(Some(CloseFrame {
+            code,
+            reason: Utf8Bytes::from_static(reason),
+        })))
+        .await;
+}
+
+async fn thread(
+    ws: WebSocketUpgrade,
+    State(app): State<Arc<App>>,
+    Path(thread_id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let principal = authenticate(&app, &query, &headers).await;
+    ws.max_message_size(64 * 1024)
+        .on_upgrade(move |socket| async move {
+            let principal = match principal {
+                Ok(Some(p)) => p,
+                Ok(None) => return close_with(socket, CLOSE_UNAUTHORIZED, "unauthorized").await,
+                Err(e) => {
+                    tracing::error!(error = %e, "raw socket authentication failed");
+                    return close_with(socket, 1011, "internal error").await;
+                }
+            };
+            let since = match query.get("since").map(|s| s.parse::<i64>()) {
+                None => None,
+                Some(Ok(n)) if n >= 0 => Some(n),
+                Some(_) => {
+                    return close_with(
+                        socket,
+                        CLOSE_BAD_REQUEST,
+                        "since must be a non-negative integer",
+                    )
+                    .await;
+                }
+            };
+            if app
+                .owned_channel(&principal.user_id, &thread_id)
+                .await
+                .is_err()
+            {
+                return close_with(socket, CLOSE_FORBIDDEN, "forbidden").await;
+            }
+            serve(app, principal, socket, true, Some((thread_id, since))).await;
+        })
+}
+
+async fn notifications(
+    ws: WebSocketUpgrade,
+    State(app): State<Arc<App>>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let principal = authenticate(&app, &query, &headers).await;
+    ws.max_message_size(64 * 1024)
+        .on_upgrade(move |socket| async move {
+            match principal {
+                Ok(Some(p)) if !p.is_agent() => serve(app, p, socket, false, None).await,
+                Ok(Some(_)) => {
+                    close_with(
+                        socket,
+                        CLOSE_FORBIDDEN,
+                        "notifications are for dashboards: use a session ticket",
+                    )
+                    .await
+                }
+                Ok(None) => close_with(socket, CLOSE_UNAUTHORIZED, "unauthorized").await,
+                Err(_) => close_with(socket, 1011, "internal error").await,
+            }
+        })
+}
+
+/// Runs one raw socket: a writer task drains the outbox (a close request overtakes it), the
+/// reader handles pings and liveness, the hub worker feeds frames.
+async fn serve(
+    app: Arc<App>,
+    principal: Principal,
+    socket: WebSocket,
+    thread: bool,
+    sub: Option<(String, Option<i64>)>,
+) {
+    app.metrics
+        .raw_sockets_connected
+        .fetch_add(1, Ordering::Relaxed);
+    let (tx, mut rx) = mpsc::channel::<String>(OUTBOX);
+    let (closer, mut close_rx) = tokio::sync::watch::channel(None);
+    let closer = Arc::new(closer);
+    let sink = Arc::new(RawSink {
+        tx: tx.clone(),
+        closer: closer.clone(),
+        thread,
+    });
+    let conn: Connection = app.connect(principal, sink);
+    if let Some((thread_id, since)) = sub {
+        let (tx2, closer2) = (tx.clone(), closer.clone());
+        conn.subscribe(thread_id.clone(), since, move |outcome| match outcome {
+            SubscribeOutcome::Subscribed { last_seq, .. } => {
+                let _ = tx2.try_send(
+                    json!({"event_type": "ready", "thread_id": thread_id, "last_seq": last_seq})
+                        .to_string(),
+                );
+            }
+            SubscribeOutcome::Refused(_) => {
+                let _ = closer2.send(Some((CLOSE_FORBIDDEN, "forbidden")));
+            }
+        });
+    } else {
+        let _ = tx.try_send(json!({"event_type": "ready"}).to_string());
+    }
+    let (mut ws_tx, mut ws_rx) = socket.split();
+    let writer = tokio::spawn(async move {
+        let mut ping = tokio::time::interval(PING_EVERY);
+        ping.tick().await;
+        let close = |c: Option<(u16, &'static str)>| {
+            Message::Close(c.map(|(code, reason)| CloseFrame {
+                code,
+                reason: Utf8Bytes::from_static(reason),
+            }))
+        };
+        loop {
+            let msg = tokio::select! {
+                biased;
+                _ = close_rx.changed() => {
+                    let c = *close_rx.borrow();
+                    let _ = tokio::time::timeout(Duration::from_secs(1), ws_tx.send(close(c))).await;
+                    break;
+                }
+                out = rx.recv() => match out {
+                    Some(f) => Message::Text(f.into()),
+                    None => break,
+                },
+                _ = ping.tick() => Message::Ping(Default::default()),
+            };
+            tokio::select! {
+                biased;
+                _ = close_rx.changed() => {
+                    let c = *close_rx.borrow();
+                    let _ = tokio::time::timeout(Duration::from_secs(1), ws_tx.send(close(c))).await;
+                    break;
+                }
+                r = ws_tx.send(msg) => if r.is_err() { break },
+            }
+        }
+    });
+    let mut last_heard = tokio::time::Instant::now();
+    loop {
+        let wait = DEAD_AFTER.saturating_sub(last_heard.elapsed());
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {
+                let _ = closer.send(Some((CLOSE_HEARTBEAT, "heartbeat timeout")));
+                break;
+            }
+            msg = ws_rx.next() => match msg {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break,
+                Some(Ok(msg)) => {
+                    last_heard = tokio::time::Instant::now();
+                    if let Message::Text(t) = msg {
+                        let v: Value = serde_json::from_str(t.as_str()).unwrap_or(Value::Null);
+                        if v.get("type").and_then(Value::as_str) == Some("ping") {
+                            let tx2 = tx.clone();
+                            conn.run(move || {
+                                let _ = tx2.try_send(json!({"event_type": "pong"}).to_string());
+                            });
+                        }
+                    }
+                }
+            },
+        }
+        if writer.is_finished() {
+            break;
+        }
+    }
+    conn.disconnect();
+    let _ = closer.send(Some((1000, "bye")));
+    drop(tx);
+    let _ = writer.await;
+    app.metrics
+        .raw_sockets_connected
+        .fetch_sub(1, Ordering::Relaxed);
+}

@@ -1,0 +1,265 @@
+//! Streamed replies: drafts identified by `(channel, streamId)`, their text updates and
+//! completion, status steps, stale-draft sweeps, and agent-reported thread events.
+
+use crate::events;
+use crate::{Store, StoreError, rows};
+use assent_core::model::{Message, StreamState};
+use assent_core::{ChannelId, DomainEvent, Millis, StatusStep, new_id};
+use serde_json::{Map, Value};
+use sqlx::AnyConnection;
+use std::collections::HashMap;
+
+async fn draft(
+    conn: &mut AnyConnection,
+    channel: &ChannelId,
+    stream_id: &str,
+) -> Result<Option<Message>, StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT {} FROM messages WHERE channel_id = $1 AND stream_id = $2",
+        rows::MESSAGE_COLS
+    ))
+    .bind(channel.as_str())
+    .bind(stream_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(rows::message).transpose()
+}
+
+/// Applies text and/or a new state to a draft and logs `message:updated`.
+pub(crate) async fn update_draft(
+    conn: &mut AnyConnection,
+    events: &mut crate::writer::Events,
+    mut m: Message,
+    text: Option<String>,
+    state: Option<StreamState>,
+    agent_name: Option<String>,
+    now: Millis,
+) -> Result<Message, StoreError> {
+    if let Some(t) = text {
+        m.text = Some(t);
+    }
+    if let Some(s) = state {
+        m.stream_state = Some(s);
+    }
+    m.updated_at = now;
+    sqlx::query("UPDATE messages SET text = $3, stream_state = $4, updated_at = $5 WHERE id = $1 AND channel_id = $2")
+        .bind(m.id.as_str())
+        .bind(m.channel_id.as_str())
+        .bind(&m.text)
+        .bind(m.stream_state.map(|s| s.as_str()))
+        .bind(now.0)
+        .execute(&mut *conn)
+        .await?;
+    let ev = DomainEvent::MessageUpdated {
+        message: Box::new(m.clone()),
+        agent_name,
+    };
+    events::append(conn, events, &m.channel_id.clone(), ev, now).await?;
+    Ok(m)
+}
+
+fn step(row: &sqlx::any::AnyRow) -> Result<StatusStep, StoreError> {
+    Ok(StatusStep {
+        id: rows::s(row, "id")?,
+        channel_id: ChannelId::from_trusted(rows::s(row, "channel_id")?),
+        stream_id: rows::s(row, "stream_id")?,
+        index: rows::i(row, "idx")?,
+        text: rows::s(row, "text")?,
+        tool_hint: rows::i(row, "tool_hint")? != 0,
+        created_at: rows::t(row, "created_at")?,
+    })
+}
+
+impl Store {
+    /// The draft of `(channel, stream_id)`, if any.
+    pub async fn draft(
+        &self,
+        channel: &ChannelId,
+        stream_id: &str,
+    ) -> Result<Option<Message>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        draft(&mut conn, channel, stream_id).await
+    }
+
+    /// Updates a draft (`PATCH /api/v1/messages/streams/:streamId`). `NotFound` when the
+    /// stream has no draft; `Rejected` when it already finished.
+    pub async fn update_stream(
+        &self,
+        channel: &ChannelId,
+        stream_id: &str,
+        text: Option<String>,
+        state: Option<StreamState>,
+        agent_name: Option<String>,
+        now: Millis,
+    ) -> Result<Message, StoreError> {
+        let (channel, stream_id) = (channel.clone(), stream_id.to_owned());
+        let key = channel.to_string();
+        self.writer
+            .run(&key, move |conn, events| {
+                Box::pin(async move {
+                    let m = draft(conn, &channel, &stream_id)
+                        .await?
+                        .ok_or(StoreError::NotFound)?;
+                    if m.stream_state != Some(StreamState::Streaming) {
+                        return Err(StoreError::Rejected {
+                            code: "stream_finished",
+                            message: "This stream is already complete or aborted",
+                        });
+                    }
+                    update_draft(conn, events, m, text, state, agent_name, now).await
+                })
+            })
+            .await
+    }
+
+    /// Appends a status step to a stream (index = previous + 1, from 0) and logs
+    /// `message:status`. Works before the draft exists.
+    pub async fn append_status_step(
+        &self,
+        channel: &ChannelId,
+        stream_id: &str,
+        text: String,
+        tool_hint: bool,
+        now: Millis,
+    ) -> Result<StatusStep, StoreError> {
+        let (channel, stream_id) = (channel.clone(), stream_id.to_owned());
+        let key = channel.to_string();
+        self.writer
+            .run(&key, move |conn, events| {
+                Box::pin(async move {
+                    let max: Option<i64> = sqlx::query_scalar("SELECT MAX(idx) FROM message_status_events WHERE channel_id = $1 AND stream_id = $2")
+                        .bind(channel.as_str())
+                        .bind(&stream_id)
+                        .fetch_one(&mut *conn)
+                        .await?;
+                    let s = StatusStep {
+                        id: new_id(now.0),
+                        channel_id: channel.clone(),
+                        stream_id,
+                        index: max.map_or(0, |m| m + 1),
+                        text,
+                        tool_hint,
+                        created_at: now,
+                    };
+                    sqlx::query("INSERT INTO message_status_events (id, channel_id, stream_id, idx, text, tool_hint, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                        .bind(&s.id)
+                        .bind(s.channel_id.as_str())
+                        .bind(&s.stream_id)
+                        .bind(s.index)
+                        .bind(&s.text)
+                        .bind(s.tool_hint as i64)
+                        .bind(now.0)
+                        .execute(&mut *conn)
+                        .await?;
+                    events::append(conn, events, &channel, DomainEvent::MessageStatus { step: s.clone() }, now).await?;
+                    Ok(s)
+                })
+            })
+            .await
+    }
+
+    /// Status steps of the given streams of a channel, by stream id, in index order.
+    pub async fn status_steps(
+        &self,
+        channel: &ChannelId,
+        stream_ids: &[String],
+    ) -> Result<HashMap<String, Vec<StatusStep>>, StoreError> {
+        let mut out: HashMap<String, Vec<StatusStep>> = HashMap::new();
+        if stream_ids.is_empty() {
+            return Ok(out);
+        }
+        let rows = sqlx::query(
+            "SELECT id, channel_id, stream_id, idx, text, tool_hint, created_at FROM message_status_events \
+             WHERE channel_id = $1 ORDER BY stream_id, idx",
+        )
+        .bind(channel.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        for r in &rows {
+            let s = step(r)?;
+            if stream_ids.contains(&s.stream_id) {
+                out.entry(s.stream_id.clone()).or_default().push(s);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Drafts still streaming whose last update is older than `cutoff`.
+    pub async fn stale_drafts(
+        &self,
+        cutoff: Millis,
+        limit: i64,
+    ) -> Result<Vec<(ChannelId, String)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT channel_id, stream_id FROM messages WHERE stream_state = 'streaming' AND updated_at < $1 \
+             ORDER BY updated_at ASC LIMIT $2",
+        )
+        .bind(cutoff.0)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    ChannelId::from_trusted(rows::s(r, "channel_id")?),
+                    rows::s(r, "stream_id")?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Aborts a draft if it is still streaming and idle since `cutoff` (re-checked inside
+    /// the write). Returns the aborted message.
+    pub async fn abort_stale_draft(
+        &self,
+        channel: &ChannelId,
+        stream_id: &str,
+        cutoff: Millis,
+        now: Millis,
+    ) -> Result<Option<Message>, StoreError> {
+        let (channel, stream_id) = (channel.clone(), stream_id.to_owned());
+        let key = channel.to_string();
+        self.writer
+            .run(&key, move |conn, events| {
+                Box::pin(async move {
+                    let Some(m) = draft(conn, &channel, &stream_id).await? else {
+                        return Ok(None);
+                    };
+                    if m.stream_state != Some(StreamState::Streaming) || m.updated_at >= cutoff {
+                        return Ok(None);
+                    }
+                    Ok(Some(
+                        update_draft(conn, events, m, None, Some(StreamState::Aborted), None, now)
+                            .await?,
+                    ))
+                })
+            })
+            .await
+    }
+
+    /// Logs an agent-reported thread event; returns its `seq`.
+    pub async fn log_thread_event(
+        &self,
+        channel: &ChannelId,
+        event_type: String,
+        fields: Map<String, Value>,
+        now: Millis,
+    ) -> Result<i64, StoreError> {
+        let channel = channel.clone();
+        let key = channel.to_string();
+        self.writer
+            .run(&key, move |conn, events| {
+                Box::pin(async move {
+                    events::append(
+                        conn,
+                        events,
+                        &channel,
+                        DomainEvent::ThreadEvent { event_type, fields },
+                        now,
+                    )
+                    .await
+                })
+            })
+            .await
+    }
+}
