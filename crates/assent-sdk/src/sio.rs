@@ -53,14 +53,49 @@ pub struct SocketIoClient {
 impl SocketIoClient {
     /// Connects to `base` (`http://host:port`) on namespace `ns` (e.g. `/ws`) with `auth`.
     pub async fn connect(base: &str, ns: &str, auth: Value) -> Result<Self, SioError> {
-        let ws_base = base
-            .replacen("http://", "ws://", 1)
-            .replacen("https://", "wss://", 1);
-        let url = format!(
-            "{}/socket.io/?EIO=4&transport=websocket",
-            ws_base.trim_end_matches('/')
-        );
-        let (ws, _) = tokio_tungstenite::connect_async(url).await?;
+        let (ws, _) = tokio_tungstenite::connect_async(engine_url(base)).await?;
+        Self::start(ws, ns, auth).await
+    }
+
+    /// Like [`connect`](Self::connect) over plain `ws://`, from a chosen local address (load
+    /// tests spread thousands of sockets over 127.x source addresses).
+    pub async fn connect_from(
+        base: &str,
+        ns: &str,
+        auth: Value,
+        local: std::net::IpAddr,
+    ) -> Result<Self, SioError> {
+        let authority = base.trim_start_matches("http://").trim_end_matches('/');
+        let addr: std::net::SocketAddr = tokio::net::lookup_host(authority)
+            .await
+            .map_err(|e| SioError::Protocol(e.to_string()))?
+            .next()
+            .ok_or_else(|| SioError::Protocol(format!("cannot resolve {authority}")))?;
+        let sock = if addr.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()
+        } else {
+            tokio::net::TcpSocket::new_v6()
+        }
+        .map_err(|e| SioError::Protocol(e.to_string()))?;
+        sock.bind(std::net::SocketAddr::new(local, 0))
+            .map_err(|e| SioError::Protocol(e.to_string()))?;
+        let stream = sock
+            .connect(addr)
+            .await
+            .map_err(|e| SioError::Protocol(e.to_string()))?;
+        let _ = stream.set_nodelay(true);
+        let (ws, _) = tokio_tungstenite::client_async(engine_url(base), stream).await?;
+        Self::start(ws, ns, auth).await
+    }
+
+    async fn start<S>(
+        ws: tokio_tungstenite::WebSocketStream<S>,
+        ns: &str,
+        auth: Value,
+    ) -> Result<Self, SioError>
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
         let (mut sink, mut stream) = ws.split();
         // Engine.IO open packet.
         let open = next_text(&mut stream).await?;
@@ -264,4 +299,14 @@ where
             Ok(Some(Ok(_))) => continue,
         }
     }
+}
+
+fn engine_url(base: &str) -> String {
+    let ws_base = base
+        .replacen("http://", "ws://", 1)
+        .replacen("https://", "wss://", 1);
+    format!(
+        "{}/socket.io/?EIO=4&transport=websocket",
+        ws_base.trim_end_matches('/')
+    )
 }

@@ -32,14 +32,22 @@ pub fn serve(path: &str) -> Response {
         None => return (StatusCode::NOT_FOUND, "not found").into_response(),
     };
     let mime = mime_guess::from_path(&name).first_or_octet_stream();
-    let cache = if name == "index.html" { "no-cache" } else { "public, max-age=300" };
+    let cache = if name == "index.html" {
+        "no-cache"
+    } else {
+        "public, max-age=300"
+    };
     let mut res = (
-        [(header::CONTENT_TYPE, mime.as_ref().to_owned()), (header::CACHE_CONTROL, cache.to_owned())],
+        [
+            (header::CONTENT_TYPE, mime.as_ref().to_owned()),
+            (header::CACHE_CONTROL, cache.to_owned()),
+        ],
         asset.data.into_owned(),
     )
         .into_response();
     for (k, v) in SECURITY_HEADERS {
-        res.headers_mut().insert(k, header::HeaderValue::from_static(v));
+        res.headers_mut()
+            .insert(k, header::HeaderValue::from_static(v));
     }
     res
 }

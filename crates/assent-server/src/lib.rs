@@ -101,9 +101,11 @@ pub async fn run_with(
     tracing::info!(%addr, database = ?store.backend(), "Assent is listening on http://{addr}");
 
     let sd = shutdown.clone();
+    let closing = app.closing.clone();
     let server = axum::serve(listener, router).with_graceful_shutdown(async move {
         sd.cancelled().await;
         tracing::info!("shutting down: closing sockets and finishing in-flight requests");
+        closing.cancel();
         io.close().await;
     });
     let served = tokio::spawn(server.into_future());
@@ -121,6 +123,9 @@ pub async fn run_with(
     jobs_cancel.cancel();
     for j in jobs {
         let _ = j.await;
+    }
+    if let Err(e) = app.flush_drafts().await {
+        tracing::warn!(error = %e, "could not persist streamed draft text at shutdown");
     }
     store.close().await;
     let _ = fanout.await;

@@ -33,6 +33,17 @@ impl From<serde_json::Error> for StoreError {
 }
 
 impl StoreError {
+    /// A business refusal (decided before any write), as opposed to a database failure.
+    pub fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            StoreError::NotFound
+                | StoreError::Conflict(_)
+                | StoreError::Rejected { .. }
+                | StoreError::Invalid(_)
+        )
+    }
+
     /// True for unique-constraint violations (an insert lost a race with an equal one).
     pub fn is_unique_violation(&self) -> bool {
         match self {

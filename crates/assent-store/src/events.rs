@@ -50,7 +50,7 @@ pub(crate) async fn next_seq(
 
 /// Writes an event at `seq` (taken with `next_seq`) and queues it for publication.
 pub(crate) async fn log(
-    conn: &mut AnyConnection,
+    _conn: &mut AnyConnection,
     events: &mut Events,
     channel_id: &ChannelId,
     seq: i64,
@@ -58,15 +58,8 @@ pub(crate) async fn log(
     event: DomainEvent,
     now: Millis,
 ) -> Result<(), StoreError> {
-    let payload = serde_json::to_string(&event)?;
-    sqlx::query("INSERT INTO events (channel_id, seq, kind, payload, created_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(channel_id.as_str())
-        .bind(seq)
-        .bind(event.name())
-        .bind(payload)
-        .bind(now.0)
-        .execute(&mut *conn)
-        .await?;
+    // The row itself is written by the writer with the rest of the batch's events, in one
+    // multi-row INSERT just before the commit (no job reads the events table).
     events.push(CommittedEvent {
         owner_id,
         event: LoggedEvent {
@@ -76,6 +69,45 @@ pub(crate) async fn log(
             event,
         },
     });
+    Ok(())
+}
+
+/// Rows per multi-row INSERT (5 parameters each, well under every backend's limit).
+const EVENTS_PER_INSERT: usize = 500;
+
+/// Writes the batch's events (inside the batch's transaction).
+pub(crate) async fn insert_all(
+    conn: &mut AnyConnection,
+    list: &[CommittedEvent],
+) -> Result<(), StoreError> {
+    for chunk in list.chunks(EVENTS_PER_INSERT) {
+        let mut sql =
+            String::from("INSERT INTO events (channel_id, seq, kind, payload, created_at) VALUES ");
+        for i in 0..chunk.len() {
+            let b = i * 5;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5
+            ));
+        }
+        let mut q = sqlx::query(&sql);
+        for e in chunk {
+            q = q
+                .bind(e.event.channel_id.as_str())
+                .bind(e.event.seq)
+                .bind(e.event.event.name())
+                .bind(serde_json::to_string(&e.event.event)?)
+                .bind(e.event.at.0);
+        }
+        q.execute(&mut *conn).await?;
+    }
     Ok(())
 }
 

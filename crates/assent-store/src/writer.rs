@@ -1,6 +1,12 @@
 //! The write path. Jobs are queued to a writer task; the task takes everything queued (up to
-//! `max_batch`), runs each job in its own savepoint inside one transaction, commits once, and
-//! only then acknowledges the jobs and publishes their events. Under load this is group
+//! `max_batch`), runs them one after the other inside one transaction, commits once, and
+//! only then acknowledges the jobs and publishes their events.
+//!
+//! The contract of a job: it decides any refusal (not found, conflict, invalid, rejected)
+//! *before* its first write, so a refused job leaves nothing behind and the batch goes on.
+//! A database error is different (the job may be half-written): the whole batch is rolled
+//! back and every job in it fails. Savepoints would make that finer, at two extra round
+//! trips to SQLite's thread per job, which was the largest cost of the write path. Under load this is group
 //! commit: one fsync carries hundreds of writes, and no POST is acknowledged before its row
 //! is durable.
 
@@ -167,7 +173,6 @@ async fn run_batch(
     batch: &mut Vec<Job>,
     bus: &mpsc::UnboundedSender<CommittedEvent>,
 ) -> Result<(), StoreError> {
-    let single = batch.len() == 1;
     let mut tx = match conn.begin().await {
         Ok(tx) => tx,
         Err(e) => {
@@ -181,36 +186,50 @@ async fn run_batch(
     let mut done: Vec<(oneshot::Sender<Result<AnyBox, StoreError>>, AnyBox)> =
         Vec::with_capacity(batch.len());
     let mut published = Vec::new();
+    let mut broken: Option<String> = None;
     for job in batch.drain(..) {
+        if let Some(msg) = &broken {
+            let _ = job.reply.send(Err(StoreError::CommitFailed(msg.clone())));
+            continue;
+        }
         let mut events = Events::default();
-        let result = if single {
-            // A lone job needs no savepoint: its failure rolls back the whole transaction.
-            (job.run)(&mut tx, &mut events).await
-        } else {
-            match Connection::begin(&mut *tx).await {
-                Ok(mut sp) => match (job.run)(&mut sp, &mut events).await {
-                    Ok(v) => sp.commit().await.map(|_| v).map_err(StoreError::from),
-                    Err(e) => {
-                        let _ = sp.rollback().await;
-                        Err(e)
-                    }
-                },
-                Err(e) => Err(e.into()),
-            }
-        };
-        match result {
+        match (job.run)(&mut tx, &mut events).await {
             Ok(v) => {
                 done.push((job.reply, v));
                 published.extend(events.0);
             }
-            Err(e) => {
+            // A refusal is decided before the job writes anything (the contract of every
+            // job), so the batch goes on without it.
+            Err(e) if e.is_refusal() => {
                 let _ = job.reply.send(Err(e));
             }
+            // A database error may leave the job half-written: the whole batch rolls back.
+            Err(e) => {
+                let msg = e.to_string();
+                let _ = job.reply.send(Err(e));
+                for (reply, _) in done.drain(..) {
+                    let _ = reply.send(Err(StoreError::CommitFailed(msg.clone())));
+                }
+                published.clear();
+                broken = Some(msg);
+            }
         }
+    }
+    if broken.is_some() {
+        let _ = tx.rollback().await;
+        return Ok(());
     }
     if done.is_empty() {
         let _ = tx.rollback().await;
         return Ok(());
+    }
+    if let Err(e) = crate::events::insert_all(&mut tx, &published).await {
+        let msg = e.to_string();
+        let _ = tx.rollback().await;
+        for (reply, _) in done {
+            let _ = reply.send(Err(StoreError::CommitFailed(msg.clone())));
+        }
+        return Err(e);
     }
     match tx.commit().await {
         Ok(()) => {

@@ -217,6 +217,24 @@ impl App {
             .await?)
     }
 
+    /// The status steps of the streamed messages of a page (Placet's `statusEvents`).
+    pub async fn status_steps_of(
+        &self,
+        page: &Page,
+    ) -> Result<std::collections::HashMap<String, Vec<assent_core::StatusStep>>, AppError> {
+        let streams: Vec<String> = page
+            .data
+            .iter()
+            .filter_map(|m| m.stream_id.clone())
+            .collect();
+        match page.data.first() {
+            Some(m) if !streams.is_empty() => {
+                Ok(self.store.status_steps(&m.channel_id, &streams).await?)
+            }
+            _ => Ok(Default::default()),
+        }
+    }
+
     /// A message of one of the user's channels. `channel` is optional for humans (the
     /// message's own channel is checked instead).
     pub async fn get_message(

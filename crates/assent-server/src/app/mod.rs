@@ -64,6 +64,8 @@ pub struct App {
     /// Wakes the review-expiry job when a review with a possibly earlier deadline appears.
     pub review_created: tokio::sync::Notify,
     pub(crate) drafts: Mutex<HashMap<(ChannelId, String), streams::Draft>>,
+    /// Cancelled when the server shuts down (raw sockets close with 1001).
+    pub closing: tokio_util::sync::CancellationToken,
 }
 
 impl App {
@@ -86,6 +88,7 @@ impl App {
             waiters: Arc::default(),
             review_created: tokio::sync::Notify::new(),
             drafts: Mutex::new(HashMap::new()),
+            closing: tokio_util::sync::CancellationToken::new(),
         })
     }
 

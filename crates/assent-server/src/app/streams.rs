@@ -42,6 +42,12 @@ fn stream_error(e: StoreError) -> AppError {
 
 impl App {
     pub(crate) fn remember_draft(&self, m: &Message) {
+        self.remember_draft_at(m, m.seq)
+    }
+
+    /// `created_seq`: the event a delta must wait for (0 for drafts read back from the store,
+    /// whose creation went out long ago).
+    fn remember_draft_at(&self, m: &Message, created_seq: i64) {
         let Some(sid) = &m.stream_id else { return };
         if m.stream_state != Some(StreamState::Streaming) {
             self.drafts
@@ -60,7 +66,7 @@ impl App {
                 deltas: 0,
                 dirty: false,
                 started_at: m.created_at,
-                created_seq: m.seq,
+                created_seq,
             });
     }
 

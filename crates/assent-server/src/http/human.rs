@@ -262,7 +262,8 @@ pub async fn list_messages(
     q: Q,
 ) -> Result<Response, ApiError> {
     let page = c.app.list_messages(&s.user.id, list_input(&q)).await?;
-    Ok(ok(&wire::page(&page)))
+    let steps = c.app.status_steps_of(&page).await?;
+    Ok(ok(&wire::page_with_steps(&page, &steps)))
 }
 
 pub async fn get_message(

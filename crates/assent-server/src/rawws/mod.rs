@@ -274,6 +274,10 @@ async fn serve(
     loop {
         let wait = DEAD_AFTER.saturating_sub(last_heard.elapsed());
         tokio::select! {
+            _ = app.closing.cancelled() => {
+                let _ = closer.send(Some((1001, "server shutting down")));
+                break;
+            }
             _ = tokio::time::sleep(wait) => {
                 let _ = closer.send(Some((CLOSE_HEARTBEAT, "heartbeat timeout")));
                 break;

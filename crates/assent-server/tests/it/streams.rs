@@ -209,6 +209,20 @@ async fn every_frame_type_comes_from_the_action_that_causes_it() {
             .filter(|f| f["event_type"] == "text_delta")
             .all(|f| f.get("seq").is_none())
     );
+    let (_, page) = s
+        .get(&format!("/api/v1/messages?channel={ch}&limit=100"), &t.key)
+        .await;
+    let streamed = page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["streamId"] == "turn-1")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        streamed["statusEvents"][0]["text"], "Searching",
+        "listings carry status steps: {streamed}"
+    );
     // Liveness.
     r.send(json!({"type": "ping"})).await;
     assert_eq!(r.frame().await, json!({"event_type": "pong"}));

@@ -121,7 +121,7 @@ fn layers_inside_the_server_follow_the_design() {
         "app must not know the edges:\n{}",
         app.join("\n")
     );
-    let edges = ["http", "gateway", "jobs", "dashboard"];
+    let edges = ["http", "gateway", "jobs", "dashboard", "rawws"];
     for e in edges {
         let others: Vec<String> = edges
             .iter()

@@ -1,0 +1,704 @@
+//! `assent-bench`: drives a running Assent server over loopback, bounded in count and time.
+//!
+//! Scenarios (see docs/BENCHMARKS.md for the commands and figures):
+//! - `ingest`:  agents POST messages (closed loop, or paced with `--rate`) while Socket.IO
+//!   subscribers receive them; latency = POST sent → `message:created` received, per
+//!   subscriber (HDR histogram). Fan-out is the same scenario with many subscribers.
+//! - `idle`:    opens N Socket.IO connections (spread over 127.x source addresses) and
+//!   reports the server's RSS per connection.
+//! - `resume`:  clients are force-closed every ~N s while messages are posted; they
+//!   reconnect with `lastSeq`; checks 100 % delivery, 0 duplicates, order, replay latency.
+//! - `wait`:    parks N `GET /api/v1/reviews/:id/wait` long-polls, answers the reviews, and
+//!   measures answer-commit → response latency.
+//!
+//! Server CPU-seconds and RSS come from /proc/<pid> when `--server-pid` is given.
+
+use anyhow::{Context, Result, bail};
+use assent_sdk::sio::{SioError, SocketIoClient};
+use clap::{Parser, Subcommand};
+use hdrhistogram::Histogram;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::Mutex;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "assent-bench",
+    about = "Load generator for Assent (loopback only)"
+)]
+struct Cli {
+    /// Server base URL (must be loopback).
+    #[arg(long, default_value = "http://127.0.0.1:8080", global = true)]
+    url: String,
+    #[arg(long, default_value = "admin@example.com", global = true)]
+    email: String,
+    #[arg(long, default_value = "admin-password-1", global = true)]
+    password: String,
+    /// PID of the server process, for CPU and RSS figures.
+    #[arg(long, global = true)]
+    server_pid: Option<u32>,
+    /// Write the result as JSON here too.
+    #[arg(long, global = true)]
+    json: Option<std::path::PathBuf>,
+    #[command(subcommand)]
+    scenario: Scenario,
+}
+
+#[derive(Subcommand, Debug)]
+enum Scenario {
+    /// Durable ingest + fan-out.
+    Ingest {
+        /// Concurrent posting agents (one channel each unless --channels is lower).
+        #[arg(long, default_value_t = 64)]
+        agents: usize,
+        /// Channels the agents post into.
+        #[arg(long, default_value_t = 8)]
+        channels: usize,
+        /// Socket.IO subscribers per channel.
+        #[arg(long, default_value_t = 1)]
+        subscribers: usize,
+        /// Target total POST rate per second (0 = as fast as the agents can, closed loop).
+        #[arg(long, default_value_t = 0)]
+        rate: u64,
+        /// Seconds of measurement.
+        #[arg(long, default_value_t = 10)]
+        duration: u64,
+        /// Message text size in bytes.
+        #[arg(long, default_value_t = 200)]
+        size: usize,
+    },
+    /// Idle Socket.IO connections and the server memory they cost.
+    Idle {
+        #[arg(long, default_value_t = 1000)]
+        connections: usize,
+        /// Seconds to hold them before measuring.
+        #[arg(long, default_value_t = 5)]
+        hold: u64,
+    },
+    /// Resume under jitter.
+    Resume {
+        #[arg(long, default_value_t = 200)]
+        clients: usize,
+        #[arg(long, default_value_t = 120)]
+        messages: usize,
+        /// Messages posted per second.
+        #[arg(long, default_value_t = 2.0)]
+        rate: f64,
+        /// Mean seconds between forced closes of each client.
+        #[arg(long, default_value_t = 15.0)]
+        jitter: f64,
+    },
+    /// Parked long-polls woken by answers.
+    Wait {
+        #[arg(long, default_value_t = 500)]
+        waiters: usize,
+    },
+}
+
+fn micros() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_micros() as u64
+}
+
+fn hist() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 600_000_000, 3).expect("histogram bounds")
+}
+
+fn pcts(h: &Histogram<u64>) -> Value {
+    let ms = |v: u64| (v as f64) / 1000.0;
+    json!({
+        "count": h.len(),
+        "p50_ms": ms(h.value_at_quantile(0.50)),
+        "p90_ms": ms(h.value_at_quantile(0.90)),
+        "p99_ms": ms(h.value_at_quantile(0.99)),
+        "p999_ms": ms(h.value_at_quantile(0.999)),
+        "max_ms": ms(h.max()),
+    })
+}
+
+/// CPU ticks (user+system) and RSS in KiB of a process.
+fn proc_stats(pid: u32) -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let rss = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some((ticks, rss))
+}
+
+const TICKS_PER_SEC: f64 = 100.0;
+
+struct Api {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Api {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        auth: (&str, &str),
+        body: Option<Value>,
+    ) -> Result<Value> {
+        let mut r = self
+            .http
+            .request(method, format!("{}{}", self.base, path))
+            .header(auth.0, auth.1);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let res = r.send().await?;
+        let st = res.status();
+        let v: Value = res.json().await.unwrap_or(Value::Null);
+        if !st.is_success() {
+            bail!("{path} → {st}: {v}");
+        }
+        Ok(v)
+    }
+}
+
+struct Setup {
+    api: Arc<Api>,
+    token: String,
+    key: String,
+}
+
+async fn setup(cli: &Cli) -> Result<Setup> {
+    let host = cli
+        .url
+        .trim_start_matches("http://")
+        .split(':')
+        .next()
+        .unwrap_or("");
+    let ip: Option<IpAddr> = host.parse().ok();
+    if !(host == "localhost" || ip.is_some_and(|i| i.is_loopback())) {
+        bail!(
+            "assent-bench only targets loopback servers (got {})",
+            cli.url
+        );
+    }
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(1024)
+        .tcp_nodelay(true)
+        .build()?;
+    let api = Arc::new(Api {
+        http,
+        base: cli.url.trim_end_matches('/').to_owned(),
+    });
+    let login: Value = api
+        .http
+        .post(format!("{}/api/auth/login", api.base))
+        .json(&json!({"email": cli.email, "password": cli.password}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let token = login["token"]
+        .as_str()
+        .context("login failed (check --email/--password)")?
+        .to_owned();
+    let key = api
+        .call(
+            reqwest::Method::POST,
+            "/api/api-keys",
+            ("authorization", &format!("Bearer {token}")),
+            Some(json!({"label": "bench"})),
+        )
+        .await?["key"]
+        .as_str()
+        .context("no key")?
+        .to_owned();
+    Ok(Setup { api, token, key })
+}
+
+async fn channel(s: &Setup, name: &str) -> Result<String> {
+    Ok(s.api
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/agents",
+            ("x-api-key", &s.key),
+            Some(json!({"name": name})),
+        )
+        .await?["id"]
+        .as_str()
+        .context("no agent id")?
+        .to_owned())
+}
+
+/// Local source address number `i` in 127.0.0.0/8 (avoids running out of ephemeral ports).
+fn source_ip(i: usize) -> IpAddr {
+    let n = (i / 20_000) as u8;
+    IpAddr::V4(Ipv4Addr::new(127, 0, 1 + n / 200, 1 + n % 200))
+}
+
+async fn sio(base: &str, key: &str, i: usize) -> Result<SocketIoClient, SioError> {
+    SocketIoClient::connect_from(base, "/ws", json!({"apiKey": key}), source_ip(i)).await
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let result = match &cli.scenario {
+        Scenario::Ingest {
+            agents,
+            channels,
+            subscribers,
+            rate,
+            duration,
+            size,
+        } => {
+            ingest(
+                &cli,
+                *agents,
+                *channels,
+                *subscribers,
+                *rate,
+                *duration,
+                *size,
+            )
+            .await?
+        }
+        Scenario::Idle { connections, hold } => idle(&cli, *connections, *hold).await?,
+        Scenario::Resume {
+            clients,
+            messages,
+            rate,
+            jitter,
+        } => resume(&cli, *clients, *messages, *rate, *jitter).await?,
+        Scenario::Wait { waiters } => wait(&cli, *waiters).await?,
+    };
+    println!("{}", serde_json::to_string_pretty(&result)?);
+    if let Some(p) = &cli.json {
+        std::fs::write(p, serde_json::to_string_pretty(&result)?)?;
+    }
+    Ok(())
+}
+
+fn server_delta(pid: Option<u32>, before: Option<(u64, u64)>, deliveries: u64) -> Value {
+    let (Some(pid), Some((t0, _))) = (pid, before) else {
+        return Value::Null;
+    };
+    let Some((t1, rss)) = proc_stats(pid) else {
+        return Value::Null;
+    };
+    let cpu = (t1 - t0) as f64 / TICKS_PER_SEC;
+    json!({
+        "cpu_seconds": cpu,
+        "cpu_seconds_per_1000_deliveries": if deliveries > 0 { cpu * 1000.0 / deliveries as f64 } else { 0.0 },
+        "rss_mib": rss as f64 / 1024.0,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn ingest(
+    cli: &Cli,
+    agents: usize,
+    channels: usize,
+    subscribers: usize,
+    rate: u64,
+    duration: u64,
+    size: usize,
+) -> Result<Value> {
+    let s = setup(cli).await?;
+    let mut chans = Vec::new();
+    for i in 0..channels.max(1) {
+        chans.push(channel(&s, &format!("bench-{i}")).await?);
+    }
+    let lat = Arc::new(Mutex::new(hist()));
+    let received = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut subs = Vec::new();
+    for (ci, ch) in chans.iter().enumerate() {
+        for k in 0..subscribers {
+            let mut c = sio(&s.api.base, &s.key, ci * subscribers + k).await?;
+            let ack = c
+                .emit_with_ack("subscribe:channel", json!(ch), Duration::from_secs(10))
+                .await?;
+            if ack["ok"] != true {
+                bail!("subscribe refused: {ack}");
+            }
+            let (lat, received, stop) = (lat.clone(), received.clone(), stop.clone());
+            subs.push(tokio::spawn(async move {
+                let mut local = hist();
+                while !stop.load(Ordering::Relaxed) {
+                    match c.next_event(Duration::from_millis(200)).await {
+                        Ok(e) if e.name == "message:created" => {
+                            if let Some(t) = e.data.pointer("/metadata/t").and_then(Value::as_u64) {
+                                let _ = local.record(micros().saturating_sub(t).max(1));
+                                received.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
+                        Ok(_) | Err(SioError::Timeout) => {}
+                        Err(_) => break,
+                    }
+                }
+                lat.lock().await.add(&local).ok();
+            }));
+        }
+    }
+    let text = "x".repeat(size);
+    let sent = Arc::new(AtomicU64::new(0));
+    let errors = Arc::new(AtomicU64::new(0));
+    let post_lat = Arc::new(Mutex::new(hist()));
+    let before = cli.server_pid.and_then(proc_stats);
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(duration);
+    let mut posters = Vec::new();
+    for a in 0..agents {
+        let (api, key, ch, text) = (
+            s.api.clone(),
+            s.key.clone(),
+            chans[a % chans.len()].clone(),
+            text.clone(),
+        );
+        let (sent, errors, post_lat) = (sent.clone(), errors.clone(), post_lat.clone());
+        let per_agent = if rate > 0 {
+            Some(Duration::from_secs_f64(agents as f64 / rate as f64))
+        } else {
+            None
+        };
+        posters.push(tokio::spawn(async move {
+            let mut local = hist();
+            let mut next = Instant::now();
+            while Instant::now() < deadline {
+                if let Some(p) = per_agent {
+                    next += p;
+                    tokio::time::sleep_until(next.into()).await;
+                }
+                let t0 = micros();
+                let body = json!({"channelId": ch, "text": text, "metadata": {"t": t0}});
+                let r = api
+                    .http
+                    .post(format!("{}/api/v1/messages", api.base))
+                    .header("x-api-key", &key)
+                    .json(&body)
+                    .send()
+                    .await;
+                match r {
+                    Ok(res) if res.status().as_u16() == 201 => {
+                        let _ = res.bytes().await;
+                        sent.fetch_add(1, Ordering::Relaxed);
+                        let _ = local.record(micros().saturating_sub(t0).max(1));
+                    }
+                    _ => {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            post_lat.lock().await.add(&local).ok();
+        }));
+    }
+    for p in posters {
+        p.await?;
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    // Let in-flight deliveries arrive.
+    let expected = sent.load(Ordering::Relaxed) * subscribers as u64;
+    let settle = Instant::now();
+    while received.load(Ordering::Relaxed) < expected && settle.elapsed() < Duration::from_secs(10)
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let server = server_delta(cli.server_pid, before, received.load(Ordering::Relaxed));
+    stop.store(true, Ordering::Relaxed);
+    for s in subs {
+        let _ = s.await;
+    }
+    let n = sent.load(Ordering::Relaxed);
+    let got = received.load(Ordering::Relaxed);
+    Ok(json!({
+        "scenario": "ingest",
+        "params": {"agents": agents, "channels": channels, "subscribers_per_channel": subscribers, "rate": rate, "duration_s": duration, "size": size},
+        "messages": n,
+        "messages_per_s": n as f64 / elapsed,
+        "deliveries": got,
+        "deliveries_expected": expected,
+        "deliveries_per_s": got as f64 / elapsed,
+        "errors": errors.load(Ordering::Relaxed),
+        "post_to_event": pcts(&*lat.lock().await),
+        "post_latency": pcts(&*post_lat.lock().await),
+        "server": server,
+    }))
+}
+
+async fn idle(cli: &Cli, connections: usize, hold: u64) -> Result<Value> {
+    let s = setup(cli).await?;
+    let ch = channel(&s, "idle").await?;
+    let before = cli.server_pid.and_then(proc_stats);
+    let mut clients = Vec::with_capacity(connections);
+    let start = Instant::now();
+    let mut failed = 0;
+    for chunk in (0..connections).collect::<Vec<_>>().chunks(200) {
+        let batch = futures_util::future::join_all(chunk.iter().map(|&i| {
+            let (base, key, ch) = (s.api.base.clone(), s.key.clone(), ch.clone());
+            async move {
+                let c = sio(&base, &key, i).await?;
+                // Two rooms each, like the goal metric: the channel and (implicitly) the socket.
+                c.emit_with_ack("subscribe:channel", json!(ch), Duration::from_secs(30))
+                    .await?;
+                Ok::<_, SioError>(c)
+            }
+        }))
+        .await;
+        for r in batch {
+            match r {
+                Ok(c) => clients.push(c),
+                Err(_) => failed += 1,
+            }
+        }
+    }
+    let connect_s = start.elapsed().as_secs_f64();
+    tokio::time::sleep(Duration::from_secs(hold)).await;
+    let after = cli.server_pid.and_then(proc_stats);
+    let per_conn = match (before, after) {
+        (Some((_, a)), Some((_, b))) if !clients.is_empty() => {
+            json!((b.saturating_sub(a)) as f64 / clients.len() as f64)
+        }
+        _ => Value::Null,
+    };
+    let n = clients.len();
+    drop(clients);
+    Ok(json!({
+        "scenario": "idle",
+        "connections": n,
+        "failed": failed,
+        "connect_seconds": connect_s,
+        "server_rss_before_kib": before.map(|b| b.1),
+        "server_rss_after_kib": after.map(|a| a.1),
+        "server_kib_per_connection": per_conn,
+    }))
+}
+
+async fn resume(
+    cli: &Cli,
+    clients: usize,
+    messages: usize,
+    rate: f64,
+    jitter: f64,
+) -> Result<Value> {
+    let s = setup(cli).await?;
+    let ch = channel(&s, "resume").await?;
+    let seqs: Arc<Mutex<Vec<Vec<i64>>>> = Arc::new(Mutex::new(vec![Vec::new(); clients]));
+    let replay_lat = Arc::new(Mutex::new(hist()));
+    let done = Arc::new(AtomicBool::new(false));
+    let reconnects = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for i in 0..clients {
+        let (base, key, ch, seqs, replay_lat, done, reconnects) = (
+            s.api.base.clone(),
+            s.key.clone(),
+            ch.clone(),
+            seqs.clone(),
+            replay_lat.clone(),
+            done.clone(),
+            reconnects.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut last: Option<i64> = None;
+            let mut got: Vec<i64> = Vec::new();
+            // Deterministic per-client jitter so that runs are comparable.
+            let mut x = (i as u64 + 1) * 2_654_435_761;
+            loop {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let life = Duration::from_secs_f64(jitter * (0.5 + (x % 1000) as f64 / 1000.0));
+                let mut c = match sio(&base, &key, i).await {
+                    Ok(c) => c,
+                    Err(_) => {
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                        continue;
+                    }
+                };
+                let t0 = Instant::now();
+                let sub = match last {
+                    Some(l) => json!({"channelId": ch, "lastSeq": l}),
+                    None => json!({"channelId": ch, "lastSeq": 0}),
+                };
+                if c.emit_with_ack("subscribe:channel", sub, Duration::from_secs(30))
+                    .await
+                    .is_err()
+                {
+                    continue;
+                }
+                if last.is_some() {
+                    let _ = replay_lat
+                        .lock()
+                        .await
+                        .record((t0.elapsed().as_micros() as u64).max(1));
+                    reconnects.fetch_add(1, Ordering::Relaxed);
+                }
+                let end = Instant::now() + life;
+                loop {
+                    if done.load(Ordering::Relaxed) {
+                        seqs.lock().await[i] = got;
+                        return;
+                    }
+                    let left = end.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        break;
+                    }
+                    match c.next_event(left.min(Duration::from_millis(200))).await {
+                        Ok(e) if e.name == "message:created" => {
+                            let sq = e.data["seq"].as_i64().unwrap_or(-1);
+                            got.push(sq);
+                            last = Some(sq);
+                        }
+                        Ok(_) | Err(SioError::Timeout) => {}
+                        Err(_) => break,
+                    }
+                }
+                // Force-close (no goodbye), stay offline for 2 s, come back.
+                c.kill();
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut posted = Vec::new();
+    let gap = Duration::from_secs_f64(1.0 / rate);
+    for m in 0..messages {
+        let v = s
+            .api
+            .call(
+                reqwest::Method::POST,
+                "/api/v1/messages",
+                ("x-api-key", &s.key),
+                Some(json!({"channelId": ch, "text": format!("m{m}")})),
+            )
+            .await?;
+        posted.push(v["seq"].as_i64().unwrap_or(-1));
+        tokio::time::sleep(gap).await;
+    }
+    // Give everyone time to reconnect and catch up, then stop.
+    tokio::time::sleep(Duration::from_secs_f64(jitter.min(20.0) + 5.0)).await;
+    done.store(true, Ordering::Relaxed);
+    for t in tasks {
+        let _ = t.await;
+    }
+    let all = seqs.lock().await;
+    let mut complete = 0;
+    let mut duplicates = 0;
+    let mut out_of_order = 0;
+    for got in all.iter() {
+        let mut seen = std::collections::HashSet::new();
+        for w in got.windows(2) {
+            if w[1] <= w[0] {
+                out_of_order += 1;
+            }
+        }
+        for s in got {
+            if !seen.insert(*s) {
+                duplicates += 1;
+            }
+        }
+        if posted.iter().all(|p| seen.contains(p)) {
+            complete += 1;
+        }
+    }
+    let delivered: usize = all
+        .iter()
+        .map(|g| {
+            g.iter()
+                .filter(|s| posted.contains(s))
+                .collect::<std::collections::HashSet<_>>()
+                .len()
+        })
+        .sum();
+    Ok(json!({
+        "scenario": "resume",
+        "clients": clients,
+        "messages": messages,
+        "reconnects": reconnects.load(Ordering::Relaxed),
+        "delivered_pct": 100.0 * delivered as f64 / (clients * messages) as f64,
+        "clients_complete": complete,
+        "duplicates": duplicates,
+        "out_of_order": out_of_order,
+        "replay": pcts(&*replay_lat.lock().await),
+    }))
+}
+
+async fn wait(cli: &Cli, waiters: usize) -> Result<Value> {
+    let s = setup(cli).await?;
+    let ch = channel(&s, "wait").await?;
+    let mut ids = Vec::new();
+    for i in 0..waiters {
+        let v = s
+            .api
+            .call(reqwest::Method::POST, "/api/v1/messages", ("x-api-key", &s.key), Some(json!({"channelId": ch, "text": format!("q{i}"), "review": {"type": "approval"}})))
+            .await?;
+        ids.push(v["id"].as_str().context("id")?.to_owned());
+    }
+    let answered_at: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let mut parked = Vec::new();
+    for id in &ids {
+        let (api, key, ch, id, answered_at) = (
+            s.api.clone(),
+            s.key.clone(),
+            ch.clone(),
+            id.clone(),
+            answered_at.clone(),
+        );
+        parked.push(tokio::spawn(async move {
+            let r = api
+                .http
+                .get(format!(
+                    "{}/api/v1/reviews/{id}/wait?channel={ch}&timeout=30000",
+                    api.base
+                ))
+                .header("x-api-key", key)
+                .send()
+                .await
+                .ok()?;
+            let v: Value = r.json().await.ok()?;
+            let now = Instant::now();
+            let t = *answered_at.lock().await.get(&id)?;
+            (v["status"] == "completed").then(|| now.duration_since(t))
+        }));
+    }
+    // Let every wait park.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let before = cli.server_pid.and_then(proc_stats);
+    let bearer = format!("Bearer {}", s.token);
+    for id in &ids {
+        s.api
+            .call(
+                reqwest::Method::POST,
+                &format!("/api/messages/{id}/respond"),
+                ("authorization", &bearer),
+                Some(json!({"response": {"selectedOption": "approve"}})),
+            )
+            .await?;
+        // The answer has committed when respond returns.
+        answered_at.lock().await.insert(id.clone(), Instant::now());
+    }
+    let mut h = hist();
+    let mut ok = 0;
+    for p in parked {
+        if let Some(d) = p.await? {
+            ok += 1;
+            let _ = h.record((d.as_micros() as u64).max(1));
+        }
+    }
+    Ok(json!({
+        "scenario": "wait",
+        "waiters": waiters,
+        "completed": ok,
+        "answer_commit_to_response": pcts(&h),
+        "server": server_delta(cli.server_pid, before, ok as u64),
+    }))
+}

@@ -1,0 +1,499 @@
+// Review cards: the five review types (approval, selection, form, text-input, freeform) in
+// their pending, answered and expired states, with client-side validation that mirrors the
+// server's (lib/validate.js), a live countdown to the deadline and optional feedback.
+
+import { client, describe, report } from '../lib/api.js';
+import { busy, h, icon, toast } from '../lib/dom.js';
+import { renderMarkdown } from '../lib/markdown.js';
+import { ago, countdown, fullDate, parseTime } from '../lib/time.js';
+import {
+  MAX_COMMENT,
+  buildFormResponse,
+  checkComment,
+  checkSelection,
+  checkTextInput,
+  parseFreeform,
+  selectOptions,
+  sentence,
+} from '../lib/validate.js';
+
+const TYPE_NAMES = { approval: 'Approval', selection: 'Selection', form: 'Form', 'text-input': 'Text answer', freeform: 'Freeform (JSON)' };
+const REDACTED = '***REDACTED***';
+
+// One shared 1 s ticker for every visible countdown.
+const tickers = new Set();
+let tickTimer = null;
+function addTicker(fn) {
+  tickers.add(fn);
+  if (!tickTimer) {
+    tickTimer = setInterval(() => {
+      for (const t of [...tickers]) t();
+      if (!tickers.size) {
+        clearInterval(tickTimer);
+        tickTimer = null;
+      }
+    }, 1000);
+  }
+  return () => tickers.delete(fn);
+}
+
+let uidCounter = 0;
+const uid = (p) => `${p}-${++uidCounter}`;
+
+/** The effective status: a pending review past its deadline shows as expired right away. */
+function effectiveStatus(review) {
+  if (review.status === 'pending' && review.expiresAt && parseTime(review.expiresAt) <= Date.now()) return 'expired';
+  return review.status;
+}
+
+function fieldId(ctx, name) {
+  return `${ctx.idPrefix}-${name.replace(/[^\w-]/g, '_')}`;
+}
+
+// ---------------------------------------------------------------- pending forms
+
+function feedbackToggle(ctx) {
+  const area = h('textarea.textarea', { id: uid('fb'), maxlength: MAX_COMMENT, rows: 2, placeholder: 'Anything the agent should know (optional)' });
+  const wrap = h('div.field', { hidden: true }, h('label', { for: area.id }, 'Feedback for the agent'), area);
+  const btn = h('button.btn-link.toggle-feedback', {
+    type: 'button',
+    'aria-expanded': 'false',
+    onclick: () => {
+      wrap.hidden = !wrap.hidden;
+      btn.setAttribute('aria-expanded', String(!wrap.hidden));
+      if (!wrap.hidden) area.focus();
+    },
+  }, '+ Add feedback');
+  ctx.feedback = () => (wrap.hidden ? '' : area.value.trim());
+  return [btn, wrap];
+}
+
+function errorBox() {
+  return h('div.alert.alert-danger', { role: 'alert', hidden: true });
+}
+
+function showError(box, msg) {
+  box.textContent = msg;
+  box.hidden = !msg;
+}
+
+function approvalForm(ctx, payload) {
+  const options = Array.isArray(payload.options) && payload.options.length
+    ? payload.options
+    : [{ id: 'approve', label: 'Approve', style: 'primary' }, { id: 'reject', label: 'Reject', style: 'danger' }];
+  const err = errorBox();
+  let comment = null;
+  const parts = [err];
+  if (payload.allowComment === true) {
+    comment = h('textarea.textarea', { id: uid('comment'), maxlength: MAX_COMMENT, rows: 2, placeholder: 'Add a comment (optional)' });
+    parts.push(h('div.field', h('label', { for: comment.id }, 'Comment'), comment));
+  }
+  const styleClass = { primary: 'btn-primary', danger: 'btn-danger', secondary: 'btn-secondary', ghost: 'btn-ghost' };
+  const buttons = options.map((o) =>
+    h(`button.btn.${styleClass[o.style] ?? (o.style ? 'btn-secondary' : 'btn-primary')}`, {
+      type: 'button',
+      dataset: { option: o.id },
+      onclick: async (e) => {
+        const response = { selectedOption: o.id };
+        if (comment && comment.value.trim()) {
+          const bad = checkComment(comment.value);
+          if (bad) return showError(err, `Comment ${bad}`);
+          response.comment = comment.value.trim();
+        }
+        await ctx.submit(e.currentTarget, response, err);
+      },
+    }, o.label),
+  );
+  parts.push(...feedbackToggle(ctx), h('div.review-actions', buttons));
+  return parts;
+}
+
+function dismissButton(ctx, payload, err) {
+  if (!payload.dismissLabel) return null;
+  return h('button.btn.btn-ghost', { type: 'button', onclick: (e) => ctx.submit(e.currentTarget, { _dismissed: true }, err) }, payload.dismissLabel);
+}
+
+function selectionForm(ctx, payload) {
+  const multi = payload.mode === 'multi';
+  const err = errorBox();
+  const group = uid('sel');
+  const items = (payload.items ?? []).map((it) =>
+    h('label.option',
+      h('input', { type: multi ? 'checkbox' : 'radio', name: group, value: it.id }),
+      h('span', h('span', it.label), it.description ? h('span.option-desc', it.description) : null),
+    ),
+  );
+  const list = h('div.options', { role: multi ? 'group' : 'radiogroup', 'aria-label': multi ? 'Choose one or more' : 'Choose one' }, items);
+  const submit = h('button.btn.btn-primary', { type: 'submit' }, payload.submitLabel || 'Confirm selection');
+  const form = h('form', { novalidate: true },
+    h('div.small.muted', { style: { marginBottom: '6px' } }, multi ? 'Choose one or more' : 'Choose one'),
+    list, err, ...feedbackToggle(ctx),
+    h('div.review-actions', submit, dismissButton(ctx, payload, err)),
+  );
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const ids = [...list.querySelectorAll('input:checked')].map((i) => i.value);
+    const bad = checkSelection(payload, ids);
+    if (bad) return showError(err, sentence(bad));
+    await ctx.submit(submit, { selectedIds: ids }, err);
+  });
+  return [form];
+}
+
+function formField(ctx, f) {
+  const id = fieldId(ctx, f.name);
+  const errId = `${id}-err`;
+  const hintId = `${id}-hint`;
+  const def = f.defaultValue;
+  const common = { id, name: f.name, 'aria-describedby': `${errId}${f.description && f.type !== 'checkbox' ? ` ${hintId}` : ''}` };
+  if (f.required) common['aria-required'] = 'true';
+  let input;
+  let read;
+  let extra = null;
+  switch (f.type) {
+    case 'textarea':
+      input = h('textarea.textarea', { ...common, rows: 3, placeholder: f.placeholder ?? '' });
+      if (typeof def === 'string') input.value = def;
+      break;
+    case 'select': {
+      const opts = selectOptions(f);
+      input = h('select.select', common,
+        h('option', { value: '' }, f.placeholder || 'Choose…'),
+        opts.map((o) => h('option', { value: o.value, selected: def === o.value }, o.label)),
+      );
+      break;
+    }
+    case 'checkbox': {
+      input = h('input', { ...common, type: 'checkbox', checked: def === true });
+      read = () => input.checked;
+      const label = h('label.check', input, h('span', f.description || f.label, f.required && !f.description ? h('span.req', { 'aria-hidden': 'true' }, '*') : null));
+      const errEl = h('div.error', { id: errId });
+      ctx.fields.set(f.name, { input, read, errEl });
+      return h('div.field', f.description ? h('div.field-label', f.label, f.required ? h('span.req', { 'aria-hidden': 'true' }, '*') : null) : null, label, errEl);
+    }
+    case 'range': {
+      const min = typeof f.min === 'number' ? f.min : 0;
+      const max = typeof f.max === 'number' ? f.max : 100;
+      const start = typeof def === 'number' ? def : min;
+      input = h('input', { ...common, type: 'range', min, max, step: typeof f.step === 'number' ? f.step : 'any', value: String(start) });
+      const out = h('output', { for: id, class: 'mono' }, `${start}${f.unit ? ` ${f.unit}` : ''}`);
+      input.addEventListener('input', () => {
+        out.textContent = `${input.value}${f.unit ? ` ${f.unit}` : ''}`;
+      });
+      extra = out;
+      break;
+    }
+    default: {
+      const type = { number: 'number', email: 'email', url: 'url', date: 'date', time: 'time', datetime: 'datetime-local', password: 'password' }[f.type] ?? 'text';
+      const attrs = { ...common, type, placeholder: f.placeholder ?? '' };
+      if (type === 'number') Object.assign(attrs, { min: f.min, max: f.max, step: f.step ?? 'any', inputmode: 'decimal' });
+      if (type === 'password') attrs.autocomplete = 'new-password';
+      if (type === 'email') attrs.autocomplete = 'off';
+      if (type === 'time' || type === 'datetime-local') attrs.step = typeof def === 'string' && /:\d{2}:\d{2}/.test(def) ? 1 : 60;
+      input = h('input.input', attrs);
+      if (def !== undefined && def !== null && typeof def !== 'boolean') input.value = String(def);
+    }
+  }
+  read ??= () => input.value;
+  const errEl = h('div.error', { id: errId });
+  ctx.fields.set(f.name, { input, read, errEl });
+  const control = f.unit && f.type !== 'range' ? h('div.input-group', input, h('span.unit', f.unit)) : extra ? h('div.input-group', input, extra) : input;
+  return h('div.field',
+    h('label', { for: id }, f.label, f.required ? h('span.req', { 'aria-hidden': 'true' }, '*') : null),
+    control,
+    f.description ? h('div.hint', { id: hintId }, f.description) : null,
+    errEl,
+  );
+}
+
+function formForm(ctx, payload) {
+  ctx.fields = new Map();
+  const err = errorBox();
+  const fields = (payload.fields ?? []).map((f) => formField(ctx, f));
+  const submit = h('button.btn.btn-primary', { type: 'submit' }, payload.submitLabel || 'Submit');
+  const form = h('form', { novalidate: true }, fields, err, ...feedbackToggle(ctx), h('div.review-actions', submit, dismissButton(ctx, payload, err)));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const raw = {};
+    for (const [name, f] of ctx.fields) raw[name] = f.read();
+    const { response, errors } = buildFormResponse(payload, raw);
+    ctx.setFieldErrors(errors);
+    if (Object.keys(errors).length) {
+      showError(err, 'Please fix the highlighted fields.');
+      ctx.fields.get(Object.keys(errors)[0])?.input.focus();
+      return;
+    }
+    await ctx.submit(submit, response, err);
+  });
+  return [form];
+}
+
+function textInputForm(ctx, payload) {
+  const err = errorBox();
+  const id = uid('txt');
+  const area = h('textarea.textarea', { id, rows: 4, placeholder: payload.placeholder ?? 'Type your answer', 'aria-describedby': `${id}-count` });
+  if (typeof payload.prefill === 'string') area.value = payload.prefill;
+  const min = Number.isInteger(payload.minLength) ? payload.minLength : null;
+  const max = Number.isInteger(payload.maxLength) ? payload.maxLength : null;
+  const counter = h('div.counter', { id: `${id}-count`, 'aria-live': 'polite' });
+  const updateCount = () => {
+    const n = [...area.value.trim()].length;
+    counter.textContent = `${n}${max ? ` / ${max}` : ''} characters${min ? ` (at least ${min})` : ''}`;
+    counter.classList.toggle('bad', (max !== null && n > max) || (min !== null && n > 0 && n < min));
+  };
+  area.addEventListener('input', updateCount);
+  updateCount();
+  let preview = null;
+  let previewBtn = null;
+  if (payload.markdown === true) {
+    preview = h('div.bubble', { hidden: true, style: { boxShadow: 'none', marginBottom: '8px' } });
+    previewBtn = h('button.btn.btn-sm.btn-ghost', {
+      type: 'button', 'aria-pressed': 'false',
+      onclick: () => {
+        const on = preview.hidden;
+        preview.hidden = !on;
+        area.hidden = on;
+        previewBtn.setAttribute('aria-pressed', String(on));
+        previewBtn.textContent = on ? 'Edit' : 'Preview';
+        if (on) preview.replaceChildren(renderMarkdown(area.value || '*Nothing to preview*'));
+      },
+    }, 'Preview');
+  }
+  const submit = h('button.btn.btn-primary', { type: 'submit' }, payload.submitLabel || 'Send response');
+  const form = h('form', { novalidate: true },
+    h('div.field', h('label.sr-only', { for: id }, 'Your answer'), area, preview, counter),
+    err, ...feedbackToggle(ctx),
+    h('div.review-actions', submit, previewBtn, dismissButton(ctx, payload, err)),
+  );
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const bad = checkTextInput(payload, area.value);
+    if (bad) {
+      showError(err, `Answer ${bad}`);
+      area.setAttribute('aria-invalid', 'true');
+      area.focus();
+      return;
+    }
+    area.removeAttribute('aria-invalid');
+    await ctx.submit(submit, { text: area.value.trim() }, err);
+  });
+  area.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) form.requestSubmit();
+  });
+  return [form];
+}
+
+function freeformForm(ctx, payload) {
+  const err = errorBox();
+  const id = uid('json');
+  const { schema, plugin, ...rest } = payload ?? {};
+  const area = h('textarea.textarea.mono', { id, rows: 6, spellcheck: 'false', placeholder: '{ "answer": "…" }' });
+  const submit = h('button.btn.btn-primary', { type: 'submit' }, 'Submit JSON');
+  const form = h('form', { novalidate: true },
+    schema !== undefined ? [h('div.small.muted', 'Expected shape'), h('pre.json', JSON.stringify(schema, null, 2))] : null,
+    Object.keys(rest).length ? [h('div.small.muted', 'Details'), h('pre.json', JSON.stringify(rest, null, 2))] : null,
+    plugin ? h('div.small.muted', { style: { marginBottom: '6px' } }, `Plugin “${plugin}” is not available here: answer with JSON.`) : null,
+    h('div.field', h('label', { for: id }, 'Your answer (a JSON object)'), area),
+    err, ...feedbackToggle(ctx),
+    h('div.review-actions', submit),
+  );
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const parsed = parseFreeform(area.value.trim() || '{}');
+    if (parsed.error) {
+      showError(err, sentence(parsed.error));
+      area.setAttribute('aria-invalid', 'true');
+      return;
+    }
+    area.removeAttribute('aria-invalid');
+    await ctx.submit(submit, parsed.value, err);
+  });
+  return [form];
+}
+
+// ---------------------------------------------------------------- answered
+
+function formatValue(field, v) {
+  if (v === null || v === undefined || v === '') return h('span.muted', '—');
+  if (field?.type === 'password') return '••••••••';
+  if (v === REDACTED) return '••••••••';
+  if (field?.type === 'checkbox') return v ? 'Yes' : 'No';
+  if (field?.type === 'select') return selectOptions(field).find((o) => o.value === v)?.label ?? String(v);
+  return `${v}${field?.unit ? ` ${field.unit}` : ''}`;
+}
+
+function answerView(review) {
+  const r = review.response ?? {};
+  const p = review.payload ?? {};
+  const parts = [];
+  if (r._dismissed === true) {
+    parts.push(h('div', h('span.chosen', 'Dismissed')));
+  } else {
+    switch (review.type) {
+      case 'approval': {
+        const opt = (p.options ?? []).find((o) => o.id === r.selectedOption);
+        parts.push(h('div', icon('check', 'icon icon-sm'), ' ', h('span.chosen', opt?.label ?? r.selectedOption ?? '—')));
+        if (r.comment) parts.push(h('div.feedback-box', h('strong', 'Comment: '), r.comment));
+        break;
+      }
+      case 'selection': {
+        const labels = (r.selectedIds ?? []).map((id) => (p.items ?? []).find((i) => i.id === id)?.label ?? id);
+        parts.push(h('ul', { style: { margin: 0, paddingLeft: '1.2em' } }, labels.map((l) => h('li.chosen', l))));
+        break;
+      }
+      case 'form': {
+        const fields = p.fields ?? [];
+        parts.push(h('dl', fields.map((f) => [h('dt', f.label ?? f.name), h('dd', formatValue(f, r[f.name]))])));
+        break;
+      }
+      case 'text-input':
+        parts.push(p.markdown ? renderMarkdown(r.text ?? '') : h('div', { style: { whiteSpace: 'pre-wrap' } }, r.text ?? ''));
+        break;
+      default:
+        parts.push(h('pre.json', JSON.stringify(r, null, 2)));
+    }
+  }
+  if (review.feedback) parts.push(h('div.feedback-box', h('strong', 'Feedback: '), review.feedback));
+  return h('div.answer', parts);
+}
+
+// ---------------------------------------------------------------- the card
+
+/**
+ * A review card for message `msg`. Returns `{el, update(msg)}`; `update` re-renders only
+ * when the review's state changed, so that half-filled answers survive unrelated updates.
+ * `onAnswered(updatedMessage)` is called after a successful answer.
+ */
+export function reviewCard(msg, { onAnswered } = {}) {
+  const el = h('section.review', { 'data-testid': 'review-card' });
+  let current = null;
+  let stopTicker = null;
+  let renderedKey = '';
+
+  const ctx = {
+    idPrefix: `rv-${msg.id}`,
+    async submit(button, response, errEl) {
+      showError(errEl, '');
+      const feedback = ctx.feedback?.() || undefined;
+      await busy(button, async () => {
+        try {
+          const updated = await client.reviews.respond(current.id, response, feedback);
+          update(updated);
+          onAnswered?.(updated);
+          toast('Answer sent');
+        } catch (err) {
+          if (err.code === 'review_already_responded' || err.code === 'review_expired') {
+            showError(errEl, err.code === 'review_expired' ? 'This request has expired.' : 'Someone already answered this request.');
+            try {
+              const fresh = await client.messages.get(current.id);
+              update(fresh);
+              onAnswered?.(fresh);
+            } catch {
+              /* keep the message shown */
+            }
+            return;
+          }
+          if (err.status === 400 && err.errors?.length) {
+            const byField = {};
+            const general = [];
+            for (const e of err.errors) {
+              const m = /^response\.([^.[\]]+)$/.exec(e.path ?? '');
+              if (m && ctx.fields?.has(m[1])) byField[m[1]] = e.message;
+              else general.push(`${e.path}: ${e.message}`);
+            }
+            ctx.setFieldErrors?.(byField);
+            showError(errEl, general.length ? general.join('; ') : 'Please fix the highlighted fields.');
+            return;
+          }
+          if (err.status === 401) report(err);
+          showError(errEl, describe(err));
+        }
+      });
+    },
+    setFieldErrors(errors) {
+      for (const [name, f] of ctx.fields ?? []) {
+        const m = errors[name];
+        f.errEl.textContent = m ? sentence(m) : '';
+        if (m) f.input.setAttribute('aria-invalid', 'true');
+        else f.input.removeAttribute('aria-invalid');
+      }
+    },
+  };
+
+  function head(review, status) {
+    const pill = {
+      pending: h('span.pill.pill-pending', icon('clock', 'icon icon-sm'), 'Waiting for you'),
+      completed: h('span.pill.pill-completed', icon('check', 'icon icon-sm'), 'Answered'),
+      expired: h('span.pill.pill-expired', 'Expired'),
+    }[status] ?? h('span.pill', status);
+    const right = h('span.countdown');
+    if (status === 'pending' && review.expiresAt) {
+      const deadline = parseTime(review.expiresAt);
+      let detachedTicks = 0;
+      const tick = () => {
+        if (!el.isConnected && renderedKey) {
+          // A card removed from the page stops ticking after a minute (it may come back).
+          if (++detachedTicks > 60) stopTicker?.();
+          if (right.textContent) return;
+        } else detachedTicks = 0;
+        const left = deadline - Date.now();
+        if (left <= 0) {
+          stopTicker?.();
+          render(true);
+          return;
+        }
+        right.textContent = `Expires in ${countdown(left)}`;
+        right.classList.toggle('soon', left < 5 * 60_000);
+      };
+      right.title = `Deadline: ${fullDate(review.expiresAt)}`;
+      tick();
+      stopTicker = addTicker(tick);
+    } else if (status === 'completed' && review.completedAt) {
+      right.textContent = `Answered ${ago(review.completedAt)}`;
+      right.title = fullDate(review.completedAt);
+    } else if (status === 'expired' && review.expiresAt) {
+      right.textContent = `Expired ${ago(review.expiresAt)}`;
+      right.title = fullDate(review.expiresAt);
+    }
+    return h('div.review-head', pill, h('span', TYPE_NAMES[review.type] ?? review.type), right);
+  }
+
+  function render(force = false) {
+    const review = current.review ?? {};
+    const status = effectiveStatus(review);
+    const key = `${status}|${review.completedAt ?? ''}|${JSON.stringify(review.response ?? null)}|${review.feedback ?? ''}`;
+    if (!force && key === renderedKey) return;
+    renderedKey = key;
+    stopTicker?.();
+    stopTicker = null;
+    el.className = `review is-${status}`;
+    el.dataset.reviewType = review.type;
+    el.dataset.status = status;
+    el.setAttribute('aria-label', `${TYPE_NAMES[review.type] ?? 'Review'} request, ${status === 'pending' ? 'waiting for your answer' : status}`);
+    let body;
+    if (status === 'pending') {
+      const p = review.payload ?? {};
+      const build = { approval: approvalForm, selection: selectionForm, form: formForm, 'text-input': textInputForm }[review.type] ?? freeformForm;
+      body = build(ctx, p);
+    } else if (status === 'completed') {
+      body = [answerView(review)];
+    } else {
+      body = [h('p.muted.small', { style: { margin: 0 } }, 'This request expired before anyone answered it. The agent was told.')];
+    }
+    el.replaceChildren(head(review, status), h('div.review-body', body));
+  }
+
+  function update(m) {
+    current = m;
+    render();
+  }
+
+  update(msg);
+  return {
+    el,
+    update,
+    destroy() {
+      stopTicker?.();
+    },
+  };
+}
