@@ -5,11 +5,15 @@
 #   ASSENT_BIN=target/debug/assent e2e/run.sh
 #
 # After the suites it runs the examples against the same server: examples/node (Placet's
-# WebSocket full example, driven by node:test) and examples/langchain (pytest).
+# WebSocket full example, driven by node:test) and examples/langchain (pytest), then the JS
+# client's tests (clients/js: node --test) and the dashboard's browser suite
+# (e2e/browser/run.sh: headless Chromium via playwright-core; it refreshes the screenshots in
+# docs/dashboard/).
 #
 # Dependencies must already be installed (this script installs nothing):
 #   (cd e2e/node && npm ci) && pip install -r e2e/python/requirements.txt
 #   (cd examples/node && npm ci) && pip install -r examples/langchain/requirements.txt
+#   (cd clients/js && npm ci) && (cd e2e/browser && npm ci) && apt-get install chromium
 # Optional: PYTHON (default python3), ASSENT_E2E_SUITE_TIMEOUT (seconds per suite, default 600).
 set -euo pipefail
 
@@ -26,6 +30,8 @@ esac
 [[ -x "$ASSENT_BIN" ]] || { echo "e2e: ASSENT_BIN=$ASSENT_BIN is not an executable file" >&2; exit 2; }
 [[ -d "$here/node/node_modules" ]] || { echo "e2e: run 'npm ci' in e2e/node first" >&2; exit 2; }
 [[ -d "$root/examples/node/node_modules" ]] || { echo "e2e: run 'npm ci' in examples/node first" >&2; exit 2; }
+[[ -d "$root/clients/js/node_modules" ]] || { echo "e2e: run 'npm ci' in clients/js first" >&2; exit 2; }
+[[ -d "$here/browser/node_modules" ]] || { echo "e2e: run 'npm ci' in e2e/browser first" >&2; exit 2; }
 
 # A free port: bind port 0 and read back what the kernel chose. (A tiny race with other
 # processes remains; the health wait below would then fail loudly rather than hang.)
@@ -108,6 +114,16 @@ fi
 echo "e2e: ==== example: examples/langchain (LangChain tools, python-socketio) ===="
 if ! (cd "$root" && timeout --kill-after=10 "$suite_timeout" "$python" -m pytest -q examples/langchain); then
   failed+=(example-langchain)
+fi
+
+echo "e2e: ==== JS client: clients/js (managed sockets, REST) ===="
+if ! (cd "$root/clients/js" && timeout --kill-after=10 "$suite_timeout" node --test test/*.test.mjs); then
+  failed+=(clients-js)
+fi
+
+echo "e2e: ==== dashboard: e2e/browser (headless Chromium) ===="
+if ! timeout --kill-after=10 "$suite_timeout" bash "$here/browser/run.sh"; then
+  failed+=(browser)
 fi
 
 if ! kill -0 "$server_pid" 2>/dev/null; then

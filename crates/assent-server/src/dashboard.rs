@@ -16,7 +16,7 @@ const SECURITY_HEADERS: [(header::HeaderName, &str); 3] = [
     // no inline script, no foreign origins.
     (
         header::CONTENT_SECURITY_POLICY,
-        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' ws: wss:; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
     ),
 ];
 
@@ -32,6 +32,11 @@ pub fn serve(path: &str) -> Response {
         None => return (StatusCode::NOT_FOUND, "not found").into_response(),
     };
     let mime = mime_guess::from_path(&name).first_or_octet_stream();
+    let mime = if mime.type_() == "text" || mime.subtype() == "javascript" {
+        format!("{mime}; charset=utf-8")
+    } else {
+        mime.to_string()
+    };
     let cache = if name == "index.html" {
         "no-cache"
     } else {
@@ -39,7 +44,7 @@ pub fn serve(path: &str) -> Response {
     };
     let mut res = (
         [
-            (header::CONTENT_TYPE, mime.as_ref().to_owned()),
+            (header::CONTENT_TYPE, mime),
             (header::CACHE_CONTROL, cache.to_owned()),
         ],
         asset.data.into_owned(),

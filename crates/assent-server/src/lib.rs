@@ -102,7 +102,14 @@ pub async fn run_with(
 
     let sd = shutdown.clone();
     let closing = app.closing.clone();
-    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+    let server = axum::serve(
+        // Small frames (acks, events) must not wait for Nagle + delayed ACK.
+        axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        }),
+        router,
+    )
+    .with_graceful_shutdown(async move {
         sd.cancelled().await;
         tracing::info!("shutting down: closing sockets and finishing in-flight requests");
         closing.cancel();

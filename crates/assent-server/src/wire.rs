@@ -338,7 +338,12 @@ pub fn thread_frames(e: &LoggedEvent, view: View) -> String {
         DomainEvent::MessageStatus { step } => vec![
             json!({"event_type": "status_step", "thread_id": t, "seq": e.seq, "stream_id": step.stream_id, "index": step.index, "text": step.text, "tool_hint": step.tool_hint}),
         ],
-        DomainEvent::MessageDelivery { .. } => vec![],
+        DomainEvent::MessageDelivery {
+            message_id,
+            delivery_status,
+        } => vec![
+            json!({"event_type": "message_delivery", "thread_id": t, "seq": e.seq, "message_id": message_id, "delivery_status": delivery_status.as_str()}),
+        ],
     };
     frames
         .iter()

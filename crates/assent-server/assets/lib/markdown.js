@@ -123,7 +123,7 @@ export function inline(s, depth = 0) {
         const label = s.slice(open + 1, close);
         const href = safeUrl(dest[0]);
         flush();
-        const kids = c === '!' ? [document.createTextNode(`🖼 ${label || 'image'}`)] : inline(label, depth + 1);
+        const kids = c === '!' ? [document.createTextNode(`[image: ${label || 'untitled'}]`)] : inline(label, depth + 1);
         // An unsafe URL keeps only the label, as text.
         if (href) out.push(link(href, kids));
         else out.push(...kids);

@@ -36,7 +36,7 @@ export function mountInbox(main) {
     ),
   );
   main.append(
-    h('div.page-head', h('h1', 'Inbox ', count)),
+    h('div.page-head.narrow', h('h1', 'Inbox ', count)),
     h('div.page-body', h('div.page-narrow', tabs), list),
   );
 

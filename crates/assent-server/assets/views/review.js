@@ -3,7 +3,7 @@
 // server's (lib/validate.js), a live countdown to the deadline and optional feedback.
 
 import { client, describe, report } from '../lib/api.js';
-import { busy, h, icon, toast } from '../lib/dom.js';
+import { busy, h, icon } from '../lib/dom.js';
 import { renderMarkdown } from '../lib/markdown.js';
 import { ago, countdown, fullDate, parseTime } from '../lib/time.js';
 import {
@@ -380,7 +380,6 @@ export function reviewCard(msg, { onAnswered } = {}) {
           const updated = await client.reviews.respond(current.id, response, feedback);
           update(updated);
           onAnswered?.(updated);
-          toast('Answer sent');
         } catch (err) {
           if (err.code === 'review_already_responded' || err.code === 'review_expired') {
             showError(errEl, err.code === 'review_expired' ? 'This request has expired.' : 'Someone already answered this request.');

@@ -306,7 +306,7 @@ export function mountSettings(main, opts) {
   const section = visible.some(([k]) => k === opts.section) ? opts.section : 'account';
   const body = h('div', { 'data-testid': `settings-${section}` }, loading());
   main.append(
-    h('div.page-head', h('h1', 'Settings')),
+    h('div.page-head.wide', h('h1', 'Settings')),
     h('div.page-body',
       h('div.settings-layout',
         h('nav.settings-nav', { 'aria-label': 'Settings sections' },

@@ -53,6 +53,16 @@ pub fn spawn_all(app: Arc<App>, cancel: CancellationToken) -> Vec<JoinHandle<()>
     handles.push(tokio::spawn(review_expiry(app.clone(), cancel.clone())));
     let a = app.clone();
     handles.push(tokio::spawn(periodic(
+        "wal-checkpoint",
+        Duration::from_millis(500),
+        cancel.clone(),
+        move || {
+            let a = a.clone();
+            async move { a.checkpoint().await.map(|_| 0) }
+        },
+    )));
+    let a = app.clone();
+    handles.push(tokio::spawn(periodic(
         "draft-flush",
         Duration::from_millis(250),
         cancel.clone(),
@@ -110,6 +120,11 @@ async fn review_expiry(app: Arc<App>, cancel: CancellationToken) {
 }
 
 impl App {
+    /// Moves the SQLite WAL into the database file off the write path.
+    pub async fn checkpoint(&self) -> Result<(), AppError> {
+        Ok(self.store.checkpoint().await?)
+    }
+
     /// Removes expired tickets and sessions.
     pub async fn prune_credentials(&self) -> Result<u64, AppError> {
         Ok(self.store.prune_credentials(self.now()).await?)

@@ -619,3 +619,62 @@ async fn a_thread_client_that_cannot_keep_up_is_closed_with_4408() {
     assert!(closed, "the slow reader was never closed");
     drop(r);
 }
+
+#[tokio::test]
+async fn the_notifications_stream_carries_the_users_cross_channel_events() {
+    let s = Server::start().await;
+    let t = s.tenant().await;
+    let second = s.agent(&t.raw_key, "second").await;
+    let ticket = s.ticket(&t.human).await;
+    let mut n = s
+        .raw(&format!("/ws/notifications?ticket={ticket}"), None)
+        .await;
+    assert_eq!(n.frame().await["event_type"], "ready");
+    s.say(&t, "hello from the first").await;
+    let (_, q) = s
+        .post(
+            "/api/v1/messages",
+            &t.key,
+            json!({"channelId": second, "text": "ok?", "review": {"type": "approval"}}),
+        )
+        .await;
+    s.post(
+        "/api/v1/status/ping",
+        &t.key,
+        json!({"agentId": second, "status": "busy"}),
+    )
+    .await;
+    s.post(
+        &format!("/api/messages/{}/respond", q["id"].as_str().unwrap()),
+        &t.human,
+        json!({"response": {"selectedOption": "approve"}}),
+    )
+    .await;
+    let frames = n.until("review_resolved").await;
+    assert_eq!(
+        types(&frames),
+        [
+            "message_created",
+            "review_pending",
+            "agent_status",
+            "review_resolved"
+        ]
+    );
+    assert_eq!(frames[0]["channel_id"], t.channel.as_str());
+    assert_eq!(frames[0]["preview"], "hello from the first");
+    assert_eq!(frames[1]["channel_id"], second.as_str());
+    assert_eq!(frames[3]["status"], "completed");
+    n.send(json!({"type": "ping"})).await;
+    assert_eq!(n.frame().await, json!({"event_type": "pong"}));
+    // Nothing of another user's channels; agents (API keys) are not dashboards.
+    let b = s.member_tenant("b@example.com").await;
+    s.say(&b, "not yours").await;
+    assert!(
+        n.next(Duration::from_millis(300)).await.is_none(),
+        "B's message reached A"
+    );
+    let mut k = s.raw("/ws/notifications", Some(&t.raw_key)).await;
+    assert_eq!(k.close_code().await, Some(4403));
+    let mut none = s.raw("/ws/notifications", None).await;
+    assert_eq!(none.close_code().await, Some(4401));
+}

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Runs every benchmark scenario of docs/BENCHMARKS.md against a fresh release server on
+# loopback, RUNS times each, and writes the JSON results to docs/bench/.
+#   cargo build --release -p assent-server -p assent-bench && bash crates/assent-bench/run-all.sh
+# Env: RUNS (default 3), SCENARIOS (default: all), PG_URL (default postgres://postgres@127.0.0.1:5432).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+RUNS="${RUNS:-3}"
+SCENARIOS="${SCENARIOS:-ingest-sqlite ingest-pg max-sqlite fanout light idle resume wait sweep}"
+PG_URL="${PG_URL:-postgres://postgres@127.0.0.1:5432}"
+OUT=docs/bench
+BIN=target/release/assent
+BENCH=target/release/assent-bench
+ulimit -n 20000
+mkdir -p "$OUT"
+PORT=18777
+URL="http://127.0.0.1:$PORT"
+server_pid=""
+
+start_server() { # $1 = database url or empty
+  local dir; dir="$(mktemp -d)"
+  local db=()
+  [[ -n "${1:-}" ]] && db=(--database-url "$1")
+  ASSENT_LOG=warn ASSENT_ADMIN_EMAIL=admin@example.com ASSENT_ADMIN_PASSWORD=admin-password-1 \
+    "$BIN" serve --addr "127.0.0.1:$PORT" --data-dir "$dir" "${db[@]}" > "$dir/server.log" 2>&1 &
+  server_pid=$!
+  for _ in $(seq 1 100); do curl -fs "$URL/health" > /dev/null && return 0; sleep 0.1; done
+  echo "server did not start" >&2; cat "$dir/server.log" >&2; exit 1
+}
+stop_server() { kill -TERM "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; }
+trap stop_server EXIT
+fresh_pg() {
+  local name="assent_bench_$1"
+  psql -q "$PG_URL/test" -c "DROP DATABASE IF EXISTS $name WITH (FORCE)" -c "CREATE DATABASE $name" >/dev/null
+  echo "$PG_URL/$name"
+}
+run() { # name, db, args...
+  local name=$1 db=$2; shift 2
+  for i in $(seq 1 "$RUNS"); do
+    if [[ "$db" == pg ]]; then start_server "$(fresh_pg "$i")"; else start_server ""; fi
+    echo "== $name run $i: assent-bench $*" >&2
+    "$BENCH" --url "$URL" --server-pid "$server_pid" --json "$OUT/$name-$i.json" "$@" > /dev/null
+    stop_server
+  done
+}
+for s in $SCENARIOS; do
+  case $s in
+    # Paced at 5,500/s: the per-agent pacing of the generator loses a few tenths of a percent.
+    ingest-sqlite) run ingest-sqlite sqlite ingest --agents 64 --channels 8 --subscribers 1 --rate 5500 --duration 60 ;;
+    ingest-pg) run ingest-pg pg ingest --agents 64 --channels 8 --subscribers 1 --rate 5000 --duration 60 ;;
+    max-sqlite) run max-sqlite sqlite ingest --agents 64 --channels 8 --subscribers 1 --duration 20 ;;
+    fanout) run fanout sqlite ingest --agents 10 --channels 1 --subscribers 100 --rate 250 --duration 30 ;;
+    light) run light sqlite ingest --agents 50 --channels 100 --subscribers 10 --rate 500 --duration 30 ;;
+    idle) run idle sqlite idle --connections 15000 --hold 10 ;;
+    resume) run resume sqlite resume --clients 1000 --messages 120 --rate 2 --jitter 15 ;;
+    wait) run wait sqlite wait --waiters 2000 ;;
+    # Latency vs load for the plot (one run per rate, 12 s each).
+    sweep)
+      for rate in 500 1000 2000 3000 4000 5000 6000; do
+        start_server ""
+        "$BENCH" --url "$URL" --server-pid "$server_pid" --json "$OUT/sweep-$rate.json" ingest --agents 64 --channels 8 --subscribers 1 --rate "$rate" --duration 12 > /dev/null
+        stop_server
+      done ;;
+    *) echo "unknown scenario $s" >&2; exit 2 ;;
+  esac
+done
+echo "results in $OUT" >&2

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# CI smoke run of assent-bench: every scenario for a few seconds with tiny numbers against a
+# throwaway server, so that the tool never rots. No timing assertions: it only has to finish
+# with 0 errors and full delivery.
+#   ASSENT_BIN=target/debug/assent BENCH_BIN=target/debug/assent-bench bash crates/assent-bench/smoke.sh
+set -euo pipefail
+: "${ASSENT_BIN:?}" "${BENCH_BIN:?}"
+dir="$(mktemp -d)"
+port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
+url="http://127.0.0.1:$port"
+ASSENT_LOG=warn ASSENT_ADMIN_EMAIL=admin@example.com ASSENT_ADMIN_PASSWORD=admin-password-1 \
+  "$ASSENT_BIN" serve --addr "127.0.0.1:$port" --data-dir "$dir" > "$dir/server.log" 2>&1 &
+pid=$!
+trap 'kill -TERM $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$dir"' EXIT
+for _ in $(seq 1 100); do curl -fs "$url/health" > /dev/null && break; sleep 0.1; done
+b() { timeout 120 "$BENCH_BIN" --url "$url" --server-pid "$pid" --json "$dir/out.json" "$@" > /dev/null; }
+check() { python3 -c "import json,sys; d=json.load(open('$dir/out.json')); ok=eval(sys.argv[1]); print('bench smoke', d['scenario'], 'ok' if ok else 'FAILED', json.dumps({k: d[k] for k in sys.argv[2].split(',')})); sys.exit(0 if ok else 1)" "$1" "$2"; }
+b ingest --agents 4 --channels 2 --subscribers 2 --rate 200 --duration 2
+check "d['errors'] == 0 and d['messages'] > 0 and d['deliveries'] == d['deliveries_expected']" messages,deliveries,errors
+b idle --connections 50 --hold 1
+check "d['connections'] == 50 and d['failed'] == 0" connections,failed
+b resume --clients 10 --messages 6 --rate 3 --jitter 1.5
+check "d['delivered_pct'] == 100.0 and d['duplicates'] == 0 and d['out_of_order'] == 0" delivered_pct,duplicates,out_of_order
+b wait --waiters 20
+check "d['completed'] == 20" completed
