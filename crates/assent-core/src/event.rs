@@ -34,6 +34,8 @@ pub enum DomainEvent {
         event_type: String,
         fields: serde_json::Map<String, serde_json::Value>,
     },
+    /// A human read the channel up to its head (unread count back to zero on every device).
+    ChannelRead { user_id: crate::ids::UserId },
     /// A human answered a review; carries the whole message as answered.
     ReviewResponded { message: Box<Message> },
     /// A review reached its deadline unanswered.
@@ -84,6 +86,7 @@ impl DomainEvent {
             DomainEvent::MessageUpdated { .. } => "message:updated",
             DomainEvent::MessageStatus { .. } => "message:status",
             DomainEvent::ThreadEvent { .. } => "thread:event",
+            DomainEvent::ChannelRead { .. } => "channel:read",
             DomainEvent::ReviewExpired { .. } => "review:expired",
         }
     }
@@ -105,7 +108,9 @@ impl DomainEvent {
             DomainEvent::MessageUpdated { .. } | DomainEvent::MessageStatus { .. } => {
                 Audience::ChannelAndOwner
             }
-            DomainEvent::AgentStatus { .. } => Audience::OwnerDashboards,
+            DomainEvent::AgentStatus { .. } | DomainEvent::ChannelRead { .. } => {
+                Audience::OwnerDashboards
+            }
         }
     }
 }

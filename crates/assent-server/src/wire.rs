@@ -188,6 +188,9 @@ pub fn socketio_payload(e: &LoggedEvent, view: View) -> String {
             f.insert("seq".into(), serde_json::json!(e.seq));
             serde_json::Value::Object(f).to_string()
         }
+        DomainEvent::ChannelRead { .. } => {
+            serde_json::json!({"channelId": e.channel_id, "seq": e.seq}).to_string()
+        }
         DomainEvent::AgentStatus {
             agent_id,
             status,
@@ -335,6 +338,7 @@ pub fn thread_frames(e: &LoggedEvent, view: View) -> String {
         } => vec![
             json!({"event_type": "agent_status", "thread_id": t, "seq": e.seq, "status": status.as_str(), "status_message": status_message}),
         ],
+        DomainEvent::ChannelRead { .. } => vec![],
         DomainEvent::MessageStatus { step } => vec![
             json!({"event_type": "status_step", "thread_id": t, "seq": e.seq, "stream_id": step.stream_id, "index": step.index, "text": step.text, "tool_hint": step.tool_hint}),
         ],
@@ -362,6 +366,9 @@ pub fn notification_frames(e: &LoggedEvent) -> String {
             .map(|t| t.chars().take(140).collect::<String>())
     };
     let frame = match &e.event {
+        DomainEvent::ChannelRead { .. } => {
+            json!({"event_type": "unread_changed", "channel_id": c, "seq": e.seq, "unread_count": 0})
+        }
         DomainEvent::MessageCreated { message: m, .. } if m.review.is_some() => json!({
             "event_type": "review_pending", "channel_id": c, "seq": e.seq, "message_id": m.id,
             "review_type": m.review.as_ref().and_then(|r| r.get("type")), "preview": preview(m)}),

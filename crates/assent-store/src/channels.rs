@@ -374,19 +374,39 @@ impl Store {
     }
 
     /// Moves the user's read marker of a channel to its head.
-    pub async fn mark_read(&self, user: &UserId, channel: &ChannelId) -> Result<(), StoreError> {
+    pub async fn mark_read(
+        &self,
+        user: &UserId,
+        channel: &ChannelId,
+        now: Millis,
+    ) -> Result<(), StoreError> {
         let (user, channel) = (user.clone(), channel.clone());
         let key = channel.to_string();
         self.writer
-            .run(&key, move |conn, _| {
+            .run(&key, move |conn, events| {
                 Box::pin(async move {
+                    let head: Option<i64> = sqlx::query_scalar("SELECT head_seq FROM channels WHERE id = $1")
+                        .bind(channel.as_str())
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                    let head = head.ok_or(StoreError::NotFound)?;
+                    let marker: Option<i64> = sqlx::query_scalar("SELECT last_read_seq FROM channel_reads WHERE user_id = $1 AND channel_id = $2")
+                        .bind(user.as_str())
+                        .bind(channel.as_str())
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                    if marker == Some(head) {
+                        return Ok(()); // nothing new since the last read: no event
+                    }
+                    // The event itself takes a seq; the marker covers it.
+                    let seq = events::append(conn, events, &channel, DomainEvent::ChannelRead { user_id: user.clone() }, now).await?;
                     sqlx::query(
-                        "INSERT INTO channel_reads (user_id, channel_id, last_read_seq) \
-                         SELECT $1, id, head_seq FROM channels WHERE id = $2 \
+                        "INSERT INTO channel_reads (user_id, channel_id, last_read_seq) VALUES ($1, $2, $3) \
                          ON CONFLICT (user_id, channel_id) DO UPDATE SET last_read_seq = excluded.last_read_seq",
                     )
                     .bind(user.as_str())
                     .bind(channel.as_str())
+                    .bind(seq)
                     .execute(&mut *conn)
                     .await?;
                     Ok(())

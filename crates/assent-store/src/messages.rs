@@ -109,7 +109,7 @@ impl Store {
                     }
                     if let Some(sid) = &new.stream_id {
                         // One draft per (channel, streamId): a re-POST returns it, or aborts it.
-                        if let Some(existing) = load_stream(conn, &new.channel_id, sid).await? {
+                        if let Some(existing) = crate::streams::draft(conn, &new.channel_id, sid).await? {
                             if new.stream_state == Some(StreamState::Aborted) && existing.stream_state == Some(StreamState::Streaming) {
                                 let m = crate::streams::update_draft(conn, events, existing, new.text.clone(), Some(StreamState::Aborted), agent_name.clone(), now).await?;
                                 return Ok((m, false));
@@ -193,15 +193,8 @@ impl Store {
         channel: &ChannelId,
         id: &MessageId,
     ) -> Result<Option<Message>, StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT {} FROM messages WHERE id = $1 AND channel_id = $2",
-            rows::MESSAGE_COLS
-        ))
-        .bind(id.as_str())
-        .bind(channel.as_str())
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(rows::message).transpose()
+        let mut conn = self.pool.acquire().await?;
+        load(&mut conn, channel, id).await
     }
 
     /// A message by id alone (callers check ownership of its channel).
@@ -666,20 +659,4 @@ impl Store {
             rows.iter().map(rows::message).collect::<Result<_, _>>()?,
         )))
     }
-}
-
-async fn load_stream(
-    conn: &mut AnyConnection,
-    channel: &ChannelId,
-    stream_id: &str,
-) -> Result<Option<Message>, StoreError> {
-    let row = sqlx::query(&format!(
-        "SELECT {} FROM messages WHERE channel_id = $1 AND stream_id = $2",
-        rows::MESSAGE_COLS
-    ))
-    .bind(channel.as_str())
-    .bind(stream_id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    row.as_ref().map(rows::message).transpose()
 }

@@ -9,7 +9,8 @@ use serde_json::{Map, Value};
 use sqlx::AnyConnection;
 use std::collections::HashMap;
 
-async fn draft(
+/// The message of `(channel, stream_id)` (inside a writer job or on a pooled connection).
+pub(crate) async fn draft(
     conn: &mut AnyConnection,
     channel: &ChannelId,
     stream_id: &str,

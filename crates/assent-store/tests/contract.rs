@@ -425,7 +425,8 @@ async fn paging_agents_and_retention() {
             ),
             (10, Some("Note 9"))
         );
-        s.mark_read(&u, &ch).await.unwrap();
+        s.mark_read(&u, &ch, NOW).await.unwrap();
+        s.mark_read(&u, &ch, NOW).await.unwrap(); // nothing new: no second event
         assert_eq!(s.list_agent_summaries(&u).await.unwrap()[0].unread_count, 0);
 
         let patched = s
@@ -444,8 +445,9 @@ async fn paging_agents_and_retention() {
             Some("ops")
         );
 
-        assert_eq!(s.prune_events(4, 1_000).await.unwrap(), 6);
-        assert_eq!(s.log_bounds(&ch).await.unwrap(), (10, 7));
+        // 10 messages + the read marker's event.
+        assert_eq!(s.prune_events(4, 1_000).await.unwrap(), 7);
+        assert_eq!(s.log_bounds(&ch).await.unwrap(), (11, 8));
         assert_eq!(s.prune_events(4, 1_000).await.unwrap(), 0);
 
         // Presence: silent agents are marked offline once, with an event.

@@ -356,6 +356,6 @@ impl App {
 
     pub async fn mark_read(&self, user: &UserId, channel: &str) -> Result<(), AppError> {
         let (id, _) = self.owned_channel(user, channel).await?;
-        Ok(self.store.mark_read(user, &id).await?)
+        Ok(self.store.mark_read(user, &id, self.now()).await?)
     }
 }

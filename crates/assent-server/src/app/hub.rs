@@ -461,12 +461,14 @@ impl Worker {
                 break;
             }
             let alive = match cmd {
-                Cmd::Event { ev, via_channel } => self.on_event(ev, via_channel).await,
+                // The handlers are boxed so that an idle connection's task stays small: an
+                // unboxed future would reserve room for the largest of them (replay reads).
+                Cmd::Event { ev, via_channel } => Box::pin(self.on_event(ev, via_channel)).await,
                 Cmd::Subscribe {
                     channel,
                     last_seq,
                     done,
-                } => self.on_subscribe(channel, last_seq, done).await,
+                } => Box::pin(self.on_subscribe(channel, last_seq, done)).await,
                 Cmd::Unsubscribe { channel } => {
                     if let Some(id) = ChannelId::parse(&channel) {
                         self.subs.remove(&id);
@@ -478,13 +480,13 @@ impl Worker {
                     f();
                     true
                 }
-                Cmd::Ephemeral(ev) => self.on_ephemeral(&ev).await,
+                Cmd::Ephemeral(ev) => Box::pin(self.on_ephemeral(&ev)).await,
                 Cmd::Relay {
                     kind,
                     payload,
                     done,
                 } => {
-                    done(self.on_relay(kind, payload).await);
+                    done(Box::pin(self.on_relay(kind, payload)).await);
                     true
                 }
                 Cmd::Close => false,

@@ -664,6 +664,18 @@ async fn the_notifications_stream_carries_the_users_cross_channel_events() {
     assert_eq!(frames[0]["preview"], "hello from the first");
     assert_eq!(frames[1]["channel_id"], second.as_str());
     assert_eq!(frames[3]["status"], "completed");
+    // Reading a channel on one device clears its unread count on every dashboard.
+    s.post(
+        &format!("/api/agents/{}/read", t.channel),
+        &t.human,
+        json!({}),
+    )
+    .await;
+    let read = n.frame().await;
+    assert_eq!(
+        (read["event_type"].as_str(), read["unread_count"].as_i64()),
+        (Some("unread_changed"), Some(0))
+    );
     n.send(json!({"type": "ping"})).await;
     assert_eq!(n.frame().await, json!({"event_type": "pong"}));
     // Nothing of another user's channels; agents (API keys) are not dashboards.
