@@ -74,8 +74,16 @@ impl Sink for RawSink {
             }
             (false, _) => ev.rendered(slot::NOTIFICATION, wire::notification_frames),
         };
-        // A rendering holds zero or more frames separated by newlines (JSON has none).
-        for f in frames.split('\n').filter(|f| !f.is_empty()) {
+        // A rendering holds zero or more frames separated by newlines (JSON has none). All of
+        // them go out or none: a retried delivery must not repeat the first half.
+        let parts: Vec<&str> = frames.split('\n').filter(|f| !f.is_empty()).collect();
+        if self.tx.is_closed() {
+            return Err(SinkError::Closed);
+        }
+        if self.tx.capacity() < parts.len() {
+            return Err(SinkError::Full);
+        }
+        for f in parts {
             self.push(f.to_owned())?;
         }
         Ok(())
