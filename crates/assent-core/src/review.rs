@@ -820,6 +820,26 @@ pub fn redact_review(review: &mut Value) {
     }
 }
 
+impl crate::model::Message {
+    /// The status of this message's review, if it has one.
+    pub fn review_status(&self) -> Option<ReviewStatus> {
+        self.review
+            .as_ref()?
+            .get("status")?
+            .as_str()
+            .and_then(ReviewStatus::parse)
+    }
+
+    /// The deadline of this message's review, if it has one.
+    pub fn review_deadline(&self) -> Option<Millis> {
+        self.review
+            .as_ref()?
+            .get("expiresAt")?
+            .as_str()
+            .and_then(Millis::parse_iso)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

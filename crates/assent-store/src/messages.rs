@@ -144,12 +144,7 @@ impl Store {
                         created_at: now,
                         updated_at: now,
                     };
-                    let review_status = msg
-                        .review
-                        .as_ref()
-                        .and_then(|r| r.get("status"))
-                        .and_then(Value::as_str)
-                        .map(str::to_owned);
+                    let review_status = msg.review_status().map(|s| s.as_str());
                     sqlx::query(
                         "INSERT INTO messages (id, channel_id, seq, sender_type, sender_id, text, status, review, metadata, \
                          client_id, stream_id, stream_state, delivery_status, review_status, created_at, updated_at, \
@@ -444,22 +439,6 @@ async fn save_review(
     Ok(())
 }
 
-fn review_status(m: &Message) -> Option<ReviewStatus> {
-    m.review
-        .as_ref()?
-        .get("status")?
-        .as_str()
-        .and_then(ReviewStatus::parse)
-}
-
-fn review_deadline(m: &Message) -> Option<Millis> {
-    m.review
-        .as_ref()?
-        .get("expiresAt")?
-        .as_str()
-        .and_then(Millis::parse_iso)
-}
-
 /// Marks a pending review expired and logs `review:expired` (inside a writer job).
 async fn expire_in_job(
     conn: &mut AnyConnection,
@@ -513,12 +492,12 @@ impl Store {
                     let Some(review) = m.review.clone() else {
                         return Ok(RespondOutcome::NoReview);
                     };
-                    match review_status(&m) {
+                    match m.review_status() {
                         Some(ReviewStatus::Pending) => {}
                         Some(ReviewStatus::Expired) => return Ok(RespondOutcome::Expired),
                         _ => return Ok(RespondOutcome::AlreadyResponded),
                     }
-                    if review_deadline(&m).is_some_and(|d| d <= now) {
+                    if m.review_deadline().is_some_and(|d| d <= now) {
                         expire_in_job(conn, events, m, now).await?;
                         return Ok(RespondOutcome::Expired);
                     }
@@ -553,8 +532,8 @@ impl Store {
                     let Some(m) = load(conn, &channel, &id).await? else {
                         return Ok(None);
                     };
-                    let due = review_status(&m) == Some(ReviewStatus::Pending)
-                        && review_deadline(&m).is_some_and(|d| d <= now);
+                    let due = m.review_status() == Some(ReviewStatus::Pending)
+                        && m.review_deadline().is_some_and(|d| d <= now);
                     if !due {
                         return Ok(Some(false));
                     }

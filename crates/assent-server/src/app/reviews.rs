@@ -3,7 +3,7 @@
 
 use super::{App, AppError, Missing};
 use assent_core::model::Message;
-use assent_core::review::validate_response;
+use assent_core::review::{ReviewStatus, validate_response};
 use assent_core::validate::Checker;
 use assent_core::{MessageId, UserId};
 use assent_store::{RespondOutcome, ReviewFilter, StoreError};
@@ -19,18 +19,6 @@ pub enum WaitOutcome {
 }
 
 const MAX_FEEDBACK: usize = 10_000;
-
-fn review_status(m: &Message) -> Option<&str> {
-    m.review.as_ref()?.get("status")?.as_str()
-}
-
-fn deadline(m: &Message) -> Option<assent_core::Millis> {
-    m.review
-        .as_ref()?
-        .get("expiresAt")?
-        .as_str()
-        .and_then(assent_core::Millis::parse_iso)
-}
 
 impl App {
     /// A human answers a review (`POST /api/messages/:id/respond`).
@@ -222,7 +210,8 @@ impl App {
         let guard = self.waiters.register(&mid);
         let m = self.get_review(user, channel, id).await?;
         // Sleep no longer than the review's deadline: then it is expired on the spot.
-        let sleep = deadline(&m)
+        let sleep = m
+            .review_deadline()
             .map(|d| Duration::from_millis((d.0 - self.now().0).max(0) as u64))
             .map_or(timeout, |d| d.min(timeout));
         if let Some(done) = self.settled(m).await? {
@@ -236,10 +225,10 @@ impl App {
 
     /// The final state of a review, expiring it on the spot if its deadline passed.
     async fn settled(&self, m: Message) -> Result<Option<WaitOutcome>, AppError> {
-        match review_status(&m) {
-            Some("completed") => Ok(Some(WaitOutcome::Completed(m))),
-            Some("expired") => Ok(Some(WaitOutcome::Expired(m))),
-            Some("pending") if deadline(&m).is_some_and(|d| d <= self.now()) => {
+        match m.review_status() {
+            Some(ReviewStatus::Completed) => Ok(Some(WaitOutcome::Completed(m))),
+            Some(ReviewStatus::Expired) => Ok(Some(WaitOutcome::Expired(m))),
+            Some(ReviewStatus::Pending) if m.review_deadline().is_some_and(|d| d <= self.now()) => {
                 self.store
                     .expire_review(&m.channel_id, &m.id, self.now())
                     .await?;
@@ -248,8 +237,8 @@ impl App {
                     .message_in_channel(&m.channel_id, &m.id)
                     .await?
                     .ok_or(AppError::NotFound(Missing::Message))?;
-                Ok(match review_status(&m) {
-                    Some("completed") => Some(WaitOutcome::Completed(m)),
+                Ok(match m.review_status() {
+                    Some(ReviewStatus::Completed) => Some(WaitOutcome::Completed(m)),
                     _ => Some(WaitOutcome::Expired(m)),
                 })
             }
