@@ -43,7 +43,7 @@ pub mod slot {
 pub struct SharedEvent {
     pub owner_id: UserId,
     pub logged: LoggedEvent,
-    cache: [OnceLock<Arc<str>>; slot::COUNT],
+    cache: [OnceLock<Arc<dyn std::any::Any + Send + Sync>>; slot::COUNT],
 }
 
 impl SharedEvent {
@@ -56,10 +56,18 @@ impl SharedEvent {
     }
 
     /// The rendering for `slot`, computed by the first caller.
-    pub fn rendered(&self, slot: usize, render: impl FnOnce(&LoggedEvent) -> String) -> Arc<str> {
+    /// Each slot holds one type, chosen by the edge that owns it (a validated JSON value for
+    /// Socket.IO, frame text for raw sockets).
+    pub fn rendered<T: Send + Sync + 'static>(
+        &self,
+        slot: usize,
+        render: impl FnOnce(&LoggedEvent) -> T,
+    ) -> Arc<T> {
         self.cache[slot]
-            .get_or_init(|| Arc::from(render(&self.logged)))
+            .get_or_init(|| Arc::new(render(&self.logged)))
             .clone()
+            .downcast::<T>()
+            .expect("a render slot is always filled with the same type")
     }
 }
 

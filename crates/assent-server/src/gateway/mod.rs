@@ -82,13 +82,17 @@ struct SocketSink {
 
 impl SocketSink {
     fn emit_raw(&self, event: &str, json: &str) -> Result<(), SinkError> {
+        let raw: &RawValue = serde_json::from_str(json).map_err(|_| SinkError::Closed)?;
+        self.emit_value(event, raw)
+    }
+
+    fn emit_value(&self, event: &str, raw: &RawValue) -> Result<(), SinkError> {
         if !self.was_connected.load(Ordering::Relaxed) {
             if !self.socket.connected() {
                 return Err(SinkError::Full);
             }
             self.was_connected.store(true, Ordering::Relaxed);
         }
-        let raw: &RawValue = serde_json::from_str(json).map_err(|_| SinkError::Closed)?;
         match self.socket.emit(event, raw) {
             Ok(()) => Ok(()),
             Err(socketioxide::SendError::Socket(
@@ -105,8 +109,14 @@ impl Sink for SocketSink {
             View::Agent => slot::SOCKETIO_AGENT,
             View::Dashboard => slot::SOCKETIO_DASHBOARD,
         };
-        let json = ev.rendered(s, |e| wire::socketio_payload(e, view));
-        self.emit_raw(ev.logged.event.name(), &json)
+        // Rendered and validated once per event, not once per recipient.
+        let raw = ev.rendered(s, |e| {
+            RawValue::from_string(wire::socketio_payload(e, view)).ok()
+        });
+        match raw.as_deref() {
+            Some(raw) => self.emit_value(ev.logged.event.name(), raw),
+            None => Err(SinkError::Closed),
+        }
     }
 
     fn sync_reset(
