@@ -52,6 +52,16 @@ string_enum!(
 string_enum!(
     Role { Owner = "owner", Member = "member" }
 );
+string_enum!(
+    /// Where a webhook delivery stands: `pending` (due or retrying), `delivered` (a 2xx), or
+    /// `failed` (definitively: attempts exhausted, 410, or refused by the egress guard).
+    WebhookState { Pending = "pending", Delivered = "delivered", Failed = "failed" }
+);
+string_enum!(
+    /// Which URL a delivery goes to: the agent's own (the only one that gets its stored
+    /// headers and credentials), a per-message `webhookUrl`, or a review's legacy `callback`.
+    WebhookTarget { Agent = "agent", Message = "message", Callback = "callback" }
+);
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct User {
@@ -102,6 +112,12 @@ pub struct Agent {
     pub created_at: Millis,
     /// The last `seq` of this channel's event log.
     pub head_seq: i64,
+    /// Set when the agent's endpoint answered 410 Gone: deliveries to it fail until the URL
+    /// is set again.
+    #[serde(default)]
+    pub webhook_disabled_at: Option<Millis>,
+    #[serde(default)]
+    pub webhook_disabled_reason: Option<String>,
 }
 
 /// An agent plus what the dashboard list shows next to it.

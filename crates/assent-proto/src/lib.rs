@@ -80,6 +80,70 @@ pub struct AgentRecord {
     pub last_message_time: Option<Option<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unread_count: Option<i64>,
+    /// When a 410 Gone disabled the webhook endpoint (deliveries fail until the URL is set again).
+    pub webhook_disabled_at: Option<String>,
+    pub webhook_disabled_reason: Option<String>,
+    /// The Standard Webhooks signing secret (`whsec_…`): only in the response of the call that
+    /// first sets a webhook URL, and of the rotate call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_secret: Option<String>,
+}
+
+/// A webhook delivery and its attempt log.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookDeliveryRecord {
+    /// The `webhook-id` header of every attempt.
+    pub id: String,
+    pub channel_id: String,
+    pub message_id: String,
+    pub event: String,
+    pub seq: i64,
+    /// `agent`, `message` (per-message webhookUrl) or `callback` (a review's legacy callback).
+    pub target: String,
+    pub url: String,
+    /// `pending`, `delivered` or `failed`.
+    pub state: String,
+    pub attempts: i64,
+    pub max_attempts: i64,
+    pub next_attempt_at: Option<String>,
+    pub last_status: Option<i64>,
+    pub last_error: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub attempt_log: Vec<WebhookAttemptRecord>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookAttemptRecord {
+    pub attempt: i64,
+    pub at: String,
+    /// `null` when no response came (timeout, connection error, refused by the egress guard).
+    pub status_code: Option<i64>,
+    pub duration_ms: i64,
+    pub error: Option<String>,
+}
+
+/// `POST /api/v1/agents/setWebhook` (Placet). `management`, `isSubagent` and
+/// `parentChannelId` are accepted for compatibility and ignored.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SetWebhook {
+    pub channel_id: Option<String>,
+    pub url: Option<String>,
+    pub headers: Option<Value>,
+    pub auth: Option<Value>,
+    pub management: Option<Value>,
+    pub is_subagent: Option<Value>,
+    pub parent_channel_id: Option<Value>,
+}
+
+/// `POST /api/v1/agents/deleteWebhook` (Placet).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeleteWebhook {
+    pub channel_id: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -56,6 +56,19 @@ pub struct Config {
     #[arg(long, env = "ASSENT_ALLOW_PRIVATE_WEBHOOKS", default_value_t = false, action = clap::ArgAction::Set)]
     pub allow_private_webhooks: bool,
 
+    /// Webhook retry schedule: the delay before each attempt (the first is usually 0), in
+    /// `ms`, `s`, `m` or `h`. Its length is the number of attempts; each delay gets ±10 % jitter.
+    #[arg(long, env = "ASSENT_WEBHOOK_RETRY_SCHEDULE", default_value = "0s,5s,5m,30m,2h,5h,10h,10h", value_parser = parse_schedule)]
+    pub webhook_retry_schedule: Schedule,
+
+    /// Webhook request timeout in milliseconds (no answer by then: the attempt failed).
+    #[arg(long, env = "ASSENT_WEBHOOK_TIMEOUT_MS", default_value_t = 15_000)]
+    pub webhook_timeout_ms: u64,
+
+    /// Webhook requests in flight at once (per node).
+    #[arg(long, env = "ASSENT_WEBHOOK_CONCURRENCY", default_value_t = 64)]
+    pub webhook_concurrency: usize,
+
     /// Seconds without a heartbeat after which an agent is marked offline.
     #[arg(long, env = "ASSENT_AGENT_OFFLINE_AFTER_SECS", default_value_t = 300)]
     pub agent_offline_after_secs: u64,
@@ -154,11 +167,49 @@ impl Config {
         if self.review_wait_max_ms == 0 {
             return Err("--review-wait-max-ms must be positive".into());
         }
+        if self.webhook_timeout_ms == 0 || self.webhook_concurrency == 0 {
+            return Err("--webhook-timeout-ms and --webhook-concurrency must be positive".into());
+        }
         if self.agent_offline_after_secs == 0 || self.session_ttl_hours == 0 {
             return Err("durations must be positive".into());
         }
         Ok(())
     }
+}
+
+/// A webhook retry schedule: the delay before each attempt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Schedule(pub Vec<std::time::Duration>);
+
+/// Parses `0s,5s,5m,30m,2h` (units `ms`, `s`, `m`, `h`; 1 to 50 steps, each at most 7 days).
+pub fn parse_schedule(s: &str) -> Result<Schedule, String> {
+    let mut out = Vec::new();
+    for part in s.split(',') {
+        let p = part.trim();
+        let (num, mult) = if let Some(n) = p.strip_suffix("ms") {
+            (n, 1)
+        } else if let Some(n) = p.strip_suffix('s') {
+            (n, 1_000)
+        } else if let Some(n) = p.strip_suffix('m') {
+            (n, 60_000)
+        } else if let Some(n) = p.strip_suffix('h') {
+            (n, 3_600_000)
+        } else {
+            return Err(format!("{p:?}: give a unit (ms, s, m or h)"));
+        };
+        let n: u64 = num
+            .parse()
+            .map_err(|_| format!("{p:?}: not a whole number"))?;
+        let ms = n.saturating_mul(mult);
+        if ms > 7 * 86_400_000 {
+            return Err(format!("{p:?}: at most 7 days per step"));
+        }
+        out.push(std::time::Duration::from_millis(ms));
+    }
+    if out.is_empty() || out.len() > 50 {
+        return Err("1 to 50 steps".into());
+    }
+    Ok(Schedule(out))
 }
 
 fn redact_url(url: &str) -> String {
@@ -188,6 +239,8 @@ impl fmt::Debug for Config {
                 &self.admin_password.as_ref().map(|_| "***"),
             )
             .field("allow_private_webhooks", &self.allow_private_webhooks)
+            .field("webhook_retry_schedule", &self.webhook_retry_schedule)
+            .field("webhook_timeout_ms", &self.webhook_timeout_ms)
             .field("agent_offline_after_secs", &self.agent_offline_after_secs)
             .field("session_ttl_hours", &self.session_ttl_hours)
             .field("event_retention", &self.event_retention)
@@ -248,6 +301,24 @@ mod tests {
         assert!(c.redis_url.is_none());
         assert!(!c.allow_private_webhooks);
         assert!(c.validate().is_ok());
+        let secs: Vec<u64> = c
+            .webhook_retry_schedule
+            .0
+            .iter()
+            .map(|d| d.as_secs())
+            .collect();
+        assert_eq!(secs, [0, 5, 300, 1800, 7200, 18000, 36000, 36000]);
+        assert_eq!(c.webhook_timeout_ms, 15_000);
+    }
+
+    #[test]
+    fn schedules_parse_units_and_refuse_nonsense() {
+        let s = parse_schedule("0ms, 250ms,2s,1m,1h").unwrap();
+        let ms: Vec<u128> = s.0.iter().map(|d| d.as_millis()).collect();
+        assert_eq!(ms, [0, 250, 2_000, 60_000, 3_600_000]);
+        for bad in ["", "5", "5d", "-1s", "1.5s", "200h", "s"] {
+            assert!(parse_schedule(bad).is_err(), "{bad:?} was accepted");
+        }
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod http;
 pub mod jobs;
 pub mod metrics;
 pub mod rawws;
+pub mod webhooks;
 pub mod wire;
 
 use crate::app::{App, AppSettings};
@@ -55,6 +56,10 @@ pub async fn run_with(
     let opts = StoreOptions {
         read_pool_size: config.db_read_pool,
         writers: config.db_writers,
+        outbox: Some(assent_store::OutboxSettings {
+            render: Arc::new(wire::webhook_body),
+            max_attempts: config.webhook_retry_schedule.0.len() as i64,
+        }),
         ..StoreOptions::default()
     };
     let (store, bus) = Store::open(&config.database_url(), opts)
@@ -86,7 +91,17 @@ pub async fn run_with(
     }
     let fanout = tokio::spawn(fanout(app.clone(), bus));
     let jobs_cancel = CancellationToken::new();
-    let jobs = jobs::spawn_all(app.clone(), jobs_cancel.clone());
+    let mut jobs = jobs::spawn_all(app.clone(), jobs_cancel.clone());
+    let worker = webhooks::Worker::new(
+        app.clone(),
+        webhooks::WebhookSettings {
+            schedule: config.webhook_retry_schedule.clone(),
+            timeout: Duration::from_millis(config.webhook_timeout_ms),
+            concurrency: config.webhook_concurrency,
+            allow_private: config.allow_private_webhooks,
+        },
+    )?;
+    jobs.push(tokio::spawn(worker.run(jobs_cancel.clone())));
     let (sio_layer, io) = gateway::layer(app.clone());
     let ctx = http::Ctx {
         app: app.clone(),

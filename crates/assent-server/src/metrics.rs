@@ -25,6 +25,9 @@ pub struct Metrics {
     pub events_replayed: AtomicU64,
     pub slow_consumers_closed: AtomicU64,
     pub sync_resets: AtomicU64,
+    pub webhooks_delivered: AtomicU64,
+    pub webhooks_failed: AtomicU64,
+    pub webhook_attempts_failed: AtomicU64,
     http: Mutex<BTreeMap<(String, String, u16), Histogram>>,
 }
 
@@ -95,6 +98,24 @@ impl Metrics {
             "assent_sync_resets_total",
             "Resumes answered with sync:reset.",
             self.sync_resets.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut out,
+            "assent_webhooks_delivered_total",
+            "Webhook deliveries answered with a 2xx.",
+            self.webhooks_delivered.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut out,
+            "assent_webhooks_failed_total",
+            "Webhook deliveries that failed for good.",
+            self.webhooks_failed.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut out,
+            "assent_webhook_attempts_retried_total",
+            "Webhook attempts that failed and were scheduled again.",
+            self.webhook_attempts_failed.load(Ordering::Relaxed),
         );
         let map = self.http.lock().expect("metrics lock poisoned");
         let _ = writeln!(

@@ -60,7 +60,105 @@ pub fn agent(a: &Agent) -> p::AgentRecord {
         last_message: None,
         last_message_time: None,
         unread_count: None,
+        webhook_disabled_at: a.webhook_disabled_at.map(iso),
+        webhook_disabled_reason: a.webhook_disabled_reason.clone(),
+        webhook_secret: None,
     }
+}
+
+/// An agent with its signing secret (the one response that shows it).
+pub fn agent_with_secret(a: &Agent, secret: Option<String>) -> p::AgentRecord {
+    p::AgentRecord {
+        webhook_secret: secret,
+        ..agent(a)
+    }
+}
+
+pub fn delivery(d: &assent_store::WebhookDelivery) -> p::WebhookDeliveryRecord {
+    p::WebhookDeliveryRecord {
+        id: d.id.clone(),
+        channel_id: d.channel_id.to_string(),
+        message_id: d.message_id.to_string(),
+        event: d.event.clone(),
+        seq: d.seq,
+        target: d.target.as_str().to_owned(),
+        url: d.url.clone(),
+        state: d.state.as_str().to_owned(),
+        attempts: d.attempts,
+        max_attempts: d.max_attempts,
+        next_attempt_at: d.next_attempt_at.map(iso),
+        last_status: d.last_status,
+        last_error: d.last_error.clone(),
+        created_at: iso(d.created_at),
+        updated_at: iso(d.updated_at),
+        attempt_log: d
+            .attempt_log
+            .iter()
+            .map(|a| p::WebhookAttemptRecord {
+                attempt: a.attempt,
+                at: iso(a.started_at),
+                status_code: a.status_code,
+                duration_ms: a.duration_ms,
+                error: a.error.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// The body of an event's webhook: Placet's shapes (`message:created`, `review:responded`,
+/// `review:expired`, with its mixed naming) plus the event's `seq`. `None` for other events.
+/// Password answers are not redacted: the webhook goes to the agent.
+pub fn webhook_body(e: &LoggedEvent) -> Option<String> {
+    use serde_json::json;
+    let body = match &e.event {
+        DomainEvent::MessageCreated {
+            message: m,
+            agent_name,
+        } if m.sender_type == assent_core::model::SenderType::User => json!({
+            "event": "message:created",
+            "channelId": e.channel_id,
+            "message": message(m, agent_name.as_deref()),
+            "seq": e.seq,
+        }),
+        DomainEvent::ReviewResponded { message: m } => {
+            let review = m.review.as_ref()?;
+            let mut b = json!({
+                "event": "review:responded",
+                "channelId": e.channel_id,
+                "message_id": m.id,
+                "review_type": review.get("type"),
+                "response": review.get("response"),
+                "responded_at": review.get("completedAt"),
+                "seq": e.seq,
+            });
+            for (from, to) in [
+                ("feedback", "feedback"),
+                ("modifiedFileIds", "modifiedFileIds"),
+            ] {
+                if let Some(v) = review.get(from).filter(|v| !v.is_null()) {
+                    b[to] = v.clone();
+                }
+            }
+            if let Some(g) = &m.iteration_group_id {
+                b["iterationGroupId"] = json!(g);
+                b["iteration"] = json!(m.iteration);
+            }
+            b
+        }
+        DomainEvent::ReviewExpired {
+            message_id,
+            review_type,
+        } => json!({
+            "event": "review:expired",
+            "channelId": e.channel_id,
+            "message_id": message_id,
+            "review_type": review_type,
+            "expired_at": iso(e.at),
+            "seq": e.seq,
+        }),
+        _ => return None,
+    };
+    Some(body.to_string())
 }
 
 pub fn agent_summary(s: &AgentSummary) -> p::AgentRecord {

@@ -103,6 +103,8 @@ impl Store {
             parent_agent_id: None,
             created_at: now,
             head_seq: 0,
+            webhook_disabled_at: None,
+            webhook_disabled_reason: None,
         };
         let a = agent.clone();
         let key = agent.id.to_string();
@@ -211,10 +213,20 @@ impl Store {
             .run(&key, move |conn, _| {
                 Box::pin(async move {
                     let mut a = load_agent(conn, &id).await?;
+                    let old_url = a.webhook_url.clone();
                     patch.apply(&mut a);
+                    // A new URL re-enables an endpoint that was disabled by a 410.
+                    let url_changed = old_url != a.webhook_url;
+                    if url_changed {
+                        a.webhook_disabled_at = None;
+                        a.webhook_disabled_reason = None;
+                    }
                     sqlx::query(
                         "UPDATE channels SET name = $2, description = $3, avatar_url = $4, webhook_url = $5, \
-                         webhook_headers = $6, webhook_auth = $7, tag = $8, commands = $9 WHERE id = $1",
+                         webhook_headers = $6, webhook_auth = $7, tag = $8, commands = $9, \
+                         webhook_disabled_at = CASE WHEN $10 THEN NULL ELSE webhook_disabled_at END, \
+                         webhook_disabled_reason = CASE WHEN $10 THEN NULL ELSE webhook_disabled_reason END \
+                         WHERE id = $1",
                     )
                     .bind(a.id.as_str())
                     .bind(&a.name)
@@ -230,6 +242,7 @@ impl Store {
                     )
                     .bind(&a.tag)
                     .bind(rows::json_text(&a.commands))
+                    .bind(url_changed)
                     .execute(&mut *conn)
                     .await?;
                     Ok(a)

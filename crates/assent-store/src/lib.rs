@@ -17,6 +17,7 @@ mod migrate;
 mod rows;
 mod streams;
 mod users;
+mod webhooks;
 pub mod writer;
 
 pub use channels::{AgentPatch, NewAgent, PingOutcome};
@@ -24,6 +25,10 @@ pub use error::StoreError;
 pub use events::{CommittedEvent, EventPage};
 pub use messages::{MessageQuery, NewMessage, Page, RespondOutcome, ReviewFilter};
 pub use users::{NewUser, UserWithHash};
+pub use webhooks::{
+    AgentEndpoint, AttemptOutcome, AttemptRecord, ClaimedDelivery, OutboxSettings, RenderWebhook,
+    WebhookAttempt, WebhookDelivery,
+};
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Executor};
@@ -46,6 +51,9 @@ pub struct StoreOptions {
     pub writers: usize,
     /// Most jobs one transaction may carry.
     pub max_batch: usize,
+    /// Fills the webhook outbox in the transaction of the events that cause deliveries.
+    /// `None`: no webhooks (tools and tests that do not need them).
+    pub outbox: Option<OutboxSettings>,
 }
 
 impl Default for StoreOptions {
@@ -54,6 +62,7 @@ impl Default for StoreOptions {
             read_pool_size: 8,
             writers: 4,
             max_batch: 512,
+            outbox: None,
         }
     }
 }
@@ -143,7 +152,15 @@ impl Store {
             Backend::Postgres => opts.writers.max(1),
         };
         let (tx, rx) = mpsc::unbounded_channel();
-        let writer = writer::start(&url, backend, writers, opts.max_batch.max(1), tx).await?;
+        let writer = writer::start(
+            &url,
+            backend,
+            writers,
+            opts.max_batch.max(1),
+            opts.outbox,
+            tx,
+        )
+        .await?;
         Ok((
             Store {
                 pool,

@@ -7,10 +7,12 @@ use sqlx::{AnyConnection, Connection, Executor};
 const SQLITE: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_init.sql")),
     (2, include_str!("../migrations/sqlite/0002_streams.sql")),
+    (3, include_str!("../migrations/sqlite/0003_webhooks.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
     (2, include_str!("../migrations/postgres/0002_streams.sql")),
+    (3, include_str!("../migrations/postgres/0003_webhooks.sql")),
 ];
 
 pub(crate) async fn run(conn: &mut AnyConnection, backend: Backend) -> Result<(), StoreError> {

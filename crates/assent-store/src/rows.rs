@@ -54,7 +54,8 @@ pub(crate) fn user(row: &AnyRow) -> Result<User, StoreError> {
 
 pub(crate) const AGENT_COLS: &str = "id, owner_id, name, description, avatar_url, webhook_url, \
     webhook_headers, webhook_auth, status, status_message, status_since, last_active_at, \
-    commands, tag, is_subagent, parent_agent_id, created_at, head_seq";
+    commands, tag, is_subagent, parent_agent_id, created_at, head_seq, webhook_disabled_at, \
+    webhook_disabled_reason";
 
 pub(crate) fn agent(row: &AnyRow) -> Result<Agent, StoreError> {
     let webhook_auth = match os(row, "webhook_auth")? {
@@ -80,6 +81,8 @@ pub(crate) fn agent(row: &AnyRow) -> Result<Agent, StoreError> {
         parent_agent_id: os(row, "parent_agent_id")?.map(ChannelId::from_trusted),
         created_at: t(row, "created_at")?,
         head_seq: i(row, "head_seq")?,
+        webhook_disabled_at: ot(row, "webhook_disabled_at")?,
+        webhook_disabled_reason: os(row, "webhook_disabled_reason")?,
     })
 }
 

@@ -8,9 +8,11 @@
 //! back and every job in it fails. Savepoints would make that finer, at two extra round
 //! trips to SQLite's thread per job, which was the largest cost of the write path. Under load this is group
 //! commit: one fsync carries hundreds of writes, and no POST is acknowledged before its row
-//! is durable.
+//! is durable. The batch's events, then the webhook outbox rows they cause, are written
+//! just before the commit.
 
 use crate::events::CommittedEvent;
+use crate::webhooks::OutboxSettings;
 use crate::{Backend, StoreError, connect_one};
 use sqlx::{AnyConnection, Connection};
 use std::any::Any;
@@ -47,6 +49,11 @@ impl Events {
 
 const QUEUE_DEPTH: usize = 16_384;
 
+struct BatchSettings {
+    max_batch: usize,
+    outbox: Option<OutboxSettings>,
+}
+
 #[derive(Clone)]
 pub(crate) struct WriterHandle {
     inner: Arc<Inner>,
@@ -62,6 +69,7 @@ pub(crate) async fn start(
     backend: Backend,
     writers: usize,
     max_batch: usize,
+    outbox: Option<OutboxSettings>,
     bus: mpsc::UnboundedSender<CommittedEvent>,
 ) -> Result<WriterHandle, StoreError> {
     let mut senders = Vec::with_capacity(writers);
@@ -72,8 +80,12 @@ pub(crate) async fn start(
         senders.push(tx);
         let url = url.to_owned();
         let bus = bus.clone();
+        let batch = BatchSettings {
+            max_batch,
+            outbox: outbox.clone(),
+        };
         tasks.push(tokio::spawn(async move {
-            writer_loop(shard, conn, &url, backend, rx, max_batch, bus).await;
+            writer_loop(shard, conn, &url, backend, rx, batch, bus).await;
         }));
     }
     Ok(WriterHandle {
@@ -150,12 +162,12 @@ async fn writer_loop(
     url: &str,
     backend: Backend,
     mut rx: mpsc::Receiver<Job>,
-    max_batch: usize,
+    settings: BatchSettings,
     bus: mpsc::UnboundedSender<CommittedEvent>,
 ) {
-    let mut batch = Vec::with_capacity(max_batch);
-    while rx.recv_many(&mut batch, max_batch).await > 0 {
-        if let Err(e) = run_batch(&mut conn, &mut batch, &bus).await {
+    let mut batch = Vec::with_capacity(settings.max_batch);
+    while rx.recv_many(&mut batch, settings.max_batch).await > 0 {
+        if let Err(e) = run_batch(&mut conn, &mut batch, settings.outbox.as_ref(), &bus).await {
             tracing::error!(shard, error = %e, "write batch failed; reconnecting the writer");
             match connect_one(url, backend).await {
                 Ok(c) => conn = c,
@@ -171,6 +183,7 @@ async fn writer_loop(
 async fn run_batch(
     conn: &mut AnyConnection,
     batch: &mut Vec<Job>,
+    outbox: Option<&OutboxSettings>,
     bus: &mpsc::UnboundedSender<CommittedEvent>,
 ) -> Result<(), StoreError> {
     let mut tx = match conn.begin().await {
@@ -223,7 +236,12 @@ async fn run_batch(
         let _ = tx.rollback().await;
         return Ok(());
     }
-    if let Err(e) = crate::events::insert_all(&mut tx, &published).await {
+    let mut written = crate::events::insert_all(&mut tx, &published).await;
+    if let (Ok(()), Some(outbox)) = (&written, outbox) {
+        // Webhook deliveries commit with the events that cause them (or not at all).
+        written = crate::webhooks::enqueue(&mut tx, &published, outbox).await;
+    }
+    if let Err(e) = written {
         let msg = e.to_string();
         let _ = tx.rollback().await;
         for (reply, _) in done {

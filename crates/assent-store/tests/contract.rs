@@ -5,14 +5,22 @@
 use assent_core::model::{AgentStatus, DeliveryStatus, Role, SenderType};
 use assent_core::{ChannelId, DomainEvent, MessageId, Millis, UserId};
 use assent_store::{
-    AgentPatch, CommittedEvent, MessageQuery, NewAgent, NewMessage, NewUser, Store, StoreError,
-    StoreOptions,
+    AgentPatch, AttemptOutcome, AttemptRecord, CommittedEvent, MessageQuery, NewAgent, NewMessage,
+    NewUser, OutboxSettings, Store, StoreError, StoreOptions,
 };
 use sqlx::Connection;
 use std::future::Future;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 const NOW: Millis = Millis(1_750_000_000_000);
+
+/// The outbox renders a body naming the event and its seq (the server renders Placet's).
+fn outbox() -> Option<OutboxSettings> {
+    Some(OutboxSettings {
+        render: std::sync::Arc::new(|e| Some(format!("{}#{}", e.event.name(), e.seq))),
+        max_attempts: 3,
+    })
+}
 
 struct Db {
     store: Store,
@@ -24,7 +32,11 @@ struct Db {
 async fn sqlite() -> Db {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("t.db").display());
-    let (store, bus) = Store::open(&url, StoreOptions::default()).await.unwrap();
+    let opts = StoreOptions {
+        outbox: outbox(),
+        ..StoreOptions::default()
+    };
+    let (store, bus) = Store::open(&url, opts).await.unwrap();
     Db {
         store,
         bus,
@@ -55,6 +67,7 @@ async fn postgres() -> Option<Db> {
         &url,
         StoreOptions {
             writers: 3,
+            outbox: outbox(),
             ..StoreOptions::default()
         },
     )
@@ -492,4 +505,81 @@ async fn sqlite_data_survives_a_reopen() {
         matches!(store.create_message(msg(&ch, "x", None), None, NOW).await, Ok((m, true)) if m.seq == 2)
     );
     store.close().await;
+}
+
+#[tokio::test]
+async fn webhook_outbox_rows_commit_with_their_events_and_leases_are_exclusive() {
+    both(|mut db| async move {
+        let s = db.store.clone();
+        let u = user(&s, "w@example.com").await;
+        let ch = agent(&s, &u).await;
+        let human = |text: &str| NewMessage {
+            sender_type: SenderType::User,
+            sender_id: u.to_string(),
+            ..msg(&ch, text, None)
+        };
+        // No URL yet: a human message causes no delivery.
+        s.create_message(human("before"), None, NOW).await.unwrap();
+        s.update_agent(&ch, AgentPatch { webhook_url: Some(Some("https://example.com/h".into())), ..Default::default() }).await.unwrap();
+        // Agent messages never do.
+        s.create_message(msg(&ch, "agent", None), None, NOW).await.unwrap();
+        assert!(s.claim_webhooks(NOW, Millis(NOW.0 + 1000), "w1", 10).await.unwrap().is_empty());
+        let (m, _) = s.create_message(human("hello"), None, NOW).await.unwrap();
+        let claimed = s.claim_webhooks(NOW, Millis(NOW.0 + 1000), "w1", 10).await.unwrap();
+        assert_eq!(claimed.len(), 1);
+        let d = &claimed[0];
+        assert_eq!((d.message_id.clone(), d.body.as_str(), d.attempts, d.max_attempts), (m.id.clone(), format!("message:created#{}", m.seq).as_str(), 0, 3));
+        assert_eq!(d.agent.url.as_deref(), Some("https://example.com/h"));
+        // Leased: nobody else gets it until the lease runs out, then someone does.
+        assert!(s.claim_webhooks(Millis(NOW.0 + 999), Millis(NOW.0 + 2000), "w2", 10).await.unwrap().is_empty());
+        let again = s.claim_webhooks(Millis(NOW.0 + 1000), Millis(NOW.0 + 5000), "w2", 10).await.unwrap();
+        assert_eq!(again.len(), 1);
+        let rec = |status| AttemptRecord { started_at: NOW, duration_ms: 3, status_code: Some(status), error: None, url: "https://example.com/h".into() };
+        // The first worker lost its lease: its result is refused, nothing is written.
+        assert!(matches!(
+            s.record_webhook_attempt(d, "w1", rec(200), AttemptOutcome::Delivered, NOW).await,
+            Err(StoreError::Conflict(_))
+        ));
+        db.drain();
+        s.record_webhook_attempt(&again[0], "w2", rec(500), AttemptOutcome::Retry { at: Millis(NOW.0 + 5000) }, NOW).await.unwrap();
+        assert!(db.drain().is_empty(), "an intermediate failure does not move deliveryStatus");
+        let later = s.claim_webhooks(Millis(NOW.0 + 5000), Millis(NOW.0 + 9000), "w2", 10).await.unwrap();
+        assert_eq!(later[0].attempts, 1);
+        s.record_webhook_attempt(&later[0], "w2", rec(204), AttemptOutcome::Delivered, NOW).await.unwrap();
+        let ev = db.drain();
+        assert!(matches!(&ev[..], [e] if matches!(&e.event.event, DomainEvent::MessageDelivery { delivery_status: DeliveryStatus::WebhookDelivered, .. })), "{ev:?}");
+        let list = s.webhook_deliveries_of_message(&m.id).await.unwrap();
+        assert_eq!(list[0].attempt_log.iter().map(|a| a.status_code).collect::<Vec<_>>(), [Some(500), Some(204)]);
+        assert_eq!(list[0].state.as_str(), "delivered");
+
+        // Concurrent claimers never share a delivery.
+        let mut ids = Vec::new();
+        for i in 0..40 {
+            ids.push(s.create_message(human(&format!("m{i}")), None, NOW).await.unwrap().0.id);
+        }
+        let claims = (0..4).map(|w| {
+            let s = s.clone();
+            async move { s.claim_webhooks(Millis(NOW.0 + 10_000), Millis(NOW.0 + 20_000), &format!("c{w}"), 15).await.unwrap() }
+        });
+        let got: Vec<_> = futures_join(claims).await.into_iter().flatten().map(|d| d.message_id).collect();
+        let mut uniq = got.clone();
+        uniq.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        uniq.dedup();
+        assert_eq!((got.len(), uniq.len()), (40, 40));
+        db
+    })
+    .await;
+}
+
+async fn futures_join<F>(list: impl Iterator<Item = F>) -> Vec<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = list.map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
 }

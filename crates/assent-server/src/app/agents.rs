@@ -42,14 +42,24 @@ fn tag(c: &mut Checker, v: Option<String>) -> Option<String> {
     (!t.is_empty()).then_some(t)
 }
 
-fn headers(c: &mut Checker, v: Option<Value>) -> Option<Value> {
-    let obj = c.opt_object("webhookHeaders", v)?;
+/// Headers Assent sets itself; an agent's stored headers may not replace them.
+const RESERVED_HEADERS: &[&str] = &[
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+    "content-type",
+    "content-length",
+    "host",
+    "transfer-encoding",
+    "connection",
+];
+
+/// Validates a webhook header map (`field` names it in errors).
+pub(super) fn headers(c: &mut Checker, field: &str, v: Option<Value>) -> Option<Value> {
+    let obj = c.opt_object(field, v)?;
     let map = obj.as_object().expect("checked object");
     if map.len() > MAX_HEADERS {
-        c.fail(
-            "webhookHeaders",
-            format!("must have at most {MAX_HEADERS} headers"),
-        );
+        c.fail(field, format!("must have at most {MAX_HEADERS} headers"));
     }
     for (k, val) in map {
         let valid_name = !k.is_empty()
@@ -57,31 +67,46 @@ fn headers(c: &mut Checker, v: Option<Value>) -> Option<Value> {
             && k.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
         if !valid_name {
-            c.fail(format!("webhookHeaders.{k}"), "is not a valid header name");
+            c.fail(format!("{field}.{k}"), "is not a valid header name");
+        } else if RESERVED_HEADERS.contains(&k.to_ascii_lowercase().as_str()) {
+            c.fail(
+                format!("{field}.{k}"),
+                "is set by Assent and cannot be replaced",
+            );
         }
         match val.as_str() {
             Some(s) if s.len() <= MAX_HEADER_VALUE && !s.contains(['\r', '\n']) => {}
             Some(_) => c.fail(
-                format!("webhookHeaders.{k}"),
+                format!("{field}.{k}"),
                 "must be a single-line value of at most 4096 bytes",
             ),
-            None => c.fail(format!("webhookHeaders.{k}"), "must be a string"),
+            None => c.fail(format!("{field}.{k}"), "must be a string"),
         }
     }
     Some(obj)
 }
 
-fn webhook_auth(c: &mut Checker, v: Option<Value>) -> Option<WebhookAuth> {
-    let obj = c.opt_object("webhookAuth", v)?;
-    let field = |name: &str| obj.get(name).and_then(Value::as_str).map(str::to_owned);
+/// Validates webhook credentials (`field` names it in errors).
+pub(super) fn webhook_auth(c: &mut Checker, field: &str, v: Option<Value>) -> Option<WebhookAuth> {
+    let obj = c.opt_object(field, v)?;
+    let text = |name: &str| obj.get(name).and_then(Value::as_str).map(str::to_owned);
     let auth = WebhookAuth {
-        username: field("username"),
-        password: field("password"),
-        token: field("token"),
+        username: text("username"),
+        password: text("password"),
+        token: text("token"),
     };
     let basic = auth.username.is_some() && auth.password.is_some();
     if !basic && auth.token.is_none() {
-        c.fail("webhookAuth", "must have username and password, or token");
+        c.fail(field, "must have username and password, or token");
+    }
+    let too_long = [&auth.username, &auth.password, &auth.token]
+        .iter()
+        .any(|v| {
+            v.as_ref()
+                .is_some_and(|s| s.len() > MAX_HEADER_VALUE || s.contains(['\r', '\n']))
+        });
+    if too_long {
+        c.fail(field, "values must be single-line and at most 4096 bytes");
     }
     Some(auth)
 }
@@ -151,7 +176,13 @@ impl App {
             .ok_or(AppError::NotYourAgent)
     }
 
-    pub async fn create_agent(&self, user: &UserId, input: AgentInput) -> Result<Agent, AppError> {
+    /// Creates an agent; returns it and, when it was created with a webhook URL, its signing
+    /// secret (shown this once).
+    pub async fn create_agent(
+        &self,
+        user: &UserId,
+        input: AgentInput,
+    ) -> Result<(Agent, Option<String>), AppError> {
         let mut c = Checker::new();
         let name = c
             .required_text("name", input.name, MAX_NAME_CHARS)
@@ -178,15 +209,18 @@ impl App {
             .await?;
         self.remember(&agent);
         tracing::info!(agent_id = %agent.id, user_id = %user, "agent created");
-        Ok(agent)
+        let secret = self.reveal_webhook_secret(&agent).await?;
+        Ok((agent, secret))
     }
 
+    /// Applies a partial update; returns the agent and, when this set its first webhook
+    /// URL, its signing secret (shown this once).
     pub async fn update_agent(
         &self,
         user: &UserId,
         id: &str,
         u: AgentUpdate,
-    ) -> Result<Agent, AppError> {
+    ) -> Result<(Agent, Option<String>), AppError> {
         let mut c = Checker::new();
         let patch = AgentPatch {
             name: u
@@ -197,19 +231,33 @@ impl App {
                 .map(|v| c.opt_text("description", v, MAX_DESCRIPTION_CHARS)),
             avatar_url: u.avatar_url.map(|v| c.opt_url("avatarUrl", v)),
             webhook_url: u.webhook_url.map(|v| c.opt_url("webhookUrl", v)),
-            webhook_headers: u.webhook_headers.map(|v| headers(&mut c, v)),
-            webhook_auth: u.webhook_auth.map(|v| webhook_auth(&mut c, v)),
+            webhook_headers: u
+                .webhook_headers
+                .map(|v| headers(&mut c, "webhookHeaders", v)),
+            webhook_auth: u
+                .webhook_auth
+                .map(|v| webhook_auth(&mut c, "webhookAuth", v)),
             tag: u.tag.map(|v| tag(&mut c, v)),
             commands: None,
         };
         c.finish()?;
         let (id, _) = self.owned_channel(user, id).await?;
+        let sets_url = matches!(patch.webhook_url, Some(Some(_)));
         let agent = self.patch_agent(&id, patch).await?;
         tracing::info!(agent_id = %agent.id, "agent updated");
-        Ok(agent)
+        let secret = if sets_url {
+            self.reveal_webhook_secret(&agent).await?
+        } else {
+            None
+        };
+        Ok((agent, secret))
     }
 
-    async fn patch_agent(&self, id: &ChannelId, patch: AgentPatch) -> Result<Agent, AppError> {
+    pub(super) async fn patch_agent(
+        &self,
+        id: &ChannelId,
+        patch: AgentPatch,
+    ) -> Result<Agent, AppError> {
         match self.store.update_agent(id, patch).await {
             Ok(a) => {
                 self.remember(&a);

@@ -10,12 +10,14 @@ mod messages;
 mod reviews;
 pub mod streams;
 pub mod waiters;
+mod webhooks;
 
 pub use agents::{AgentInput, AgentUpdate};
 pub use auth::{SessionGrant, TICKET_TTL_SECS};
 pub use error::{AppError, Missing};
 pub use messages::{AgentMessageInput, ListInput, UserMessageInput};
 pub use reviews::WaitOutcome;
+pub use webhooks::{SetWebhookInput, new_webhook_secret};
 
 use crate::clock::Clock;
 use crate::metrics::Metrics;
@@ -63,6 +65,8 @@ pub struct App {
     pub waiters: Arc<waiters::Waiters>,
     /// Wakes the review-expiry job when a review with a possibly earlier deadline appears.
     pub review_created: tokio::sync::Notify,
+    /// Wakes the webhook worker when deliveries may have become due.
+    pub webhook_wake: tokio::sync::Notify,
     pub(crate) drafts: Mutex<HashMap<(ChannelId, String), streams::Draft>>,
     /// Cancelled when the server shuts down (raw sockets close with 1001).
     pub closing: tokio_util::sync::CancellationToken,
@@ -87,6 +91,7 @@ impl App {
             channels: Mutex::new(HashMap::new()),
             waiters: Arc::default(),
             review_created: tokio::sync::Notify::new(),
+            webhook_wake: tokio::sync::Notify::new(),
             drafts: Mutex::new(HashMap::new()),
             closing: tokio_util::sync::CancellationToken::new(),
         })
@@ -96,15 +101,26 @@ impl App {
         self.clock.now()
     }
 
-    /// Everything that reacts to a committed event: socket fan-out, parked long-polls and
-    /// the expiry job's schedule. Called in commit order by the fan-out task.
+    /// Everything that reacts to a committed event: socket fan-out, parked long-polls, the
+    /// expiry job's schedule and the webhook worker. Called in commit order by the fan-out task.
     pub fn on_committed(&self, ev: assent_store::CommittedEvent) {
         use assent_core::DomainEvent as E;
         match &ev.event.event {
-            E::ReviewResponded { message } => self.waiters.wake(&message.id),
-            E::ReviewExpired { message_id, .. } => self.waiters.wake(message_id),
+            E::ReviewResponded { message } => {
+                self.waiters.wake(&message.id);
+                self.webhook_wake.notify_one();
+            }
+            E::ReviewExpired { message_id, .. } => {
+                self.waiters.wake(message_id);
+                self.webhook_wake.notify_one();
+            }
             E::MessageCreated { message, .. } if message.review.is_some() => {
                 self.review_created.notify_one()
+            }
+            E::MessageCreated { message, .. }
+                if message.sender_type == assent_core::model::SenderType::User =>
+            {
+                self.webhook_wake.notify_one()
             }
             _ => {}
         }

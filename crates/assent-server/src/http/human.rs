@@ -187,8 +187,8 @@ pub async fn create_agent(
     Human(s): Human,
     JsonBody(b): JsonBody<p::CreateAgent>,
 ) -> Result<Response, ApiError> {
-    let a = c.app.create_agent(&s.user.id, agent_input(b)).await?;
-    Ok(created(&wire::agent(&a)))
+    let (a, secret) = c.app.create_agent(&s.user.id, agent_input(b)).await?;
+    Ok(created(&wire::agent_with_secret(&a, secret)))
 }
 
 pub async fn update_agent(
@@ -197,8 +197,8 @@ pub async fn update_agent(
     Path(id): Path<String>,
     JsonBody(b): JsonBody<p::UpdateAgent>,
 ) -> Result<Response, ApiError> {
-    let a = c.app.update_agent(&s.user.id, &id, agent_update(b)).await?;
-    Ok(ok(&wire::agent(&a)))
+    let (a, secret) = c.app.update_agent(&s.user.id, &id, agent_update(b)).await?;
+    Ok(ok(&wire::agent_with_secret(&a, secret)))
 }
 
 pub async fn delete_agent(
@@ -316,4 +316,55 @@ pub async fn iterations(
 ) -> Result<Response, ApiError> {
     let (group, list) = c.app.iterations(&s.user.id, None, &id).await?;
     Ok(ok(&wire::chain(group, &list, true)))
+}
+
+// ---- webhooks ----
+
+pub async fn rotate_webhook_secret(
+    State(c): State<Ctx>,
+    Human(s): Human,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let secret = c.app.rotate_webhook_secret(&s.user.id, &id).await?;
+    Ok(ok(&json!({ "webhookSecret": secret })))
+}
+
+pub async fn agent_deliveries(
+    State(c): State<Ctx>,
+    Human(s): Human,
+    Path(id): Path<String>,
+    q: Q,
+) -> Result<Response, ApiError> {
+    let list = c
+        .app
+        .agent_deliveries(
+            &s.user.id,
+            &id,
+            q.get("state").as_deref(),
+            q.get("limit").as_deref(),
+        )
+        .await?;
+    Ok(ok(
+        &json!({ "data": list.iter().map(wire::delivery).collect::<Vec<_>>() }),
+    ))
+}
+
+pub async fn message_deliveries(
+    State(c): State<Ctx>,
+    Human(s): Human,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let list = c.app.message_deliveries(&s.user.id, None, &id).await?;
+    Ok(ok(
+        &json!({ "data": list.iter().map(wire::delivery).collect::<Vec<_>>() }),
+    ))
+}
+
+pub async fn retry_delivery(
+    State(c): State<Ctx>,
+    Human(s): Human,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    c.app.retry_delivery(&s.user.id, None, &id).await?;
+    Ok(ok(&json!({ "retried": true })))
 }

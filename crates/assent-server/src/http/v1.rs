@@ -55,8 +55,8 @@ pub async fn create_agent(
     AgentAuth(a): AgentAuth,
     JsonBody(b): JsonBody<p::CreateAgent>,
 ) -> Result<Response, ApiError> {
-    let agent = c.app.create_agent(&a.user_id, agent_input(b)).await?;
-    Ok(created(&wire::agent(&agent)))
+    let (agent, secret) = c.app.create_agent(&a.user_id, agent_input(b)).await?;
+    Ok(created(&wire::agent_with_secret(&agent, secret)))
 }
 
 pub async fn update_agent(
@@ -65,8 +65,8 @@ pub async fn update_agent(
     Path(id): Path<String>,
     JsonBody(b): JsonBody<p::UpdateAgent>,
 ) -> Result<Response, ApiError> {
-    let agent = c.app.update_agent(&a.user_id, &id, agent_update(b)).await?;
-    Ok(ok(&wire::agent(&agent)))
+    let (agent, secret) = c.app.update_agent(&a.user_id, &id, agent_update(b)).await?;
+    Ok(ok(&wire::agent_with_secret(&agent, secret)))
 }
 
 pub async fn delete_agent(
@@ -314,4 +314,97 @@ pub async fn thread_event(
 ) -> Result<Response, ApiError> {
     let seq = c.app.report_thread_event(&a, &thread_id, b).await?;
     Ok(created(&json!({"ok": true, "seq": seq})))
+}
+
+// ---- webhooks ----
+
+pub async fn set_webhook(
+    State(c): State<Ctx>,
+    AgentAuth(a): AgentAuth,
+    JsonBody(b): JsonBody<p::SetWebhook>,
+) -> Result<Response, ApiError> {
+    let input = crate::app::SetWebhookInput {
+        channel_id: b.channel_id,
+        url: b.url,
+        headers: b.headers,
+        auth: b.auth,
+    };
+    let (agent, secret) = c.app.set_webhook(&a.user_id, input).await?;
+    Ok(ok(&wire::agent_with_secret(&agent, secret)))
+}
+
+pub async fn delete_webhook(
+    State(c): State<Ctx>,
+    AgentAuth(a): AgentAuth,
+    JsonBody(b): JsonBody<p::DeleteWebhook>,
+) -> Result<Response, ApiError> {
+    let agent = c.app.delete_webhook(&a.user_id, b.channel_id).await?;
+    Ok(ok(&wire::agent(&agent)))
+}
+
+pub async fn rotate_webhook_secret(
+    State(c): State<Ctx>,
+    AgentAuth(a): AgentAuth,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let secret = c.app.rotate_webhook_secret(&a.user_id, &id).await?;
+    Ok(ok(&json!({ "webhookSecret": secret })))
+}
+
+pub async fn agent_deliveries(
+    State(c): State<Ctx>,
+    AgentAuth(a): AgentAuth,
+    Path(id): Path<String>,
+    q: Q,
+) -> Result<Response, ApiError> {
+    let list = c
+        .app
+        .agent_deliveries(
+            &a.user_id,
+            &id,
+            q.get("state").as_deref(),
+            q.get("limit").as_deref(),
+        )
+        .await?;
+    Ok(ok(
+        &json!({ "data": list.iter().map(wire::delivery).collect::<Vec<_>>() }),
+    ))
+}
+
+pub async fn message_deliveries(
+    State(c): State<Ctx>,
+    AgentAuth(a): AgentAuth,
+    Path(id): Path<String>,
+    q: Q,
+) -> Result<Response, ApiError> {
+    let list = c
+        .app
+        .message_deliveries(&a.user_id, Some(&required(&q, "channel")?), &id)
+        .await?;
+    Ok(ok(
+        &json!({ "data": list.iter().map(wire::delivery).collect::<Vec<_>>() }),
+    ))
+}
+
+pub async fn retry_delivery(
+    State(c): State<Ctx>,
+    AgentAuth(a): AgentAuth,
+    Path(id): Path<String>,
+    q: Q,
+) -> Result<Response, ApiError> {
+    c.app
+        .retry_delivery(&a.user_id, Some(&required(&q, "channel")?), &id)
+        .await?;
+    Ok(ok(&json!({ "retried": true })))
+}
+
+/// A query parameter the agent API requires (`channel`), as a 400 naming it when absent.
+fn required(q: &Q, name: &'static str) -> Result<String, ApiError> {
+    match q.get(name) {
+        Some(v) if !v.is_empty() => Ok(v),
+        _ => Err(
+            crate::app::AppError::from(assent_core::ValidationError::single(name, "is required"))
+                .into(),
+        ),
+    }
 }

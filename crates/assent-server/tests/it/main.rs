@@ -10,3 +10,4 @@ mod reviews;
 mod streams;
 mod system;
 mod tidy;
+mod webhooks;

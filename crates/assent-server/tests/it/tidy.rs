@@ -114,6 +114,7 @@ fn layers_inside_the_server_follow_the_design() {
             "crate::http",
             "crate::gateway",
             "crate::wire",
+            "crate::webhooks",
         ],
     );
     assert!(
@@ -121,7 +122,7 @@ fn layers_inside_the_server_follow_the_design() {
         "app must not know the edges:\n{}",
         app.join("\n")
     );
-    let edges = ["http", "gateway", "jobs", "dashboard", "rawws"];
+    let edges = ["http", "gateway", "jobs", "dashboard", "rawws", "webhooks"];
     for e in edges {
         let others: Vec<String> = edges
             .iter()

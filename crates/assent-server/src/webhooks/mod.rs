@@ -1,0 +1,600 @@
+//! The outbound webhook edge: a worker that claims due deliveries from the outbox, sends them
+//! signed (Standard Webhooks: `webhook-id`, `webhook-timestamp`, `webhook-signature`), and
+//! records each attempt with the delivery's next step (delivered, retry at, failed).
+//!
+//! Egress guard: every host is resolved by [`GuardedResolver`], which refuses the request
+//! when any address is loopback, private, link-local, CGNAT, IPv4-mapped, metadata or
+//! otherwise not globally routable, and hands the connector exactly the addresses it checked
+//! (so DNS cannot rebind between check and connect). IP literals are checked before sending.
+//! Redirects are never followed; proxies from the environment are ignored.
+
+mod guard;
+
+use crate::app::App;
+use crate::config::Schedule;
+use assent_core::Millis;
+use assent_core::model::WebhookTarget;
+use assent_store::{AttemptOutcome, AttemptRecord, ClaimedDelivery, StoreError};
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use rand::Rng;
+use serde_json::Value;
+use sha2::Sha256;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{Notify, Semaphore};
+use tokio_util::sync::CancellationToken;
+
+pub use guard::{GuardedResolver, blocked_reason};
+
+/// How the worker delivers.
+#[derive(Clone, Debug)]
+pub struct WebhookSettings {
+    pub schedule: Schedule,
+    pub timeout: Duration,
+    pub concurrency: usize,
+    pub allow_private: bool,
+}
+
+/// Longest wait a `Retry-After` may ask for; longer answers are capped to it.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(6 * 3600);
+/// Bytes of a failed response's body kept in the attempt log.
+const ERROR_SNIPPET: usize = 200;
+
+/// The signature header value: `v1,` + base64(HMAC-SHA256(secret, `id.timestamp.body`)).
+/// `secret` is `whsec_` + base64, as Standard Webhooks serialises it.
+pub fn sign(secret: &str, id: &str, timestamp: i64, body: &str) -> Option<String> {
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(secret.strip_prefix("whsec_").unwrap_or(secret))
+        .ok()?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).ok()?;
+    mac.update(id.as_bytes());
+    mac.update(b".");
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body.as_bytes());
+    Some(format!(
+        "v1,{}",
+        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    ))
+}
+
+/// What one HTTP attempt produced.
+#[derive(Debug, Default)]
+pub struct Sent {
+    pub status: Option<u16>,
+    pub retry_after: Option<Duration>,
+    pub error: Option<String>,
+    /// Not worth retrying (refused by the guard, no URL, disabled endpoint).
+    pub permanent: bool,
+}
+
+/// Decides what follows an attempt. `attempts_before` attempts were made before this one;
+/// `jitter` in [-1, 1] scales the ±10 % jitter of scheduled delays.
+pub fn next_step(
+    d: &ClaimedDelivery,
+    sent: &Sent,
+    schedule: &Schedule,
+    now: Millis,
+    jitter: f64,
+) -> AttemptOutcome {
+    match sent.status {
+        Some(s) if (200..300).contains(&s) => return AttemptOutcome::Delivered,
+        Some(410) if d.target == WebhookTarget::Agent => {
+            return AttemptOutcome::FailedAndDisable {
+                reason: "the endpoint answered 410 Gone".into(),
+            };
+        }
+        Some(410) => return AttemptOutcome::Failed,
+        _ => {}
+    }
+    let done = d.attempts + 1;
+    if sent.permanent || done >= d.max_attempts {
+        return AttemptOutcome::Failed;
+    }
+    let delay = match sent.retry_after {
+        Some(ra) => ra.clamp(Duration::from_secs(1), MAX_RETRY_AFTER),
+        None => {
+            let steps = &schedule.0;
+            let base = steps[(done as usize).min(steps.len() - 1)];
+            base.mul_f64(1.0 + 0.1 * jitter.clamp(-1.0, 1.0))
+        }
+    };
+    AttemptOutcome::Retry {
+        at: Millis(now.0 + delay.as_millis() as i64),
+    }
+}
+
+/// Parses `Retry-After`: delta-seconds or an HTTP date.
+fn retry_after(v: &str, now: Millis) -> Option<Duration> {
+    let v = v.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(v).ok()?;
+    let ms = at.timestamp_millis() - now.0;
+    Some(Duration::from_millis(ms.max(0) as u64))
+}
+
+/// The sending half: an HTTP client that follows no redirect and resolves through the guard.
+pub struct Sender {
+    client: reqwest::Client,
+    settings: WebhookSettings,
+}
+
+impl Sender {
+    pub fn new(settings: WebhookSettings) -> anyhow::Result<Sender> {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(settings.timeout)
+            .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
+            .no_proxy()
+            .dns_resolver(Arc::new(GuardedResolver {
+                allow_private: settings.allow_private,
+            }))
+            .user_agent(concat!("Assent-Webhooks/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Sender { client, settings })
+    }
+
+    /// Sends one attempt of `d`, signed with `secret`, to `url`.
+    pub async fn send(&self, d: &ClaimedDelivery, url: &str, secret: &str, now: Millis) -> Sent {
+        let parsed = match reqwest::Url::parse(url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => u,
+            _ => {
+                return Sent {
+                    error: Some("not an http(s) URL".into()),
+                    permanent: true,
+                    ..Sent::default()
+                };
+            }
+        };
+        if !self.settings.allow_private
+            && let Some(reason) = guard::literal_host_blocked(&parsed)
+        {
+            return Sent {
+                error: Some(format!("refused by the egress guard: {reason}")),
+                permanent: true,
+                ..Sent::default()
+            };
+        }
+        let method = match d.method.as_str() {
+            "PUT" => reqwest::Method::PUT,
+            "PATCH" => reqwest::Method::PATCH,
+            _ => reqwest::Method::POST,
+        };
+        let timestamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs() as i64;
+        let mut req = self.client.request(method, parsed);
+        // The agent's credentials and headers go to the agent's own URL only.
+        let custom = match d.target {
+            WebhookTarget::Agent => {
+                if let Some(auth) = &d.agent.auth {
+                    req = match (&auth.username, &auth.password, &auth.token) {
+                        (Some(u), Some(p), _) => req.basic_auth(u, Some(p)),
+                        (_, _, Some(t)) => req.bearer_auth(t),
+                        _ => req,
+                    };
+                }
+                d.agent.headers.as_ref()
+            }
+            WebhookTarget::Callback => d.extra_headers.as_ref(),
+            WebhookTarget::Message => None,
+        };
+        if let Some(Value::Object(map)) = custom {
+            for (k, v) in map {
+                if let Some(v) = v.as_str() {
+                    req = req.header(k.as_str(), v);
+                }
+            }
+        }
+        req = req
+            .header("content-type", "application/json")
+            .header("webhook-id", &d.id)
+            .header("webhook-timestamp", timestamp.to_string());
+        if let Some(sig) = sign(secret, &d.id, timestamp, &d.body) {
+            req = req.header("webhook-signature", sig);
+        }
+        match req.body(d.body.clone()).send().await {
+            Ok(res) => {
+                let status = res.status().as_u16();
+                let ra = res
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| retry_after(v, now));
+                let mut error = None;
+                if !(200..300).contains(&status) {
+                    let snippet: String = match res.text().await {
+                        Ok(t) => t.chars().take(ERROR_SNIPPET).collect(),
+                        Err(_) => String::new(),
+                    };
+                    error = Some(if snippet.trim().is_empty() {
+                        format!("HTTP {status}")
+                    } else {
+                        format!("HTTP {status}: {}", snippet.trim())
+                    });
+                }
+                Sent {
+                    status: Some(status),
+                    retry_after: ra,
+                    error,
+                    permanent: false,
+                }
+            }
+            Err(e) => Sent {
+                error: Some(describe(&e, self.settings.timeout)),
+                permanent: guard::refused_by_guard(&e),
+                ..Sent::default()
+            },
+        }
+    }
+}
+
+/// A short, human-readable reason for a transport error (with its innermost cause).
+fn describe(e: &reqwest::Error, timeout: Duration) -> String {
+    if e.is_timeout() {
+        return format!("timed out after {} ms", timeout.as_millis());
+    }
+    let mut msg = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        msg = s.to_string();
+        src = s.source();
+    }
+    if guard::refused_by_guard(e) {
+        format!("refused by the egress guard: {msg}")
+    } else {
+        format!("connection failed: {msg}")
+    }
+}
+
+/// The delivery loop of one node.
+pub struct Worker {
+    app: Arc<App>,
+    sender: Sender,
+    node: String,
+    lease: Duration,
+    permits: Arc<Semaphore>,
+    in_flight: Mutex<HashSet<String>>,
+    finished: Notify,
+}
+
+impl Worker {
+    pub fn new(app: Arc<App>, settings: WebhookSettings) -> anyhow::Result<Arc<Worker>> {
+        let lease = settings.timeout * 2 + Duration::from_secs(5);
+        let permits = Arc::new(Semaphore::new(settings.concurrency));
+        Ok(Arc::new(Worker {
+            app,
+            sender: Sender::new(settings)?,
+            node: assent_core::secret::random_hex(8),
+            lease,
+            permits,
+            in_flight: Mutex::new(HashSet::new()),
+            finished: Notify::new(),
+        }))
+    }
+
+    /// Claims what is due (as many as there are free slots) and starts sending it.
+    /// Returns how many deliveries it started.
+    pub async fn dispatch_due(self: &Arc<Self>) -> Result<usize, StoreError> {
+        let free = self.permits.available_permits();
+        if free == 0 {
+            return Ok(0);
+        }
+        let now = self.app.now();
+        let lease_until = Millis(now.0 + self.lease.as_millis() as i64);
+        let claimed = self
+            .app
+            .store
+            .claim_webhooks(now, lease_until, &self.node, free as i64)
+            .await?;
+        let mut started = 0;
+        for d in claimed {
+            // A lease renewed while our own attempt is still running: it is in hand already.
+            if !self
+                .in_flight
+                .lock()
+                .expect("in-flight lock poisoned")
+                .insert(d.id.clone())
+            {
+                continue;
+            }
+            let Ok(permit) = self.permits.clone().try_acquire_owned() else {
+                self.in_flight
+                    .lock()
+                    .expect("in-flight lock poisoned")
+                    .remove(&d.id);
+                break;
+            };
+            started += 1;
+            let me = self.clone();
+            tokio::spawn(async move {
+                me.deliver(&d).await;
+                me.in_flight
+                    .lock()
+                    .expect("in-flight lock poisoned")
+                    .remove(&d.id);
+                drop(permit);
+                me.finished.notify_one();
+            });
+        }
+        Ok(started)
+    }
+
+    async fn deliver(&self, d: &ClaimedDelivery) {
+        let app = &self.app;
+        let started_at = app.now();
+        let t0 = Instant::now();
+        let (url, sent) = match d.target {
+            WebhookTarget::Agent => match (&d.agent.url, &d.agent.disabled_reason) {
+                (None, _) => (
+                    d.url.clone(),
+                    Sent {
+                        error: Some("the agent no longer has a webhook URL".into()),
+                        permanent: true,
+                        ..Sent::default()
+                    },
+                ),
+                (Some(url), Some(reason)) => (
+                    url.clone(),
+                    Sent {
+                        error: Some(format!(
+                            "the endpoint is disabled ({reason}); set the webhook URL again to re-enable it"
+                        )),
+                        permanent: true,
+                        ..Sent::default()
+                    },
+                ),
+                (Some(url), None) => (url.clone(), self.send_signed(d, url, started_at).await),
+            },
+            _ => (d.url.clone(), self.send_signed(d, &d.url, started_at).await),
+        };
+        let jitter = rand::thread_rng().gen_range(-1.0..=1.0);
+        let now = app.now();
+        let outcome = next_step(d, &sent, &self.sender.settings.schedule, now, jitter);
+        let m = &app.metrics;
+        use std::sync::atomic::Ordering::Relaxed;
+        match &outcome {
+            AttemptOutcome::Delivered => m.webhooks_delivered.fetch_add(1, Relaxed),
+            AttemptOutcome::Retry { .. } => m.webhook_attempts_failed.fetch_add(1, Relaxed),
+            _ => m.webhooks_failed.fetch_add(1, Relaxed),
+        };
+        tracing::debug!(delivery = %d.id, status = ?sent.status, error = ?sent.error, outcome = ?outcome, "webhook attempt");
+        if !matches!(
+            outcome,
+            AttemptOutcome::Delivered | AttemptOutcome::Retry { .. }
+        ) {
+            tracing::warn!(delivery = %d.id, message_id = %d.message_id, error = ?sent.error, "webhook delivery failed for good");
+        }
+        let rec = AttemptRecord {
+            started_at,
+            duration_ms: t0.elapsed().as_millis() as i64,
+            status_code: sent.status.map(i64::from),
+            error: sent.error,
+            url,
+        };
+        match app
+            .store
+            .record_webhook_attempt(d, &self.node, rec, outcome, now)
+            .await
+        {
+            Ok(()) => {}
+            Err(StoreError::Conflict(_)) => {
+                tracing::info!(delivery = %d.id, "webhook lease lost; another worker owns the delivery")
+            }
+            // The lease runs out and the delivery is tried again: never lost.
+            Err(e) => {
+                tracing::warn!(delivery = %d.id, error = %e, "could not record a webhook attempt")
+            }
+        }
+    }
+
+    async fn send_signed(&self, d: &ClaimedDelivery, url: &str, now: Millis) -> Sent {
+        let secret = match &d.agent.secret {
+            Some(s) => s.clone(),
+            None => match self
+                .app
+                .store
+                .ensure_webhook_secret(&d.channel_id, crate::app::new_webhook_secret())
+                .await
+            {
+                Ok(s) => s,
+                Err(e) => {
+                    return Sent {
+                        error: Some(format!("no signing secret: {e}")),
+                        ..Sent::default()
+                    };
+                }
+            },
+        };
+        self.sender.send(d, url, &secret, now).await
+    }
+
+    /// Runs until `cancel`: dispatches due deliveries, then sleeps until the next one is due
+    /// (at most 1 s, so rows from other nodes and manual clocks are noticed), a new one is
+    /// committed, or a slot frees up. On cancel, waits (bounded) for attempts in flight.
+    pub async fn run(self: Arc<Self>, cancel: CancellationToken) {
+        loop {
+            let started = match self.dispatch_due().await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(job = "webhooks", error = %e, "claiming deliveries failed; will retry");
+                    0
+                }
+            };
+            if started > 0 && self.permits.available_permits() > 0 {
+                continue;
+            }
+            let wait = match self.app.store.next_webhook_due().await {
+                Ok(Some(at)) => {
+                    Duration::from_millis((at.0 - self.app.now().0).clamp(0, 1_000) as u64)
+                }
+                Ok(None) => Duration::from_secs(1),
+                Err(_) => Duration::from_secs(1),
+            };
+            // A due delivery we cannot claim (no free slot, or held by a live lease) must not
+            // spin the loop.
+            let wait = wait.max(Duration::from_millis(20));
+            tokio::select! {
+                _ = cancel.cancelled() => break,
+                _ = tokio::time::sleep(wait) => {}
+                _ = self.app.webhook_wake.notified() => {}
+                _ = self.finished.notified() => {}
+            }
+        }
+        let all = self.sender.settings.concurrency as u32;
+        let grace = self.sender.settings.timeout + Duration::from_secs(1);
+        if tokio::time::timeout(grace, self.permits.acquire_many(all))
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "webhook attempts still in flight at shutdown; their leases will expire and they will be retried"
+            );
+        }
+        tracing::debug!(job = "webhooks", "background job stopped");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use assent_core::{ChannelId, MessageId};
+    use assent_store::AgentEndpoint;
+
+    fn delivery(target: WebhookTarget, attempts: i64, max: i64) -> ClaimedDelivery {
+        ClaimedDelivery {
+            id: "msg_1".into(),
+            channel_id: ChannelId::from_trusted("c".into()),
+            message_id: MessageId::from_trusted("m".into()),
+            event: "review:responded".into(),
+            target,
+            url: "https://example.com/hook".into(),
+            method: "POST".into(),
+            extra_headers: None,
+            body: "{}".into(),
+            attempts,
+            max_attempts: max,
+            agent: AgentEndpoint {
+                url: Some("https://example.com/hook".into()),
+                headers: None,
+                auth: None,
+                secret: None,
+                disabled_reason: None,
+            },
+        }
+    }
+
+    fn schedule() -> Schedule {
+        crate::config::parse_schedule("0s,5s,5m,30m,2h,5h,10h,10h").unwrap()
+    }
+
+    fn status(s: u16) -> Sent {
+        Sent {
+            status: Some(s),
+            ..Sent::default()
+        }
+    }
+
+    #[test]
+    fn the_schedule_is_followed_with_bounded_jitter() {
+        let now = Millis(1_000_000);
+        let expected = [
+            5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000,
+        ];
+        for (before, base) in expected.iter().enumerate() {
+            for j in [-1.0, 0.0, 1.0] {
+                let d = delivery(WebhookTarget::Agent, before as i64, 8);
+                let AttemptOutcome::Retry { at } = next_step(&d, &status(500), &schedule(), now, j)
+                else {
+                    panic!("attempt {} should be retried", before + 1)
+                };
+                let delay = (at.0 - now.0) as f64;
+                let want = *base as f64 * (1.0 + 0.1 * j);
+                assert!(
+                    (delay - want).abs() < 1.0,
+                    "attempt {before}: {delay} vs {want}"
+                );
+            }
+        }
+        // The eighth attempt is the last.
+        let d = delivery(WebhookTarget::Agent, 7, 8);
+        assert_eq!(
+            next_step(&d, &status(500), &schedule(), now, 0.0),
+            AttemptOutcome::Failed
+        );
+    }
+
+    #[test]
+    fn outcomes_by_status() {
+        let now = Millis(0);
+        let d = delivery(WebhookTarget::Agent, 0, 8);
+        assert_eq!(
+            next_step(&d, &status(204), &schedule(), now, 0.0),
+            AttemptOutcome::Delivered
+        );
+        assert!(matches!(
+            next_step(&d, &status(410), &schedule(), now, 0.0),
+            AttemptOutcome::FailedAndDisable { .. }
+        ));
+        let m = delivery(WebhookTarget::Message, 0, 8);
+        assert_eq!(
+            next_step(&m, &status(410), &schedule(), now, 0.0),
+            AttemptOutcome::Failed
+        );
+        for s in [301, 302, 400, 429, 500, 503] {
+            assert!(matches!(
+                next_step(&d, &status(s), &schedule(), now, 0.0),
+                AttemptOutcome::Retry { .. }
+            ));
+        }
+        let refused = Sent {
+            permanent: true,
+            ..Sent::default()
+        };
+        assert_eq!(
+            next_step(&d, &refused, &schedule(), now, 0.0),
+            AttemptOutcome::Failed
+        );
+    }
+
+    #[test]
+    fn retry_after_is_honoured_within_bounds() {
+        let now = Millis(0);
+        let d = delivery(WebhookTarget::Agent, 0, 8);
+        let with = |secs| Sent {
+            status: Some(429),
+            retry_after: Some(Duration::from_secs(secs)),
+            ..Sent::default()
+        };
+        let at = |s: Sent| match next_step(&d, &s, &schedule(), now, 1.0) {
+            AttemptOutcome::Retry { at } => at.0,
+            o => panic!("{o:?}"),
+        };
+        assert_eq!(at(with(120)), 120_000);
+        assert_eq!(at(with(0)), 1_000);
+        assert_eq!(at(with(10 * 86_400)), MAX_RETRY_AFTER.as_millis() as i64);
+        assert_eq!(retry_after("30", now).unwrap(), Duration::from_secs(30));
+        let date = retry_after("Thu, 01 Jan 1970 00:01:00 GMT", now).unwrap();
+        assert_eq!(date, Duration::from_secs(60));
+        assert!(retry_after("soon", now).is_none());
+    }
+
+    #[test]
+    fn signatures_are_standard_webhooks_v1() {
+        // The example of the Standard Webhooks specification.
+        let sig = sign(
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            1614265330,
+            r#"{"test": 2432232314}"#,
+        )
+        .unwrap();
+        assert_eq!(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+        assert!(sign("whsec_not base64!", "id", 1, "{}").is_none());
+    }
+}

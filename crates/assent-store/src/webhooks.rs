@@ -1,0 +1,707 @@
+//! The webhook outbox.
+//!
+//! A delivery row is written by the writer in the same transaction as the event that causes
+//! it (a human's message, a review answered or expired), so an event that committed always has
+//! its delivery and a rolled-back one never does. Workers claim due rows under a lease
+//! (`FOR UPDATE SKIP LOCKED` on PostgreSQL, the single writer on SQLite): a worker that dies
+//! mid-delivery only delays it until the lease runs out. The row id is the Standard Webhooks
+//! `webhook-id`, the same for every attempt. The body is rendered once, at enqueue, by the
+//! server's renderer (this crate never renders wire payloads), so every attempt signs the
+//! same bytes.
+
+use crate::events::CommittedEvent;
+use crate::{Backend, Store, StoreError, rows};
+use assent_core::model::{DeliveryStatus, SenderType, WebhookAuth, WebhookState, WebhookTarget};
+use assent_core::{ChannelId, DomainEvent, LoggedEvent, MessageId, Millis, new_id};
+use serde_json::Value;
+use sqlx::AnyConnection;
+use sqlx::any::AnyRow;
+use std::sync::Arc;
+
+/// Renders the body of an event's webhook; `None` when the event has none.
+pub type RenderWebhook = Arc<dyn Fn(&LoggedEvent) -> Option<String> + Send + Sync>;
+
+/// What the writer needs to fill the outbox.
+#[derive(Clone)]
+pub struct OutboxSettings {
+    pub render: RenderWebhook,
+    /// Attempts a delivery gets (the length of the retry schedule).
+    pub max_attempts: i64,
+}
+
+impl std::fmt::Debug for OutboxSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutboxSettings")
+            .field("max_attempts", &self.max_attempts)
+            .finish()
+    }
+}
+
+/// One delivery as listed to humans and agents.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WebhookDelivery {
+    pub id: String,
+    pub channel_id: ChannelId,
+    pub message_id: MessageId,
+    pub event: String,
+    pub seq: i64,
+    pub target: WebhookTarget,
+    pub url: String,
+    pub state: WebhookState,
+    pub attempts: i64,
+    pub max_attempts: i64,
+    pub next_attempt_at: Option<Millis>,
+    pub last_status: Option<i64>,
+    pub last_error: Option<String>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+    pub attempt_log: Vec<WebhookAttempt>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct WebhookAttempt {
+    pub attempt: i64,
+    pub started_at: Millis,
+    pub duration_ms: i64,
+    /// `None` when no response came (timeout, connection error, refused by the guard).
+    pub status_code: Option<i64>,
+    pub error: Option<String>,
+}
+
+/// The agent's endpoint configuration, read when a delivery is claimed (so a fixed URL or
+/// new credentials apply to retries already scheduled).
+#[derive(Clone, Debug, PartialEq)]
+pub struct AgentEndpoint {
+    pub url: Option<String>,
+    pub headers: Option<Value>,
+    pub auth: Option<WebhookAuth>,
+    pub secret: Option<String>,
+    pub disabled_reason: Option<String>,
+}
+
+/// A delivery a worker holds the lease of, with everything needed to send it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClaimedDelivery {
+    pub id: String,
+    pub channel_id: ChannelId,
+    pub message_id: MessageId,
+    pub event: String,
+    pub target: WebhookTarget,
+    /// The URL for `message` and `callback` targets (for `agent`, see `agent.url`).
+    pub url: String,
+    pub method: String,
+    /// A callback's own headers.
+    pub extra_headers: Option<Value>,
+    pub body: String,
+    /// Attempts made before this one.
+    pub attempts: i64,
+    pub max_attempts: i64,
+    pub agent: AgentEndpoint,
+}
+
+/// What an attempt did, as measured by the worker.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AttemptRecord {
+    pub started_at: Millis,
+    pub duration_ms: i64,
+    pub status_code: Option<i64>,
+    pub error: Option<String>,
+    /// The URL the attempt went to.
+    pub url: String,
+}
+
+/// What happens to the delivery after an attempt.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AttemptOutcome {
+    Delivered,
+    Retry {
+        at: Millis,
+    },
+    Failed,
+    /// Failed, and the agent's endpoint is disabled (it answered 410 Gone).
+    FailedAndDisable {
+        reason: String,
+    },
+}
+
+/// Where a webhook-worthy event goes, decided inside the writer's transaction.
+struct Candidate<'a> {
+    message_id: &'a MessageId,
+    tracks_status: bool,
+    message_url: Option<String>,
+    callback: Option<Value>,
+}
+
+fn review_routes(
+    metadata: Option<&Value>,
+    review: Option<&Value>,
+) -> (Option<String>, Option<Value>) {
+    let message_url = metadata
+        .and_then(|m| m.get("webhookUrl"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let callback = review
+        .and_then(|r| r.get("callback"))
+        .filter(|c| c.is_object())
+        .cloned();
+    (message_url, callback)
+}
+
+/// Writes the outbox rows of a batch's events (inside the batch's transaction, before commit).
+pub(crate) async fn enqueue(
+    conn: &mut AnyConnection,
+    list: &[CommittedEvent],
+    settings: &OutboxSettings,
+) -> Result<(), StoreError> {
+    for ce in list {
+        let e = &ce.event;
+        let (message_url, callback);
+        let cand = match &e.event {
+            DomainEvent::MessageCreated { message, .. }
+                if message.sender_type == SenderType::User =>
+            {
+                Candidate {
+                    message_id: &message.id,
+                    tracks_status: true,
+                    message_url: None,
+                    callback: None,
+                }
+            }
+            DomainEvent::ReviewResponded { message } => {
+                (message_url, callback) =
+                    review_routes(message.metadata.as_ref(), message.review.as_ref());
+                Candidate {
+                    message_id: &message.id,
+                    tracks_status: true,
+                    message_url,
+                    callback,
+                }
+            }
+            DomainEvent::ReviewExpired { message_id, .. } => {
+                let row = sqlx::query("SELECT metadata, review FROM messages WHERE id = $1")
+                    .bind(message_id.as_str())
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                (message_url, callback) = match &row {
+                    Some(r) => review_routes(
+                        rows::oj(r, "metadata")?.as_ref(),
+                        rows::oj(r, "review")?.as_ref(),
+                    ),
+                    None => (None, None),
+                };
+                Candidate {
+                    message_id,
+                    tracks_status: false,
+                    message_url,
+                    callback,
+                }
+            }
+            _ => continue,
+        };
+        // Placet's resolution: the message's own URL, then the agent's, then the review's
+        // legacy callback (user messages have neither of their own: the agent's URL only).
+        let mut route: Option<(WebhookTarget, String, String, Option<Value>)> = cand
+            .message_url
+            .map(|url| (WebhookTarget::Message, url, "POST".into(), None));
+        if route.is_none() {
+            let agent_url: Option<String> =
+                sqlx::query_scalar("SELECT webhook_url FROM channels WHERE id = $1")
+                    .bind(e.channel_id.as_str())
+                    .fetch_optional(&mut *conn)
+                    .await?
+                    .flatten();
+            route = agent_url.map(|url| (WebhookTarget::Agent, url, "POST".into(), None));
+        }
+        if route.is_none()
+            && let Some(cb) = cand.callback
+            && let Some(url) = cb.get("url").and_then(Value::as_str)
+        {
+            let method = cb
+                .get("method")
+                .and_then(Value::as_str)
+                .unwrap_or("POST")
+                .to_ascii_uppercase();
+            route = Some((
+                WebhookTarget::Callback,
+                url.to_owned(),
+                method,
+                cb.get("headers").filter(|h| h.is_object()).cloned(),
+            ));
+        }
+        let Some((target, url, method, extra_headers)) = route else {
+            continue;
+        };
+        let Some(body) = (settings.render)(e) else {
+            continue;
+        };
+        sqlx::query(
+            "INSERT INTO webhook_deliveries (id, channel_id, message_id, event, seq, target, url, \
+             method, extra_headers, body, tracks_status, state, attempts, max_attempts, \
+             next_attempt_at, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'pending', 0, $12, $13, $13, $13)",
+        )
+        .bind(format!("msg_{}", new_id(e.at.0)))
+        .bind(e.channel_id.as_str())
+        .bind(cand.message_id.as_str())
+        .bind(e.event.name())
+        .bind(e.seq)
+        .bind(target.as_str())
+        .bind(url)
+        .bind(method)
+        .bind(rows::json_text(&extra_headers))
+        .bind(body)
+        .bind(cand.tracks_status as i64)
+        .bind(settings.max_attempts.max(1))
+        .bind(e.at.0)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+const DELIVERY_COLS: &str = "id, channel_id, message_id, event, seq, target, url, state, attempts, \
+    max_attempts, next_attempt_at, last_status, last_error, created_at, updated_at";
+
+fn delivery(row: &AnyRow) -> Result<WebhookDelivery, StoreError> {
+    let state = rows::en(&rows::s(row, "state")?, WebhookState::parse)?;
+    Ok(WebhookDelivery {
+        id: rows::s(row, "id")?,
+        channel_id: ChannelId::from_trusted(rows::s(row, "channel_id")?),
+        message_id: MessageId::from_trusted(rows::s(row, "message_id")?),
+        event: rows::s(row, "event")?,
+        seq: rows::i(row, "seq")?,
+        target: rows::en(&rows::s(row, "target")?, WebhookTarget::parse)?,
+        url: rows::s(row, "url")?,
+        state,
+        attempts: rows::i(row, "attempts")?,
+        max_attempts: rows::i(row, "max_attempts")?,
+        next_attempt_at: (state == WebhookState::Pending)
+            .then(|| rows::t(row, "next_attempt_at"))
+            .transpose()?,
+        last_status: rows::oi(row, "last_status")?,
+        last_error: rows::os(row, "last_error")?,
+        created_at: rows::t(row, "created_at")?,
+        updated_at: rows::t(row, "updated_at")?,
+        attempt_log: Vec::new(),
+    })
+}
+
+impl Store {
+    /// Claims up to `limit` due deliveries for `owner` until `lease_until`. Deliveries whose
+    /// lease ran out (their worker died) are due again.
+    pub async fn claim_webhooks(
+        &self,
+        now: Millis,
+        lease_until: Millis,
+        owner: &str,
+        limit: i64,
+    ) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        let owner = owner.to_owned();
+        let lock = match self.backend {
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let claim = format!(
+            "UPDATE webhook_deliveries SET lease_until = $1, lease_owner = $2 WHERE id IN (\
+               SELECT id FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= $3 \
+               AND (lease_until IS NULL OR lease_until <= $3) ORDER BY next_attempt_at LIMIT $4{lock}) \
+             RETURNING id"
+        );
+        self.writer
+            .run("", move |conn, _| {
+                Box::pin(async move {
+                    let ids: Vec<String> = sqlx::query_scalar(&claim)
+                        .bind(lease_until.0)
+                        .bind(&owner)
+                        .bind(now.0)
+                        .bind(limit)
+                        .fetch_all(&mut *conn)
+                        .await?;
+                    let mut out = Vec::with_capacity(ids.len());
+                    for id in ids {
+                        let row = sqlx::query(
+                            "SELECT d.id, d.channel_id, d.message_id, d.event, d.target, d.url, d.method, \
+                             d.extra_headers, d.body, d.attempts, d.max_attempts, c.webhook_url AS agent_url, \
+                             c.webhook_headers, c.webhook_auth, c.webhook_secret, c.webhook_disabled_reason \
+                             FROM webhook_deliveries d JOIN channels c ON c.id = d.channel_id WHERE d.id = $1",
+                        )
+                        .bind(&id)
+                        .fetch_one(&mut *conn)
+                        .await?;
+                        out.push(ClaimedDelivery {
+                            id,
+                            channel_id: ChannelId::from_trusted(rows::s(&row, "channel_id")?),
+                            message_id: MessageId::from_trusted(rows::s(&row, "message_id")?),
+                            event: rows::s(&row, "event")?,
+                            target: rows::en(&rows::s(&row, "target")?, WebhookTarget::parse)?,
+                            url: rows::s(&row, "url")?,
+                            method: rows::s(&row, "method")?,
+                            extra_headers: rows::oj(&row, "extra_headers")?,
+                            body: rows::s(&row, "body")?,
+                            attempts: rows::i(&row, "attempts")?,
+                            max_attempts: rows::i(&row, "max_attempts")?,
+                            agent: AgentEndpoint {
+                                url: rows::os(&row, "agent_url")?,
+                                headers: rows::oj(&row, "webhook_headers")?,
+                                auth: rows::os(&row, "webhook_auth")?
+                                    .map(|t| serde_json::from_str(&t))
+                                    .transpose()?,
+                                secret: rows::os(&row, "webhook_secret")?,
+                                disabled_reason: rows::os(&row, "webhook_disabled_reason")?,
+                            },
+                        });
+                    }
+                    Ok(out)
+                })
+            })
+            .await
+    }
+
+    /// Records an attempt and its outcome for a delivery `owner` holds the lease of. When
+    /// the delivery settles and it tracks its message's `deliveryStatus`, the status moves
+    /// (never back from `agent_received`) and `message:delivery` is logged. `Conflict` when
+    /// the lease was lost (another worker took the delivery over).
+    pub async fn record_webhook_attempt(
+        &self,
+        d: &ClaimedDelivery,
+        owner: &str,
+        rec: AttemptRecord,
+        outcome: AttemptOutcome,
+        now: Millis,
+    ) -> Result<(), StoreError> {
+        let id = d.id.clone();
+        let channel = d.channel_id.clone();
+        let message_id = d.message_id.clone();
+        let owner = owner.to_owned();
+        let key = channel.to_string();
+        self.writer
+            .run(&key, move |conn, events| {
+                Box::pin(async move {
+                    let (state, next) = match &outcome {
+                        AttemptOutcome::Delivered => (WebhookState::Delivered, now),
+                        AttemptOutcome::Retry { at } => (WebhookState::Pending, *at),
+                        AttemptOutcome::Failed | AttemptOutcome::FailedAndDisable { .. } => {
+                            (WebhookState::Failed, now)
+                        }
+                    };
+                    let row = sqlx::query(
+                        "UPDATE webhook_deliveries SET attempts = attempts + 1, state = $3, \
+                         next_attempt_at = $4, lease_until = NULL, lease_owner = NULL, url = $5, \
+                         last_status = $6, last_error = $7, updated_at = $8 \
+                         WHERE id = $1 AND lease_owner = $2 AND state = 'pending' \
+                         RETURNING attempts, tracks_status",
+                    )
+                    .bind(&id)
+                    .bind(&owner)
+                    .bind(state.as_str())
+                    .bind(next.0)
+                    .bind(&rec.url)
+                    .bind(rec.status_code)
+                    .bind(&rec.error)
+                    .bind(now.0)
+                    .fetch_optional(&mut *conn)
+                    .await?
+                    .ok_or(StoreError::Conflict("the delivery's lease was lost"))?;
+                    let attempt = rows::i(&row, "attempts")?;
+                    let tracks = rows::i(&row, "tracks_status")? != 0;
+                    sqlx::query(
+                        "INSERT INTO webhook_attempts (delivery_id, attempt, started_at, duration_ms, status_code, error) \
+                         VALUES ($1, $2, $3, $4, $5, $6)",
+                    )
+                    .bind(&id)
+                    .bind(attempt)
+                    .bind(rec.started_at.0)
+                    .bind(rec.duration_ms)
+                    .bind(rec.status_code)
+                    .bind(&rec.error)
+                    .execute(&mut *conn)
+                    .await?;
+                    if let AttemptOutcome::FailedAndDisable { reason } = &outcome {
+                        sqlx::query(
+                            "UPDATE channels SET webhook_disabled_at = $2, webhook_disabled_reason = $3 WHERE id = $1",
+                        )
+                        .bind(channel.as_str())
+                        .bind(now.0)
+                        .bind(reason)
+                        .execute(&mut *conn)
+                        .await?;
+                    }
+                    let status = match state {
+                        WebhookState::Delivered => DeliveryStatus::WebhookDelivered,
+                        WebhookState::Failed => DeliveryStatus::WebhookFailed,
+                        WebhookState::Pending => return Ok(()),
+                    };
+                    if tracks {
+                        set_delivery_status(conn, events, &channel, &message_id, status, now)
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .await
+    }
+
+    /// The earliest `next_attempt_at` among pending deliveries (the worker sleeps until then).
+    pub async fn next_webhook_due(&self) -> Result<Option<Millis>, StoreError> {
+        let v: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(next_attempt_at) FROM webhook_deliveries WHERE state = 'pending'",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(v.map(Millis))
+    }
+
+    /// A message's deliveries, newest first, with their attempts.
+    pub async fn webhook_deliveries_of_message(
+        &self,
+        message_id: &MessageId,
+    ) -> Result<Vec<WebhookDelivery>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {DELIVERY_COLS} FROM webhook_deliveries WHERE message_id = $1 ORDER BY created_at DESC, id DESC"
+        ))
+        .bind(message_id.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        self.with_attempts(rows.iter().map(delivery).collect::<Result<_, _>>()?)
+            .await
+    }
+
+    /// A channel's deliveries, newest first, optionally in one state, with their attempts.
+    pub async fn webhook_deliveries_of_channel(
+        &self,
+        channel: &ChannelId,
+        state: Option<WebhookState>,
+        limit: i64,
+    ) -> Result<Vec<WebhookDelivery>, StoreError> {
+        let filter = if state.is_some() {
+            "AND state = $3"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "SELECT {DELIVERY_COLS} FROM webhook_deliveries WHERE channel_id = $1 {filter} \
+             ORDER BY created_at DESC, id DESC LIMIT $2"
+        );
+        let mut q = sqlx::query(&sql).bind(channel.as_str()).bind(limit);
+        if let Some(s) = state {
+            q = q.bind(s.as_str());
+        }
+        let rows = q.fetch_all(&self.pool).await?;
+        self.with_attempts(rows.iter().map(delivery).collect::<Result<_, _>>()?)
+            .await
+    }
+
+    async fn with_attempts(
+        &self,
+        mut list: Vec<WebhookDelivery>,
+    ) -> Result<Vec<WebhookDelivery>, StoreError> {
+        if list.is_empty() {
+            return Ok(list);
+        }
+        let placeholders: Vec<String> = (1..=list.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT delivery_id, attempt, started_at, duration_ms, status_code, error FROM webhook_attempts \
+             WHERE delivery_id IN ({}) ORDER BY attempt",
+            placeholders.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for d in &list {
+            q = q.bind(d.id.as_str());
+        }
+        let rows = q.fetch_all(&self.pool).await?;
+        for row in &rows {
+            let id = rows::s(row, "delivery_id")?;
+            if let Some(d) = list.iter_mut().find(|d| d.id == id) {
+                d.attempt_log.push(WebhookAttempt {
+                    attempt: rows::i(row, "attempt")?,
+                    started_at: rows::t(row, "started_at")?,
+                    duration_ms: rows::i(row, "duration_ms")?,
+                    status_code: rows::oi(row, "status_code")?,
+                    error: rows::os(row, "error")?,
+                });
+            }
+        }
+        Ok(list)
+    }
+
+    /// A manual retry of a message's newest delivery: one more attempt, now, with the same
+    /// `webhook-id`. An agent-target delivery is pointed at the agent's current URL and a
+    /// disabled endpoint is re-enabled (a human asked for it). `Rejected { no_webhook }` when
+    /// the message has no delivery or the agent no longer has a URL.
+    pub async fn retry_webhook(
+        &self,
+        channel: &ChannelId,
+        message_id: &MessageId,
+        now: Millis,
+    ) -> Result<(), StoreError> {
+        let channel = channel.clone();
+        let message_id = message_id.clone();
+        let key = channel.to_string();
+        self.writer
+            .run(&key, move |conn, _| {
+                Box::pin(async move {
+                    const NONE: StoreError = StoreError::Rejected {
+                        code: "no_webhook",
+                        message: "No webhook configured for this message",
+                    };
+                    let row = sqlx::query(
+                        "SELECT d.id, d.target, d.state, c.webhook_url FROM webhook_deliveries d \
+                         JOIN channels c ON c.id = d.channel_id \
+                         WHERE d.message_id = $1 AND d.channel_id = $2 \
+                         ORDER BY d.tracks_status DESC, d.created_at DESC, d.id DESC LIMIT 1",
+                    )
+                    .bind(message_id.as_str())
+                    .bind(channel.as_str())
+                    .fetch_optional(&mut *conn)
+                    .await?
+                    .ok_or(NONE)?;
+                    let id = rows::s(&row, "id")?;
+                    let target = rows::en(&rows::s(&row, "target")?, WebhookTarget::parse)?;
+                    let agent_url = rows::os(&row, "webhook_url")?;
+                    let url = match target {
+                        WebhookTarget::Agent => Some(agent_url.ok_or(NONE)?),
+                        _ => None,
+                    };
+                    sqlx::query(
+                        "UPDATE webhook_deliveries SET state = 'pending', next_attempt_at = $2, \
+                         max_attempts = CASE WHEN state = 'pending' THEN max_attempts ELSE attempts + 1 END, \
+                         url = COALESCE($3, url), lease_until = NULL, lease_owner = NULL, updated_at = $2 \
+                         WHERE id = $1",
+                    )
+                    .bind(&id)
+                    .bind(now.0)
+                    .bind(url)
+                    .execute(&mut *conn)
+                    .await?;
+                    if target == WebhookTarget::Agent {
+                        sqlx::query(
+                            "UPDATE channels SET webhook_disabled_at = NULL, webhook_disabled_reason = NULL WHERE id = $1",
+                        )
+                        .bind(channel.as_str())
+                        .execute(&mut *conn)
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .await
+    }
+
+    /// The agent's signing secret the first time a webhook URL is set: stores `candidate`
+    /// unless a secret exists, marks it shown and returns it; `None` once it has been shown.
+    pub async fn reveal_webhook_secret_once(
+        &self,
+        channel: &ChannelId,
+        candidate: String,
+    ) -> Result<Option<String>, StoreError> {
+        let channel = channel.clone();
+        let key = channel.to_string();
+        self.writer
+            .run(&key, move |conn, _| {
+                Box::pin(async move {
+                    let v: Option<String> = sqlx::query_scalar(
+                        "UPDATE channels SET webhook_secret = COALESCE(webhook_secret, $2), \
+                         webhook_secret_shown = 1 WHERE id = $1 AND webhook_secret_shown = 0 \
+                         RETURNING webhook_secret",
+                    )
+                    .bind(channel.as_str())
+                    .bind(candidate)
+                    .fetch_optional(&mut *conn)
+                    .await?
+                    .flatten();
+                    Ok(v)
+                })
+            })
+            .await
+    }
+
+    /// Replaces the agent's signing secret (and marks it shown).
+    pub async fn set_webhook_secret(
+        &self,
+        channel: &ChannelId,
+        secret: String,
+    ) -> Result<(), StoreError> {
+        let channel = channel.clone();
+        let key = channel.to_string();
+        self.writer
+            .run(&key, move |conn, _| {
+                Box::pin(async move {
+                    let r = sqlx::query(
+                        "UPDATE channels SET webhook_secret = $2, webhook_secret_shown = 1 WHERE id = $1",
+                    )
+                    .bind(channel.as_str())
+                    .bind(secret)
+                    .execute(&mut *conn)
+                    .await?;
+                    if r.rows_affected() == 0 {
+                        return Err(StoreError::NotFound);
+                    }
+                    Ok(())
+                })
+            })
+            .await
+    }
+
+    /// The agent's signing secret, creating it from `candidate` when it has none yet (a
+    /// delivery to a per-message URL may come before any URL was set on the agent).
+    pub async fn ensure_webhook_secret(
+        &self,
+        channel: &ChannelId,
+        candidate: String,
+    ) -> Result<String, StoreError> {
+        let channel = channel.clone();
+        let key = channel.to_string();
+        self.writer
+            .run(&key, move |conn, _| {
+                Box::pin(async move {
+                    let v: Option<String> = sqlx::query_scalar(
+                        "UPDATE channels SET webhook_secret = COALESCE(webhook_secret, $2) WHERE id = $1 \
+                         RETURNING webhook_secret",
+                    )
+                    .bind(channel.as_str())
+                    .bind(candidate)
+                    .fetch_optional(&mut *conn)
+                    .await?
+                    .flatten();
+                    v.ok_or(StoreError::NotFound)
+                })
+            })
+            .await
+    }
+}
+
+/// Moves a message's `deliveryStatus` (never back from `agent_received`) and logs
+/// `message:delivery` when it changed.
+pub(crate) async fn set_delivery_status(
+    conn: &mut AnyConnection,
+    events: &mut crate::writer::Events,
+    channel: &ChannelId,
+    message_id: &MessageId,
+    status: DeliveryStatus,
+    now: Millis,
+) -> Result<(), StoreError> {
+    let r = sqlx::query(
+        "UPDATE messages SET delivery_status = $3, updated_at = $4 WHERE id = $1 AND channel_id = $2 \
+         AND delivery_status <> $3 AND delivery_status <> 'agent_received'",
+    )
+    .bind(message_id.as_str())
+    .bind(channel.as_str())
+    .bind(status.as_str())
+    .bind(now.0)
+    .execute(&mut *conn)
+    .await?;
+    if r.rows_affected() > 0 {
+        crate::events::append(
+            conn,
+            events,
+            channel,
+            DomainEvent::MessageDelivery {
+                message_id: message_id.clone(),
+                delivery_status: status,
+            },
+            now,
+        )
+        .await?;
+    }
+    Ok(())
+}
