@@ -7,8 +7,8 @@
 # After the suites it runs the examples against the same server: examples/node (Placet's
 # WebSocket full example, driven by node:test) and examples/langchain (pytest), then the JS
 # client's tests (clients/js: node --test) and the dashboard's browser suite
-# (e2e/browser/run.sh: headless Chromium via playwright-core; it refreshes the screenshots in
-# docs/dashboard/).
+# (e2e/browser/run.sh: headless Chromium via playwright-core; its screenshots go to a temporary
+# directory unless ASSENT_SCREENSHOTS=1, which refreshes docs/dashboard/).
 #
 # Dependencies must already be installed (this script installs nothing):
 #   (cd e2e/node && npm ci) && pip install -r e2e/python/requirements.txt

@@ -6,19 +6,27 @@
 //   ASSENT_ADMIN_EMAIL / ASSENT_ADMIN_PASSWORD   the owner account (defaults as in e2e/run.sh)
 //   ASSENT_DEV_ASSETS=1     serve crates/assent-server/assets/ from disk (devserver.mjs, proxying
 //                           the API to ASSENT_URL) instead of the assets embedded in the binary
-//   ASSENT_SCREENSHOTS=0    do not write docs/dashboard/*.png
+//   ASSENT_SCREENSHOTS=1    write the screenshots into docs/dashboard/ (the tour's images);
+//                           unset: into ASSENT_SCREENSHOT_DIR, default $TMPDIR/assent-dashboard-screenshots,
+//                           so that a test run leaves the working tree alone; 0: take none
 //   CHROMIUM_PATH           default /usr/bin/chromium
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { io } from 'socket.io-client';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-export const SCREENSHOT_DIR = path.resolve(here, '../../docs/dashboard');
+/** Where `shot` writes: docs/dashboard/ only when asked to refresh the tour (ASSENT_SCREENSHOTS=1). */
+export const SCREENSHOT_DIR =
+  process.env.ASSENT_SCREENSHOTS === '1'
+    ? path.resolve(here, '../../docs/dashboard')
+    : path.resolve(process.env.ASSENT_SCREENSHOT_DIR || path.join(os.tmpdir(), 'assent-dashboard-screenshots'));
 
 export const API_URL = (process.env.ASSENT_URL ?? '').replace(/\/+$/, '');
 if (!API_URL) throw new Error('ASSENT_URL is not set: start a server and export it, or use e2e/run.sh');
@@ -93,11 +101,66 @@ export async function signIn(page, email, password) {
   await page.getByRole('button', { name: 'Sign in' }).click();
 }
 
+/** A screenshot `<name>.png` of the page into SCREENSHOT_DIR (none with ASSENT_SCREENSHOTS=0). */
 export async function shot(page, name) {
   if (process.env.ASSENT_SCREENSHOTS === '0') return;
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
   await sleep(250); // let entrance animations settle
   await page.screenshot({ path: path.join(SCREENSHOT_DIR, `${name}.png`) });
+}
+
+/**
+ * A TCP relay in front of `upstream` (an http://host:port origin) that a test can cut: `cut()`
+ * drops every open connection and refuses new ones (the browser sees the server vanish, as in
+ * a network outage or a restart), `restore()` lets connections through again. Load the
+ * dashboard from `url` to put it behind the relay. `close()` stops it.
+ */
+export async function startCutProxy(upstream) {
+  const target = new URL(upstream);
+  const pairs = new Set();
+  let down = false;
+  const server = net.createServer((client) => {
+    if (down) {
+      client.destroy();
+      return;
+    }
+    const up = net.connect(Number(target.port || 80), target.hostname);
+    const pair = { client, up };
+    pairs.add(pair);
+    const end = () => {
+      client.destroy();
+      up.destroy();
+      pairs.delete(pair);
+    };
+    client.on('error', end).on('close', end);
+    up.on('error', end).on('close', end);
+    client.pipe(up);
+    up.pipe(client);
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  const dropAll = () => {
+    for (const p of [...pairs]) {
+      p.client.destroy();
+      p.up.destroy();
+    }
+    pairs.clear();
+  };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    cut() {
+      down = true;
+      dropAll();
+    },
+    restore() {
+      down = false;
+    },
+    close: () =>
+      new Promise((resolve) => {
+        dropAll();
+        server.close(() => resolve());
+      }),
+  };
 }
 
 // ---------------------------------------------------------------- REST (the agent's and the admin's side)

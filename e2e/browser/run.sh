@@ -6,7 +6,9 @@
 #
 # e2e/run.sh calls it with the server it started (and the admin credentials exported).
 # Needs `npm ci` in e2e/browser and Debian's chromium (/usr/bin/chromium, or CHROMIUM_PATH).
-# Screenshots of the main screens are written to docs/dashboard/ (ASSENT_SCREENSHOTS=0: none).
+# Screenshots of the main screens go to a temporary directory ($TMPDIR/assent-dashboard-screenshots,
+# or ASSENT_SCREENSHOT_DIR); ASSENT_SCREENSHOTS=1 writes them into docs/dashboard/ instead (refreshes
+# the tour's images), ASSENT_SCREENSHOTS=0 takes none.
 # ASSENT_DEV_ASSETS=1 serves crates/assent-server/assets/ from disk instead of the embedded copy.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

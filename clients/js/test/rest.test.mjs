@@ -100,6 +100,18 @@ test('reviews: list pending, respond, validation errors name the field', { timeo
   await assert.rejects(h.reviews.respond(m.id, { age: 41 }), (e) => e.status === 403 && e.code === 'review_already_responded');
 });
 
+test('reviews: an iteration chain lists every iteration, oldest first', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const h = tenant.human;
+  const first = await postAgentMessage(tenant.agent, tenant.channelId, 'Release notes, draft 1', { review: { type: 'approval' } });
+  await h.reviews.respond(first.id, { selectedOption: 'reject' }, 'Shorter, please');
+  const second = await postAgentMessage(tenant.agent, tenant.channelId, 'Release notes, draft 2', { iterationOf: first.id, review: { type: 'approval' } });
+  assert.equal(second.iteration, 2);
+  const chain = await h.messages.iterations(second.id);
+  assert.equal(chain.groupId, second.iterationGroupId);
+  assert.deepEqual(chain.iterations.map((m) => [m.id, m.iteration]), [[first.id, 1], [second.id, 2]]);
+  assert.equal(chain.iterations[0].review.feedback, 'Shorter, please');
+});
+
 test('API keys: the clear key is shown on create and rotate only', { timeout: TEST_TIMEOUT_MS }, async () => {
   const h = tenant.human;
   const k = await h.apiKeys.create('ci');

@@ -90,7 +90,8 @@ let cleanupView = null;
 function connIndicator(compact) {
   const label = h('span.conn-label');
   const el = h('div.conn', { role: 'status', 'aria-live': 'polite', 'data-testid': 'connection' }, h('span.conn-dot', { 'aria-hidden': 'true' }), label);
-  const words = { open: 'Live', connecting: 'Connecting…', reconnecting: 'Reconnecting…', closing: 'Offline', closed: 'Offline' };
+  // Soft hyphens (U+00AD): the 64 px rail breaks the long words in two ("Recon-necting…").
+  const words = { open: 'Live', connecting: 'Con\u00adnecting…', reconnecting: 'Recon\u00adnecting…', closing: 'Offline', closed: 'Offline' };
   const update = (s) => {
     el.dataset.state = s;
     label.textContent = compact && s === 'open' ? 'Live' : words[s] ?? s;

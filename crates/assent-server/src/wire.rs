@@ -505,7 +505,23 @@ pub fn thread_ephemeral(ev: &crate::app::hub::Ephemeral) -> Option<String> {
                                "stream_id": stream_id, "message_id": message_id, "content": delta})
             .to_string(),
         ),
-        crate::app::hub::Ephemeral::Relay { .. } => None,
+        crate::app::hub::Ephemeral::Relay {
+            channel_id,
+            kind,
+            payload,
+        } => {
+            use crate::app::hub::RelayKind;
+            let (event_type, field, value) = match kind {
+                RelayKind::Commands => ("agent_commands", "commands", payload.get("commands")),
+                RelayKind::Progress => ("progress", "content", payload.get("content")),
+                RelayKind::Delta => return None,
+            };
+            Some(
+                serde_json::json!({"event_type": event_type, "thread_id": channel_id, "agent_id": channel_id,
+                                   field: value.cloned().unwrap_or(Value::Null)})
+                .to_string(),
+            )
+        }
     }
 }
 

@@ -115,6 +115,8 @@ export function createRest(cfg) {
     get: (id) => request('GET', `/api/messages/${enc(id)}`),
     /** Posts as the human; idempotent on `clientId`. */
     send: (channelId, text, clientId) => request('POST', '/api/messages', { body: { channelId, text, clientId } }),
+    /** The iteration chain of a review message: `{groupId, iterations}` (oldest first). */
+    iterations: (id) => request('GET', `/api/messages/${enc(id)}/iterations`),
   };
 
   const reviews = {

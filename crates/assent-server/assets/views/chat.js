@@ -2,7 +2,8 @@
 // frames from /ws/threads/{id} (resumed from the last seq after any disconnect), streamed
 // replies rendered as they arrive (typewriter), status steps and tool calls, review cards,
 // delivery ticks, and the composer (optimistic, de-duplicated by clientId, queued while
-// offline and re-sent with the same clientId after a reconnect).
+// offline and re-sent with the same clientId after a reconnect) with the agent's slash-command
+// palette (views/commands.js; live updates arrive as `agent_commands` frames).
 
 import { client, describe, report } from '../lib/api.js';
 import { avatar, h, icon, setChildren } from '../lib/dom.js';
@@ -11,6 +12,7 @@ import { emit, on, store } from '../lib/store.js';
 import { clock, fullDate } from '../lib/time.js';
 import { openAgentSettings } from './agent-settings.js';
 import { presence } from './channels.js';
+import { commandPalette } from './commands.js';
 import { reviewCard } from './review.js';
 
 const PAGE = 30;
@@ -88,10 +90,16 @@ export function mountChat(main, { id, navigate }) {
   const timeline = h('div.timeline', { role: 'log', 'aria-live': 'polite', 'aria-label': 'Conversation', tabindex: '0', 'data-testid': 'timeline' }, inner, pill);
   const input = h('textarea', { rows: 1, placeholder: 'Write a message…', 'aria-label': 'Message', maxlength: 100000, 'data-testid': 'composer' });
   const sendBtn = h('button.btn.btn-primary.btn-icon', { type: 'submit', 'aria-label': 'Send', title: 'Send' }, icon('send'));
+  const palette = commandPalette(input, { send: () => send(), refresh: () => refreshCommands() });
+  const hint = h('div.composer-hint', { 'data-testid': 'composer-hint' });
   const composer = h('form.composer', { novalidate: true },
-    h('div.composer-inner', input, sendBtn),
-    h('div.composer-hint', 'Enter to send · Shift+Enter for a new line'),
+    h('div.composer-inner', palette.el, input, sendBtn),
+    hint,
   );
+  function renderHint() {
+    hint.textContent = palette.hint() ?? `Enter to send · Shift+Enter for a new line${palette.count ? ' · / for commands' : ''}`;
+  }
+  renderHint();
   main.append(head, banner, timeline, composer);
 
   function renderHead() {
@@ -405,6 +413,11 @@ export function mountChat(main, { id, navigate }) {
       case 'escalation_created':
         sysRow(`esc:${f.seq}`, [icon('flag', 'icon icon-sm'), `Escalated to ${f.target}${f.reason ? ` — ${f.reason}` : ''}`]);
         break;
+      case 'agent_commands':
+        if (!Array.isArray(f.commands)) break;
+        relayed = true;
+        setCommands(f.commands);
+        break;
       case 'sync_reset':
         reload();
         break;
@@ -465,6 +478,8 @@ export function mountChat(main, { id, navigate }) {
     savePending(id, [...loadPending(id), p]);
     input.value = '';
     autosize();
+    palette.update();
+    renderHint();
     upsert(localMessage(p, 'sending'));
     scrollToBottom();
     deliver(p.clientId);
@@ -474,9 +489,16 @@ export function mountChat(main, { id, navigate }) {
     input.style.height = 'auto';
     input.style.height = `${Math.min(200, input.scrollHeight)}px`;
   }
-  input.addEventListener('input', autosize);
+  input.addEventListener('input', () => {
+    autosize();
+    palette.update();
+    renderHint();
+  });
+  input.addEventListener('blur', () => palette.close());
+  input.addEventListener('focus', () => palette.update());
   const coarse = window.matchMedia('(pointer: coarse)');
   input.addEventListener('keydown', (e) => {
+    if (palette.onKeydown(e)) return;
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && !coarse.matches) {
       e.preventDefault();
       send();
@@ -487,6 +509,30 @@ export function mountChat(main, { id, navigate }) {
     send();
     input.focus();
   });
+
+  // ---------------------------------------------------------- slash commands
+  function setCommands(commands) {
+    if (st.agent) st.agent.commands = commands;
+    palette.setCommands(commands);
+    renderHint();
+  }
+
+  // Typing "/" re-reads the stored commands (PUT …/commands sends no event), unless the agent
+  // relayed a list live: relays are not stored, so the stored list may be older.
+  let refreshing = false;
+  let relayed = false;
+  async function refreshCommands() {
+    if (refreshing || relayed || st.dead) return;
+    refreshing = true;
+    try {
+      const agent = await client.agents.get(id);
+      if (!st.dead && !relayed) setCommands(agent.commands);
+    } catch {
+      /* keep the commands we have */
+    } finally {
+      refreshing = false;
+    }
+  }
 
   // ---------------------------------------------------------- read state
   let readTimer = null;
@@ -547,6 +593,7 @@ export function mountChat(main, { id, navigate }) {
       st.agent = { ...(store.agents.get(id) ?? {}), ...agent };
       since = agent.lastSeq;
       renderHead();
+      if (!relayed) setCommands(agent.commands);
       const page = await client.messages.list(id, { limit: PAGE });
       if (st.dead) return;
       for (const m of page.data) {
@@ -610,7 +657,7 @@ export function mountChat(main, { id, navigate }) {
     on('agents', () => {
       const a = store.agents.get(id);
       if (a && st.agent) {
-        st.agent = { ...st.agent, ...a };
+        st.agent = { ...st.agent, ...a, commands: st.agent.commands };
         renderHead();
       }
     }),

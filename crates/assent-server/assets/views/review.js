@@ -1,8 +1,11 @@
 // Review cards: the five review types (approval, selection, form, text-input, freeform) in
 // their pending, answered and expired states, with client-side validation that mirrors the
-// server's (lib/validate.js), a live countdown to the deadline and optional feedback.
+// server's (lib/validate.js), a live countdown to the deadline and optional feedback. A
+// re-review (iteration 2 or later of a chain, `iterationOf`) also shows the previous
+// iteration's outcome and feedback and a word diff of the text against it.
 
 import { client, describe, report } from '../lib/api.js';
+import { diffStats, wordDiff } from '../lib/diff.js';
 import { busy, h, icon } from '../lib/dom.js';
 import { renderMarkdown } from '../lib/markdown.js';
 import { ago, countdown, fullDate, parseTime } from '../lib/time.js';
@@ -357,6 +360,90 @@ function answerView(review) {
   return h('div.answer', parts);
 }
 
+// ---------------------------------------------------------------- iterations
+
+// Chains by message id. A chain's earlier iterations are final (a new iteration needs a
+// completed or expired target), so a loaded chain stays valid for the message.
+const chains = new Map();
+function loadChain(id) {
+  if (!chains.has(id)) {
+    const p = client.messages.iterations(id).catch((err) => {
+      chains.delete(id);
+      throw err;
+    });
+    chains.set(id, p);
+    if (chains.size > 200) chains.delete(chains.keys().next().value);
+  }
+  return chains.get(id);
+}
+
+/** The iteration number of a re-review (2, 3, …), or 0. */
+export function reIteration(msg) {
+  return Number.isInteger(msg?.iteration) && msg.iteration > 1 && msg.review ? msg.iteration : 0;
+}
+
+/** The text diff as DOM: unchanged text, <del> and <ins> (never HTML strings). */
+export function diffView(before, after) {
+  const ops = wordDiff(before, after);
+  const parts = ops.map((o) => {
+    if (o.op === 'eq') return o.text;
+    const tag = o.op === 'ins' ? 'ins' : 'del';
+    return h(tag, h('span.sr-only', o.op === 'ins' ? '[added: ' : '[removed: '), o.text, h('span.sr-only', ']'));
+  });
+  return { el: h('div.diff', { 'data-testid': 'iteration-diff' }, parts), stats: diffStats(ops), same: ops.every((o) => o.op === 'eq') };
+}
+
+function outcome(prev) {
+  const r = prev.review ?? {};
+  const n = prev.iteration ?? 1;
+  if (r.status === 'expired') return `#${n} expired unanswered`;
+  if (r.status !== 'completed') return `#${n} is ${r.status ?? 'pending'}`;
+  if (r.response?._dismissed === true) return `#${n} was dismissed`;
+  if (r.type === 'approval') {
+    const opt = (r.payload?.options ?? []).find((o) => o.id === r.response?.selectedOption);
+    const label = opt?.label ?? { approve: 'Approve', reject: 'Reject' }[r.response?.selectedOption] ?? r.response?.selectedOption;
+    if (label) return `#${n} was answered: ${label}`;
+  }
+  return `#${n} was answered`;
+}
+
+/** The block under a re-review's header: previous outcome, feedback and the text diff. */
+function iterationView(msg) {
+  const n = reIteration(msg);
+  const el = h('div.iteration', { 'data-testid': 'iteration' },
+    h('div.small.muted', h('span.spinner', { 'aria-hidden': 'true' }), ` Loading iteration #${n - 1}…`));
+  loadChain(msg.id).then(
+    (chain) => {
+      const list = Array.isArray(chain?.iterations) ? chain.iterations : [];
+      const prev = list.filter((m) => Number.isInteger(m.iteration) && m.iteration < n).sort((a, b) => a.iteration - b.iteration).pop();
+      if (!prev) {
+        el.replaceChildren(h('div.small.muted', `Iteration #${n - 1} is not available.`));
+        return;
+      }
+      const p = prev.iteration;
+      const r = prev.review ?? {};
+      const said = r.feedback
+        ? h('div.feedback-box', h('strong', `Your feedback on #${p}: `), r.feedback)
+        : r.response?.comment
+          ? h('div.feedback-box', h('strong', `Your comment on #${p}: `), r.response.comment)
+          : h('div.small.muted', `No feedback was given on #${p}.`);
+      const diff = diffView(prev.text ?? '', msg.text ?? '');
+      const summary = diff.same
+        ? `The text is the same as in #${p}`
+        : `Changes since #${p} (+${diff.stats.added} / −${diff.stats.removed} words)`;
+      el.replaceChildren(
+        h('div.iteration-outcome', icon('flag', 'icon icon-sm'), outcome(prev)),
+        said,
+        diff.same ? h('div.small.muted.iteration-same', summary) : h('details.iteration-diff', { open: true }, h('summary', summary), diff.el),
+      );
+    },
+    () => {
+      el.replaceChildren(h('div.small.muted', `Could not load iteration #${n - 1}.`));
+    },
+  );
+  return el;
+}
+
 // ---------------------------------------------------------------- the card
 
 /**
@@ -369,6 +456,7 @@ export function reviewCard(msg, { onAnswered } = {}) {
   let current = null;
   let stopTicker = null;
   let renderedKey = '';
+  let iterEl = null;
 
   const ctx = {
     idPrefix: `rv-${msg.id}`,
@@ -454,7 +542,9 @@ export function reviewCard(msg, { onAnswered } = {}) {
       right.textContent = `Expired ${ago(review.expiresAt)}`;
       right.title = fullDate(review.expiresAt);
     }
-    return h('div.review-head', pill, h('span', TYPE_NAMES[review.type] ?? review.type), right);
+    const n = reIteration(current);
+    const again = n ? h('span.pill.pill-iteration', { 'data-testid': 'rereview-badge' }, icon('flag', 'icon icon-sm'), `Re-review #${n}`) : null;
+    return h('div.review-head', pill, again, h('span', TYPE_NAMES[review.type] ?? review.type), right);
   }
 
   function render(force = false) {
@@ -479,7 +569,8 @@ export function reviewCard(msg, { onAnswered } = {}) {
     } else {
       body = [h('p.muted.small', { style: { margin: 0 } }, 'This request expired before anyone answered it. The agent was told.')];
     }
-    el.replaceChildren(head(review, status), h('div.review-body', body));
+    if (!iterEl && reIteration(current)) iterEl = iterationView(current);
+    el.replaceChildren(...[head(review, status), iterEl, h('div.review-body', body)].filter(Boolean));
   }
 
   function update(m) {

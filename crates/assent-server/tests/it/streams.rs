@@ -415,6 +415,20 @@ async fn socketio_deltas_only_into_owned_channels_and_draft_text_is_exact() {
     assert_eq!(ack["ok"], true);
     let e = watcher.next_named("message:progress", T).await.unwrap();
     assert_eq!(e.data["content"], "thinking");
+    // The thread stream carries the relays too (the dashboard's palette updates live).
+    let mut raw = thread(&s, &a, None).await;
+    let cmds = json!([{"command": "/deploy", "description": "Ship it"}]);
+    let ack = agent
+        .emit_with_ack(
+            "agent:commands",
+            json!({"channelId": a.channel, "commands": cmds}),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(ack["ok"], true);
+    let f = raw.until("agent_commands").await.pop().unwrap();
+    assert_eq!((&f["commands"], f.get("seq")), (&cmds, None), "{f}");
     let (_, done) = s
         .call(
             Method::PATCH,
