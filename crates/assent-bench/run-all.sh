@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 RUNS="${RUNS:-3}"
-SCENARIOS="${SCENARIOS:-ingest-sqlite ingest-pg max-sqlite fanout light idle resume wait sweep}"
+SCENARIOS="${SCENARIOS:-ingest-sqlite ingest-pg max-sqlite fanout light idle resume wait webhooks webhooks-fast sweep}"
 PG_URL="${PG_URL:-postgres://postgres@127.0.0.1:5432}"
 OUT=docs/bench
 BIN=target/release/assent
@@ -16,13 +16,18 @@ mkdir -p "$OUT"
 PORT=18777
 URL="http://127.0.0.1:$PORT"
 server_pid=""
+# Webhook scenarios: a local receiver (so private targets allowed), the default schedule's
+# shape compressed to seconds with 12 steps, and a 1 s timeout so hung requests fail fast.
+WEBHOOK_ENV=(ASSENT_ALLOW_PRIVATE_WEBHOOKS=true ASSENT_WEBHOOK_TIMEOUT_MS=1000
+  "ASSENT_WEBHOOK_RETRY_SCHEDULE=0ms,5ms,300ms,1s,1s,1s,1s,1s,1s,1s,1s,1s")
+EXTRA_ENV=()
 
 start_server() { # $1 = database url or empty
   local dir; dir="$(mktemp -d)"
   local db=()
   [[ -n "${1:-}" ]] && db=(--database-url "$1")
-  ASSENT_LOG=warn ASSENT_ADMIN_EMAIL=admin@example.com ASSENT_ADMIN_PASSWORD=admin-password-1 \
-    "$BIN" serve --addr "127.0.0.1:$PORT" --data-dir "$dir" "${db[@]}" > "$dir/server.log" 2>&1 &
+  env ASSENT_LOG=warn ASSENT_ADMIN_EMAIL=admin@example.com ASSENT_ADMIN_PASSWORD=admin-password-1 \
+    "${EXTRA_ENV[@]}" "$BIN" serve --addr "127.0.0.1:$PORT" --data-dir "$dir" "${db[@]}" > "$dir/server.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 1 100); do curl -fs "$URL/health" > /dev/null && return 0; sleep 0.1; done
   echo "server did not start" >&2; cat "$dir/server.log" >&2; exit 1
@@ -54,6 +59,8 @@ for s in $SCENARIOS; do
     idle) run idle sqlite idle --connections 15000 --hold 10 ;;
     resume) run resume sqlite resume --clients 1000 --messages 120 --rate 2 --jitter 15 ;;
     wait) run wait sqlite wait --waiters 2000 ;;
+    webhooks) EXTRA_ENV=("${WEBHOOK_ENV[@]}"); run webhooks sqlite webhooks --events 1000 --fail-5xx 0.30 --hang 0.10 --throttle 0.05; EXTRA_ENV=() ;;
+    webhooks-fast) EXTRA_ENV=("${WEBHOOK_ENV[@]}"); run webhooks-fast sqlite webhooks --events 5000 --fail-5xx 0 --hang 0 --throttle 0; EXTRA_ENV=() ;;
     # Latency vs load for the plot (one run per rate, 12 s each).
     sweep)
       for rate in 500 1000 2000 3000 4000 5000 6000; do

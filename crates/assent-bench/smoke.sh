@@ -9,6 +9,7 @@ dir="$(mktemp -d)"
 port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
 url="http://127.0.0.1:$port"
 ASSENT_LOG=warn ASSENT_ADMIN_EMAIL=admin@example.com ASSENT_ADMIN_PASSWORD=admin-password-1 \
+  ASSENT_ALLOW_PRIVATE_WEBHOOKS=true ASSENT_WEBHOOK_TIMEOUT_MS=500 ASSENT_WEBHOOK_RETRY_SCHEDULE=0ms,5ms,100ms,200ms,200ms,200ms,200ms,200ms,200ms,200ms,200ms,200ms \
   "$ASSENT_BIN" serve --addr "127.0.0.1:$port" --data-dir "$dir" > "$dir/server.log" 2>&1 &
 pid=$!
 trap 'kill -TERM $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$dir"' EXIT
@@ -23,3 +24,5 @@ b resume --clients 10 --messages 6 --rate 3 --jitter 1.5
 check "d['delivered_pct'] == 100.0 and d['duplicates'] == 0 and d['out_of_order'] == 0" delivered_pct,duplicates,out_of_order
 b wait --waiters 20
 check "d['completed'] == 20" completed
+b webhooks --events 40 --deadline 60
+check "d['delivered_pct'] == 100.0 and d['duplicates'] == 0 and d['webhook_ids_per_message_max'] == 1" delivered_pct,duplicates,requests

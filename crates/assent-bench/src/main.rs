@@ -97,6 +97,27 @@ enum Scenario {
         #[arg(long, default_value_t = 500)]
         waiters: usize,
     },
+    /// Webhook reliability: humans post `events` messages to an agent whose webhook points at
+    /// a local receiver that fails a share of requests; waits until every event was answered
+    /// 2xx once. The server must run with ASSENT_ALLOW_PRIVATE_WEBHOOKS=true.
+    Webhooks {
+        #[arg(long, default_value_t = 1000)]
+        events: usize,
+        /// Share of requests answered 500/503.
+        #[arg(long, default_value_t = 0.30)]
+        fail_5xx: f64,
+        /// Share of requests left hanging (the server's timeout fires).
+        #[arg(long, default_value_t = 0.10)]
+        hang: f64,
+        /// Share of requests answered 429 with `Retry-After: 1`.
+        #[arg(long, default_value_t = 0.05)]
+        throttle: f64,
+        /// Give up waiting after this many seconds.
+        #[arg(long, default_value_t = 300)]
+        deadline: u64,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
 }
 
 fn micros() -> u64 {
@@ -280,6 +301,21 @@ async fn main() -> Result<()> {
             jitter,
         } => resume(&cli, *clients, *messages, *rate, *jitter).await?,
         Scenario::Wait { waiters } => wait(&cli, *waiters).await?,
+        Scenario::Webhooks {
+            events,
+            fail_5xx,
+            hang,
+            throttle,
+            deadline,
+            seed,
+        } => {
+            let mix = FailureMix {
+                fail_5xx: *fail_5xx,
+                hang: *hang,
+                throttle: *throttle,
+            };
+            webhooks(&cli, *events, mix, *deadline, *seed).await?
+        }
     };
     println!("{}", serde_json::to_string_pretty(&result)?);
     if let Some(p) = &cli.json {
@@ -696,5 +732,245 @@ async fn wait(cli: &Cli, waiters: usize) -> Result<Value> {
         "completed": ok,
         "answer_commit_to_response": pcts(&h),
         "server": server_delta(cli.server_pid, before, ok as u64),
+    }))
+}
+
+// ---- webhooks ----
+
+#[derive(Clone, Copy, Debug)]
+struct FailureMix {
+    fail_5xx: f64,
+    hang: f64,
+    throttle: f64,
+}
+
+#[derive(Default)]
+struct RxStats {
+    requests: AtomicU64,
+    ok: AtomicU64,
+    failed_5xx: AtomicU64,
+    hung: AtomicU64,
+    throttled: AtomicU64,
+    /// webhook-id → (message id, attempts seen, 2xx answers).
+    by_id: std::sync::Mutex<HashMap<String, (String, u64, u64)>>,
+}
+
+/// A deterministic xorshift stream shared by the receiver's connections.
+struct Rng(std::sync::Mutex<u64>);
+
+impl Rng {
+    fn next_f64(&self) -> f64 {
+        let mut x = self.0.lock().expect("rng lock");
+        *x ^= *x << 13;
+        *x ^= *x >> 7;
+        *x ^= *x << 17;
+        (*x >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// A minimal HTTP/1.1 receiver (one request per connection) with a programmable failure mix.
+async fn flaky_receiver(mix: FailureMix, seed: u64) -> Result<(String, Arc<RxStats>)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/hook", listener.local_addr()?);
+    let stats = Arc::new(RxStats::default());
+    let rng = Arc::new(Rng(std::sync::Mutex::new(seed.max(1))));
+    let st = stats.clone();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let st = st.clone();
+            let rng = rng.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::with_capacity(4096);
+                let mut chunk = [0u8; 4096];
+                let (head_end, len) = loop {
+                    let Ok(n) = sock.read(&mut chunk).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&buf[..i]).to_ascii_lowercase();
+                        let len = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .and_then(|v| v.trim().parse::<usize>().ok())
+                            .unwrap_or(0);
+                        break (i + 4, len);
+                    }
+                };
+                while buf.len() < head_end + len {
+                    let Ok(n) = sock.read(&mut chunk).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                }
+                let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+                let id = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("webhook-id:"))
+                    .map(|v| v.trim().to_owned())
+                    .unwrap_or_default();
+                let body: Value =
+                    serde_json::from_slice(&buf[head_end..head_end + len]).unwrap_or(Value::Null);
+                let message = body["message"]["id"].as_str().unwrap_or("").to_owned();
+                st.requests.fetch_add(1, Ordering::Relaxed);
+                let r = rng.next_f64();
+                let reply: &[u8] = if r < mix.fail_5xx {
+                    st.failed_5xx.fetch_add(1, Ordering::Relaxed);
+                    if r < mix.fail_5xx / 2.0 {
+                        b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                    } else {
+                        b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                    }
+                } else if r < mix.fail_5xx + mix.hang {
+                    st.hung.fetch_add(1, Ordering::Relaxed);
+                    &[]
+                } else if r < mix.fail_5xx + mix.hang + mix.throttle {
+                    st.throttled.fetch_add(1, Ordering::Relaxed);
+                    b"HTTP/1.1 429 Too Many Requests\r\nretry-after: 1\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                } else {
+                    st.ok.fetch_add(1, Ordering::Relaxed);
+                    b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                };
+                {
+                    let mut map = st.by_id.lock().expect("stats lock");
+                    let e = map.entry(id).or_insert((message, 0, 0));
+                    e.1 += 1;
+                    if reply.starts_with(b"HTTP/1.1 200") {
+                        e.2 += 1;
+                    }
+                }
+                if reply.is_empty() {
+                    // Hang: hold the connection open well past the server's timeout.
+                    tokio::time::sleep(Duration::from_secs(60)).await;
+                    return;
+                }
+                let _ = sock.write_all(reply).await;
+                let _ = sock.shutdown().await;
+            });
+        }
+    });
+    Ok((url, stats))
+}
+
+async fn webhooks(
+    cli: &Cli,
+    events: usize,
+    mix: FailureMix,
+    deadline: u64,
+    seed: u64,
+) -> Result<Value> {
+    let s = setup(cli).await?;
+    let (hook, rx) = flaky_receiver(mix, seed).await?;
+    let agent = s
+        .api
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/agents",
+            ("x-api-key", &s.key),
+            Some(json!({"name": "webhook-bench", "webhookUrl": hook})),
+        )
+        .await?;
+    let channel = agent["id"].as_str().context("no agent id")?.to_owned();
+    let before = cli.server_pid.and_then(proc_stats);
+    let started = Instant::now();
+    let bearer = format!("Bearer {}", s.token);
+    let next = Arc::new(AtomicU64::new(0));
+    let mut posters = Vec::new();
+    for _ in 0..16 {
+        let (api, bearer, channel, next) =
+            (s.api.clone(), bearer.clone(), channel.clone(), next.clone());
+        posters.push(tokio::spawn(async move {
+            let mut ids = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed) as usize;
+                if i >= events {
+                    return Ok::<_, anyhow::Error>(ids);
+                }
+                let m = api
+                    .call(
+                        reqwest::Method::POST,
+                        "/api/messages",
+                        ("authorization", &bearer),
+                        Some(json!({"channelId": channel, "text": format!("event {i}")})),
+                    )
+                    .await?;
+                ids.push(m["id"].as_str().unwrap_or("").to_owned());
+            }
+        }));
+    }
+    let mut posted = std::collections::HashSet::new();
+    for p in posters {
+        posted.extend(p.await??);
+    }
+    let posted_in = started.elapsed();
+    let limit = started + Duration::from_secs(deadline);
+    let delivered = loop {
+        let done: std::collections::HashSet<String> = rx
+            .by_id
+            .lock()
+            .expect("stats lock")
+            .values()
+            .filter(|(_, _, ok)| *ok > 0)
+            .map(|(m, _, _)| m.clone())
+            .collect();
+        let n = done.intersection(&posted).count();
+        if n == posted.len() || Instant::now() >= limit {
+            break n;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let elapsed = started.elapsed();
+    let map = rx.by_id.lock().expect("stats lock").clone();
+    let mut per_message: HashMap<&str, std::collections::HashSet<&str>> = HashMap::new();
+    let mut attempts = hist();
+    for (id, (m, n, _)) in &map {
+        per_message
+            .entry(m.as_str())
+            .or_default()
+            .insert(id.as_str());
+        attempts.record(*n).ok();
+    }
+    let duplicates = map.values().filter(|(_, _, ok)| *ok > 1).count();
+    let ids_per_message_max = per_message.values().map(|s| s.len()).max().unwrap_or(0);
+    let failed = s
+        .api
+        .call(
+            reqwest::Method::GET,
+            &format!("/api/agents/{channel}/deliveries?state=failed&limit=200"),
+            ("authorization", &bearer),
+            None,
+        )
+        .await?["data"]
+        .as_array()
+        .map(|a| a.len())
+        .unwrap_or(0);
+    Ok(json!({
+        "scenario": "webhooks",
+        "events": events,
+        "posted_secs": posted_in.as_secs_f64(),
+        "delivered": delivered,
+        "delivered_pct": 100.0 * delivered as f64 / events.max(1) as f64,
+        "duplicates": duplicates,
+        "webhook_ids_per_message_max": ids_per_message_max,
+        "failed_deliveries_on_server": failed,
+        "requests": rx.requests.load(Ordering::Relaxed),
+        "answered_2xx": rx.ok.load(Ordering::Relaxed),
+        "answered_5xx": rx.failed_5xx.load(Ordering::Relaxed),
+        "answered_429": rx.throttled.load(Ordering::Relaxed),
+        "hung": rx.hung.load(Ordering::Relaxed),
+        "attempts_per_event_p50": attempts.value_at_quantile(0.5),
+        "attempts_per_event_p99": attempts.value_at_quantile(0.99),
+        "attempts_per_event_max": attempts.max(),
+        "all_delivered_secs": elapsed.as_secs_f64(),
+        "deliveries_per_sec": delivered as f64 / elapsed.as_secs_f64().max(1e-9),
+        "mix": {"fail_5xx": mix.fail_5xx, "hang": mix.hang, "throttle": mix.throttle},
+        "server": server_delta(cli.server_pid, before, delivered as u64),
     }))
 }
