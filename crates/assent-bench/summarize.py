@@ -57,6 +57,8 @@ def main():
         elif sc == "resume":
             lat = lambda k: med(rs, lambda r: r["replay"][k])
             print(f"| {name} | {len(rs)} | {fmt(med(rs, lambda r: r['delivered_pct']),2)} % delivered, {fmt(med(rs, lambda r: r['duplicates']),0)} duplicates, {fmt(med(rs, lambda r: r['out_of_order']),0)} out of order, {fmt(med(rs, lambda r: r['reconnects']),0)} reconnects | {fmt(lat('p50_ms'),1)} ms | {fmt(lat('p99_ms'),1)} ms | {fmt(lat('max_ms'),1)} ms | – | – | – |")
+        elif sc == "webhooks":
+            print(f"| {name} | {len(rs)} | {fmt(med(rs, lambda r: r['events']),0)} events, {fmt(med(rs, lambda r: r['delivered_pct']),2)} % delivered, {fmt(med(rs, lambda r: r['duplicates']),0)} duplicate 2xx, {fmt(med(rs, lambda r: r['requests']),0)} requests, ≤ {fmt(med(rs, lambda r: r['attempts_per_event_max']),0)} attempts/event, {fmt(med(rs, lambda r: r['deliveries_per_sec']),0)} deliveries/s | – | – | {fmt(med(rs, lambda r: r['all_delivered_secs']),1)} s to all delivered | {fmt(med(rs, lambda r: r['failed_deliveries_on_server']),0)} failed | {fmt(med(rs, lambda r: (r.get('server') or {}).get('cpu_seconds_per_1000_deliveries')),3)} | {fmt(med(rs, lambda r: (r.get('server') or {}).get('rss_mib')),0)} MiB |")
     sweep = sorted(glob.glob(os.path.join(OUT, "sweep-*.json")), key=lambda p: int(re.search(r"sweep-(\d+)", p).group(1)))
     if sweep:
         rows = [json.load(open(p)) for p in sweep]
