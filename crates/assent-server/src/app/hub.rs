@@ -148,30 +148,36 @@ pub enum SubscribeOutcome {
 
 type Done = Box<dyn FnOnce(SubscribeOutcome) + Send>;
 
+/// A command for a connection's worker. Kept at 24 bytes (large variants are boxed): the
+/// queue's first block of 32 slots is allocated with every connection.
 enum Cmd {
     Event {
         ev: Arc<SharedEvent>,
         via_channel: bool,
     },
-    Subscribe {
-        channel: String,
-        last_seq: Option<i64>,
-        done: Done,
-    },
-    Unsubscribe {
-        channel: String,
-    },
+    Subscribe(Box<SubscribeCmd>),
+    Unsubscribe(Box<str>),
     /// Runs in order with deliveries (acks, pongs).
     Run(Box<dyn FnOnce() + Send>),
     Ephemeral(Arc<Ephemeral>),
     /// A relay sent by this (agent) connection, handled in arrival order.
-    Relay {
-        kind: RelayKind,
-        payload: serde_json::Value,
-        done: Box<dyn FnOnce(Result<(), AppError>) + Send>,
-    },
+    Relay(Box<RelayCmd>),
     Close,
 }
+
+struct SubscribeCmd {
+    channel: String,
+    last_seq: Option<i64>,
+    done: Done,
+}
+
+struct RelayCmd {
+    kind: RelayKind,
+    payload: serde_json::Value,
+    done: Box<dyn FnOnce(Result<(), AppError>) + Send>,
+}
+
+const _: () = assert!(std::mem::size_of::<Cmd>() <= 24);
 
 /// Queue depth per connection before it counts as a slow consumer.
 const QUEUE_DEPTH: usize = 4_096;
@@ -355,15 +361,15 @@ impl Connection {
         last_seq: Option<i64>,
         done: impl FnOnce(SubscribeOutcome) + Send + 'static,
     ) -> bool {
-        self.send(Cmd::Subscribe {
+        self.send(Cmd::Subscribe(Box::new(SubscribeCmd {
             channel,
             last_seq,
             done: Box::new(done),
-        })
+        })))
     }
 
     pub fn unsubscribe(&self, channel: String) -> bool {
-        self.send(Cmd::Unsubscribe { channel })
+        self.send(Cmd::Unsubscribe(channel.into_boxed_str()))
     }
 
     /// Handles a relay (delta, progress, commands) of this agent connection in arrival order.
@@ -373,11 +379,11 @@ impl Connection {
         payload: serde_json::Value,
         done: impl FnOnce(Result<(), AppError>) + Send + 'static,
     ) -> bool {
-        self.send(Cmd::Relay {
+        self.send(Cmd::Relay(Box::new(RelayCmd {
             kind,
             payload,
             done: Box::new(done),
-        })
+        })))
     }
 
     /// Runs `f` after everything queued before it (e.g. a pong after a subscription).
@@ -472,12 +478,15 @@ impl Worker {
                 // The handlers are boxed so that an idle connection's task stays small: an
                 // unboxed future would reserve room for the largest of them (replay reads).
                 Cmd::Event { ev, via_channel } => Box::pin(self.on_event(ev, via_channel)).await,
-                Cmd::Subscribe {
-                    channel,
-                    last_seq,
-                    done,
-                } => Box::pin(self.on_subscribe(channel, last_seq, done)).await,
-                Cmd::Unsubscribe { channel } => {
+                Cmd::Subscribe(c) => {
+                    let SubscribeCmd {
+                        channel,
+                        last_seq,
+                        done,
+                    } = *c;
+                    Box::pin(self.on_subscribe(channel, last_seq, done)).await
+                }
+                Cmd::Unsubscribe(channel) => {
                     if let Some(id) = ChannelId::parse(&channel) {
                         self.subs.remove(&id);
                         self.app.hub.unsubscribe_channel(&id, self.id);
@@ -489,11 +498,12 @@ impl Worker {
                     true
                 }
                 Cmd::Ephemeral(ev) => Box::pin(self.on_ephemeral(&ev)).await,
-                Cmd::Relay {
-                    kind,
-                    payload,
-                    done,
-                } => {
+                Cmd::Relay(r) => {
+                    let RelayCmd {
+                        kind,
+                        payload,
+                        done,
+                    } = *r;
                     done(Box::pin(self.on_relay(kind, payload)).await);
                     true
                 }

@@ -32,6 +32,9 @@ pub fn layer(app: Arc<App>) -> (GatewayLayer, SocketIo) {
     let (layer, io) = SocketIo::builder()
         .max_payload(1_000_000)
         .max_buffer_size(8_192)
+        // Each socket's WebSocket read buffer starts this big and grows for larger frames;
+        // idle sockets exchange only pings, so 4 KiB (the default) mostly sat unused.
+        .ws_read_buffer_size(1_024)
         .ping_interval(Duration::from_secs(25))
         .ping_timeout(Duration::from_secs(20))
         .with_state(app)
