@@ -52,7 +52,7 @@ for s in $SCENARIOS; do
   case $s in
     # Paced at 5,500/s: the per-agent pacing of the generator loses a few tenths of a percent.
     ingest-sqlite) run ingest-sqlite sqlite ingest --agents 64 --channels 8 --subscribers 1 --rate 5500 --duration 60 ;;
-    ingest-pg) run ingest-pg pg ingest --agents 64 --channels 8 --subscribers 1 --rate 5000 --duration 60 ;;
+    ingest-pg) run ingest-pg pg ingest --agents 64 --channels 8 --subscribers 1 --rate 5500 --duration 60 ;;
     max-sqlite) run max-sqlite sqlite ingest --agents 64 --channels 8 --subscribers 1 --duration 20 ;;
     fanout) run fanout sqlite ingest --agents 10 --channels 1 --subscribers 100 --rate 250 --duration 30 ;;
     light) run light sqlite ingest --agents 50 --channels 100 --subscribers 10 --rate 500 --duration 30 ;;

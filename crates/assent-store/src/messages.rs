@@ -90,6 +90,7 @@ impl Store {
         now: Millis,
     ) -> Result<(Message, bool), StoreError> {
         let key = new.channel_id.to_string();
+        let pg = self.backend == crate::Backend::Postgres;
         self.writer
             .run(&key, move |conn, events| {
                 Box::pin(async move {
@@ -124,8 +125,16 @@ impl Store {
                             (Some(g), Some(i))
                         }
                     };
-                    let (seq, owner) = events::next_seq(conn, &new.channel_id, now, true).await?;
-                    let msg = Message {
+                    // PostgreSQL: the seq bump and the insert are one statement (one round
+                    // trip per message, the writer's main cost there). SQLite has no UPDATE
+                    // in a CTE, and its round trips are in-process.
+                    let (seq, owner) = if pg {
+                        (0, None)
+                    } else {
+                        let (seq, owner) = events::next_seq(conn, &new.channel_id, now, true).await?;
+                        (seq, Some(owner))
+                    };
+                    let mut msg = Message {
                         id: MessageId::generate(now.0),
                         channel_id: new.channel_id.clone(),
                         seq,
@@ -145,12 +154,22 @@ impl Store {
                         updated_at: now,
                     };
                     let review_status = msg.review_status().map(|s| s.as_str());
-                    sqlx::query(
+                    let sql = if pg {
+                        "WITH s AS (UPDATE channels SET head_seq = head_seq + 1, last_event_at = $15 WHERE id = $2 \
+                           RETURNING head_seq, owner_id) \
+                         INSERT INTO messages (id, channel_id, seq, sender_type, sender_id, text, status, review, metadata, \
+                         client_id, stream_id, stream_state, delivery_status, review_status, created_at, updated_at, \
+                         review_expires_at, iteration_group_id, iteration) \
+                         SELECT $1, $2, s.head_seq, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17, $18 \
+                         FROM s RETURNING seq, (SELECT owner_id FROM s) AS owner_id"
+                    } else {
                         "INSERT INTO messages (id, channel_id, seq, sender_type, sender_id, text, status, review, metadata, \
                          client_id, stream_id, stream_state, delivery_status, review_status, created_at, updated_at, \
                          review_expires_at, iteration_group_id, iteration) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17, $18)",
-                    )
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17, $18) \
+                         RETURNING seq, NULL AS owner_id"
+                    };
+                    let row = sqlx::query(sql)
                     .bind(msg.id.as_str())
                     .bind(msg.channel_id.as_str())
                     .bind(msg.seq)
@@ -169,8 +188,15 @@ impl Store {
                     .bind(new.review_expires_at.map(|t| t.0))
                     .bind(&msg.iteration_group_id)
                     .bind(msg.iteration)
-                    .execute(&mut *conn)
-                    .await?;
+                    .fetch_optional(&mut *conn)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                    let owner = match owner {
+                        Some(o) => o,
+                        None => UserId::from_trusted(rows::s(&row, "owner_id")?),
+                    };
+                    msg.seq = rows::i(&row, "seq")?;
+                    let seq = msg.seq;
                     let ev = DomainEvent::MessageCreated {
                         message: Box::new(msg.clone()),
                         agent_name,
