@@ -407,9 +407,12 @@ async fn ingest(
         } else {
             None
         };
+        // Paced agents start at evenly spread phases, so that the server sees a steady
+        // stream at `rate` rather than all agents firing together once per period.
+        let phase = per_agent.map(|p| p.mul_f64(a as f64 / agents as f64));
         posters.push(tokio::spawn(async move {
             let mut local = hist();
-            let mut next = Instant::now();
+            let mut next = Instant::now() + phase.unwrap_or_default();
             while Instant::now() < deadline {
                 if let Some(p) = per_agent {
                     next += p;
@@ -478,6 +481,7 @@ async fn idle(cli: &Cli, connections: usize, hold: u64) -> Result<Value> {
     let mut clients = Vec::with_capacity(connections);
     let start = Instant::now();
     let mut failed = 0;
+    let mut failures: std::collections::BTreeMap<String, u64> = Default::default();
     for chunk in (0..connections).collect::<Vec<_>>().chunks(200) {
         let batch = futures_util::future::join_all(chunk.iter().map(|&i| {
             let (base, key, ch) = (s.api.base.clone(), s.key.clone(), ch.clone());
@@ -493,7 +497,10 @@ async fn idle(cli: &Cli, connections: usize, hold: u64) -> Result<Value> {
         for r in batch {
             match r {
                 Ok(c) => clients.push(c),
-                Err(_) => failed += 1,
+                Err(e) => {
+                    failed += 1;
+                    *failures.entry(e.to_string()).or_insert(0u64) += 1;
+                }
             }
         }
     }
@@ -512,6 +519,7 @@ async fn idle(cli: &Cli, connections: usize, hold: u64) -> Result<Value> {
         "scenario": "idle",
         "connections": n,
         "failed": failed,
+        "failures": failures,
         "connect_seconds": connect_s,
         "server_rss_before_kib": before.map(|b| b.1),
         "server_rss_after_kib": after.map(|a| a.1),
