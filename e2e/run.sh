@@ -71,6 +71,8 @@ export ASSENT_ADMIN_PASSWORD="admin-password-1"
 
 echo "e2e: starting $ASSENT_BIN on $ASSENT_URL (data dir $data_dir)"
 # Webhook tests deliver to loopback receivers, with a short retry schedule.
+# ASSENT_E2E_WEBHOOKS=1: the browser suite's webhook tests fail (rather than skip) without them.
+export ASSENT_E2E_WEBHOOKS=1
 ASSENT_ALLOW_PRIVATE_WEBHOOKS=true ASSENT_WEBHOOK_TIMEOUT_MS=2000 \
   ASSENT_WEBHOOK_RETRY_SCHEDULE=0ms,200ms,200ms \
   "$ASSENT_BIN" serve --addr "127.0.0.1:$port" --data-dir "$data_dir" >"$log" 2>&1 &

@@ -291,10 +291,13 @@ test('settings: API key shown once with copy, rotate, delete; agent settings; us
   await dialog.getByLabel('Webhook URL').fill('ftp://nope');
   await dialog.getByRole('button', { name: 'Save changes' }).click();
   await dialog.getByText('The URL must be an http or https URL.').waitFor();
-  await dialog.getByLabel('Name').fill('Backups');
+  await dialog.getByLabel('Name', { exact: true }).fill('Backups');
   await dialog.getByLabel('Group (tag)').fill('ops');
   await dialog.getByLabel('Webhook URL').fill('https://hooks.example.com/assent');
   await dialog.getByRole('button', { name: 'Save changes' }).click();
+  // The first URL reveals the signing secret: the dialog stays open to show it once.
+  await dialog.getByTestId('webhook-secret').getByText(/^whsec_/).waitFor();
+  await dialog.getByRole('button', { name: 'Done' }).click();
   await dialog.waitFor({ state: 'detached' });
   const saved = (await api('GET', `/api/agents/${channelId}`, { token, expect: 200 })).body;
   assert.equal(saved.name, 'Backups');

@@ -107,6 +107,13 @@ export function createRest(cfg) {
     remove: (id) => request('DELETE', `/api/agents/${enc(id)}`),
     markRead: (id) => request('POST', `/api/agents/${enc(id)}/read`),
     setTag: (channelId, tag) => request('POST', '/api/agents/setTag', { body: { channelId, tag } }),
+    /** A new webhook signing secret `{webhookSecret}` (`whsec_…`), shown in this answer only. */
+    rotateWebhookSecret: (id) => request('POST', `/api/agents/${enc(id)}/webhook-secret/rotate`),
+    /**
+     * The agent's webhook deliveries, newest first, with their attempts: `{data}`.
+     * `state` = pending | delivered | failed | all (default all), `limit` 1..200.
+     */
+    deliveries: (id, { state, limit } = {}) => request('GET', `/api/agents/${enc(id)}/deliveries`, { params: { state, limit } }),
   };
 
   const messages = {
@@ -117,6 +124,13 @@ export function createRest(cfg) {
     send: (channelId, text, clientId) => request('POST', '/api/messages', { body: { channelId, text, clientId } }),
     /** The iteration chain of a review message: `{groupId, iterations}` (oldest first). */
     iterations: (id) => request('GET', `/api/messages/${enc(id)}/iterations`),
+    /** The webhook deliveries of a message, newest first, with their attempt logs: `{data}`. */
+    deliveries: (id) => request('GET', `/api/messages/${enc(id)}/deliveries`),
+    /**
+     * One more attempt now of the message's webhook delivery (same `webhook-id`):
+     * `{retried: true}`; `AssentError` `no_webhook` (400) when the message has none.
+     */
+    retry: (id) => request('POST', `/api/messages/${enc(id)}/retry`),
   };
 
   const reviews = {

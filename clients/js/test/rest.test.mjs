@@ -2,10 +2,11 @@
 // change), agents, messages, reviews, API keys, users, and the error shape.
 
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
+import http from 'node:http';
 import { before, test } from 'node:test';
 import { AssentError, createClient } from '../src/index.js';
-import { BASE_URL, TEST_TIMEOUT_MS, adminClient, memberClient, postAgentMessage, setupTenant, uid } from './helpers.mjs';
+import { BASE_URL, TEST_TIMEOUT_MS, adminClient, memberClient, postAgentMessage, setupTenant, uid, until } from './helpers.mjs';
 
 let tenant;
 before(async () => {
@@ -110,6 +111,84 @@ test('reviews: an iteration chain lists every iteration, oldest first', { timeou
   assert.equal(chain.groupId, second.iterationGroupId);
   assert.deepEqual(chain.iterations.map((m) => [m.id, m.iteration]), [[first.id, 1], [second.id, 2]]);
   assert.equal(chain.iterations[0].review.feedback, 'Shorter, please');
+});
+
+test('webhooks: signing secret shown once and rotated; deliveries listed and retried', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const h = tenant.human;
+  // A local receiver. Whether the server may deliver to it depends on
+  // ASSENT_ALLOW_PRIVATE_WEBHOOKS: with the egress guard on, the delivery fails at once
+  // (refused), which is just as visible; with it off (e2e/run.sh), the request arrives.
+  const received = [];
+  const receiver = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      received.push({ headers: req.headers, body });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise((r) => receiver.listen(0, '127.0.0.1', r));
+  t.after(() => receiver.close());
+  const url = `http://127.0.0.1:${receiver.address().port}/hook`;
+
+  const a = await h.agents.create({ name: uid('hooked') });
+  const first = await h.agents.update(a.id, { webhookUrl: url, webhookHeaders: { 'X-Team': 'ops' }, webhookAuth: { token: 'sekrit' } });
+  assert.match(first.webhookSecret, /^whsec_[A-Za-z0-9+/]+=*$/);
+  assert.deepEqual(first.webhookAuth, { token: '***' });
+  assert.deepEqual(first.webhookHeaders, { 'X-Team': 'ops' });
+  const again = await h.agents.update(a.id, { webhookUrl: url });
+  assert.equal(again.webhookSecret, undefined, 'the secret is shown only by the call that first sets a URL');
+  assert.equal((await h.agents.get(a.id)).webhookSecret, undefined);
+  await assert.rejects(h.agents.update(a.id, { webhookHeaders: { 'webhook-id': 'x' } }), (e) => e.status === 400 && e.errors[0].path === 'webhookHeaders.webhook-id');
+  const rotated = await h.agents.rotateWebhookSecret(a.id);
+  assert.match(rotated.webhookSecret, /^whsec_/);
+  assert.notEqual(rotated.webhookSecret, first.webhookSecret);
+
+  // An agent's own message has no delivery: nothing to retry.
+  const own = await postAgentMessage(tenant.agent, a.id, 'from the agent');
+  assert.deepEqual((await h.messages.deliveries(own.id)).data, []);
+  await assert.rejects(h.messages.retry(own.id), (e) => e.status === 400 && e.code === 'no_webhook');
+
+  // A human's message is delivered to the agent's URL; its delivery settles quickly.
+  const m = await h.messages.send(a.id, 'for the webhook', uid('cid'));
+  let d;
+  await until(async () => {
+    [d] = (await h.messages.deliveries(m.id)).data;
+    return d && d.state !== 'pending';
+  }, 'the delivery to settle', 20_000);
+  assert.equal(d.event, 'message:created');
+  assert.equal(d.target, 'agent');
+  assert.equal(d.url, url);
+  assert.ok(d.attempts >= 1 && d.attemptLog.length === d.attempts, JSON.stringify(d));
+  assert.equal(typeof d.attemptLog[0].durationMs, 'number');
+  const listed = (await h.agents.deliveries(a.id, { state: 'all', limit: 10 })).data;
+  assert.deepEqual(listed.map((x) => x.id), [d.id]);
+  assert.deepEqual((await h.agents.deliveries(a.id, { state: d.state === 'delivered' ? 'failed' : 'delivered' })).data, []);
+  await assert.rejects(h.agents.deliveries(a.id, { limit: 0 }), (e) => e.status === 400);
+  if (received.length) {
+    assert.equal(d.state, 'delivered');
+    const req = received[0];
+    assert.equal(req.headers['webhook-id'], d.id);
+    assert.equal(req.headers.authorization, 'Bearer sekrit');
+    assert.equal(req.headers['x-team'], 'ops');
+    // Signed with the rotated secret (Standard Webhooks).
+    const key = Buffer.from(rotated.webhookSecret.slice('whsec_'.length), 'base64');
+    const sig = createHmac('sha256', key).update(`${req.headers['webhook-id']}.${req.headers['webhook-timestamp']}.${req.body}`).digest('base64');
+    assert.ok(req.headers['webhook-signature'].split(' ').includes(`v1,${sig}`), 'the signature verifies');
+  } else {
+    assert.equal(d.state, 'failed', 'the egress guard refused the private URL, visibly');
+  }
+
+  // A manual retry: one more attempt, same webhook-id.
+  assert.deepEqual(await h.messages.retry(m.id), { retried: true });
+  await until(async () => {
+    const [x] = (await h.messages.deliveries(m.id)).data;
+    return x.attempts === d.attempts + 1 && x.state !== 'pending';
+  }, 'the retried attempt', 20_000);
+  const [after] = (await h.messages.deliveries(m.id)).data;
+  assert.equal(after.id, d.id);
+  if (received.length) assert.equal(received.at(-1).headers['webhook-id'], d.id);
+  await h.agents.remove(a.id);
 });
 
 test('API keys: the clear key is shown on create and rotate only', { timeout: TEST_TIMEOUT_MS }, async () => {

@@ -89,7 +89,12 @@ test('forced disconnects while an agent posts 50 messages: none lost, none dupli
   for (let i = 0; i < 50; i++) {
     const m = await postAgentMessage(tenant.agent, tenant.channelId, `${run} #${i}`, { clientId: `${run}-${i}` });
     ids.push(m.id);
-    if (i % 12 === 5) net.cut(); // the network drops under the socket, mid-burst
+    if (i % 12 === 5) {
+      // The network drops under the open socket, mid-burst (not under one already gone:
+      // two cuts before a reconnect would count as one).
+      await until(() => socket.isOpen, 'the socket to be open before the cut');
+      net.cut();
+    }
   }
   const frames = await log.waitFor('message_completed', (f) => f.content?.startsWith(run), 50, 20_000);
   await sleep(300); // let any duplicate straggle in

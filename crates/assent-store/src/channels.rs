@@ -213,10 +213,10 @@ impl Store {
             .run(&key, move |conn, _| {
                 Box::pin(async move {
                     let mut a = load_agent(conn, &id).await?;
-                    let old_url = a.webhook_url.clone();
+                    // Setting the URL (a new one or the same again) re-enables an endpoint
+                    // that a 410 disabled.
+                    let url_changed = patch.webhook_url.is_some();
                     patch.apply(&mut a);
-                    // A new URL re-enables an endpoint that was disabled by a 410.
-                    let url_changed = old_url != a.webhook_url;
                     if url_changed {
                         a.webhook_disabled_at = None;
                         a.webhook_disabled_reason = None;

@@ -110,9 +110,9 @@ export function toast(text, { error = false, ms = 3200 } = {}) {
  * A modal <dialog> (focus trapped by the browser, Esc closes). `build(close)` returns the
  * body; resolves with what `close(value)` was called with (undefined on Esc).
  */
-export function modal(build, { label } = {}) {
+export function modal(build, { label, wide = false } = {}) {
   return new Promise((resolve) => {
-    const dlg = h('dialog.modal', { 'aria-label': label });
+    const dlg = h(`dialog.modal${wide ? '.modal-wide' : ''}`, { 'aria-label': label });
     let result;
     const close = (value) => {
       result = value;
@@ -164,6 +164,27 @@ export async function copyText(text) {
     ta.remove();
     return ok;
   }
+}
+
+/**
+ * A secret shown once (an API key, a webhook signing secret): a warning that says so, the
+ * value and a copy button. `testid` names it for tests.
+ */
+export function secretBox(value, { message, testid = 'secret' } = {}) {
+  return h('div.secret', { role: 'alert', 'data-testid': testid },
+    h('div.alert.alert-warning', message),
+    h('div.secret-box',
+      h('code', value),
+      h('button.btn.btn-sm', {
+        type: 'button',
+        onclick: async (e) => {
+          const btn = e.currentTarget;
+          const ok = await copyText(value);
+          btn.replaceChildren(icon(ok ? 'check' : 'alert', 'icon icon-sm'), ok ? 'Copied' : 'Copy failed');
+        },
+      }, icon('copy', 'icon icon-sm'), 'Copy'),
+    ),
+  );
 }
 
 /** Sets a button busy (disabled with a spinner) while `fn` runs. */

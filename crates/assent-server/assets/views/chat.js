@@ -1,18 +1,20 @@
 // The chat view of one agent (= channel = thread): history with infinite scroll back, live
 // frames from /ws/threads/{id} (resumed from the last seq after any disconnect), streamed
 // replies rendered as they arrive (typewriter), status steps and tool calls, review cards,
-// delivery ticks, and the composer (optimistic, de-duplicated by clientId, queued while
+// delivery ticks (a click shows the webhook delivery's attempts; a failed delivery says "Not
+// delivered" with Retry), and the composer (optimistic, de-duplicated by clientId, queued while
 // offline and re-sent with the same clientId after a reconnect) with the agent's slash-command
 // palette (views/commands.js; live updates arrive as `agent_commands` frames).
 
 import { client, describe, report } from '../lib/api.js';
-import { avatar, h, icon, setChildren } from '../lib/dom.js';
+import { avatar, h, icon, setChildren, toast } from '../lib/dom.js';
 import { renderMarkdown } from '../lib/markdown.js';
 import { emit, on, store } from '../lib/store.js';
 import { clock, fullDate } from '../lib/time.js';
 import { openAgentSettings } from './agent-settings.js';
 import { presence } from './channels.js';
 import { commandPalette } from './commands.js';
+import { openDeliveryDetails, retryDelivery } from './deliveries.js';
 import { reviewCard } from './review.js';
 
 const PAGE = 30;
@@ -21,7 +23,7 @@ const DELIVERY = {
   sent: ['check', 'Sent'],
   webhook_delivered: ['checks', 'Delivered to the agent'],
   agent_received: ['checks', 'Read by the agent'],
-  webhook_failed: ['alert', 'Webhook delivery failed'],
+  webhook_failed: ['alert', 'Not delivered'],
 };
 
 export function mountChatsHome(main) {
@@ -175,9 +177,11 @@ export function mountChat(main, { id, navigate }) {
           h('button.btn-link', { type: 'button', onclick: () => discard(m.clientId) }, 'Discard'),
         );
       } else {
-        const [ic, label] = DELIVERY[m.deliveryStatus] ?? DELIVERY.sent;
-        meta.append(h('span.ticks', { dataset: { delivery: m.deliveryStatus ?? 'sent' }, title: label, 'aria-label': label }, icon(ic, 'icon icon-sm')));
+        deliveryMeta(item, meta);
       }
+    } else if (m.review?.status === 'completed' && (m.deliveryStatus?.startsWith('webhook_') || st.agent?.webhookUrl)) {
+      // An answered review is POSTed to the agent's webhook: show how that went.
+      deliveryMeta(item, meta, { answer: true });
     }
     const cls = ['msg', mine ? 'msg-user' : 'msg-agent'];
     if (m.review) cls.push('msg-review');
@@ -186,6 +190,42 @@ export function mountChat(main, { id, navigate }) {
     if (item.el) item.el.replaceWith(el);
     item.el = el;
     return el;
+  }
+
+  /** The delivery tick (opens the delivery details), or "Not delivered" with Retry. */
+  function deliveryMeta(item, meta, { answer = false } = {}) {
+    const m = item.msg;
+    const status = m.deliveryStatus ?? 'sent';
+    const details = () => openDeliveryDetails(m, { onRetry: () => retry(m.id) });
+    if (status === 'webhook_failed') {
+      meta.append(
+        h('button.msg-failed', { type: 'button', title: 'Show the delivery attempts', 'data-testid': 'delivery-failed', onclick: details },
+          icon('alert', 'icon icon-sm'), answer ? 'Answer not delivered' : 'Not delivered'),
+        m._retrying
+          ? h('span.retrying', { role: 'status' }, h('span.spinner', { 'aria-hidden': 'true' }), 'Retrying…')
+          : h('button.btn-link', { type: 'button', 'data-testid': 'delivery-retry', onclick: () => retry(m.id) }, 'Retry'),
+      );
+      return;
+    }
+    const [ic, label] = DELIVERY[status] ?? DELIVERY.sent;
+    const text = answer ? (status === 'webhook_delivered' ? 'Answer delivered to the agent' : 'Answer sent') : label;
+    meta.append(h('button.ticks', { type: 'button', dataset: { delivery: status }, title: `${text} · delivery details`, 'aria-label': `${text}, show delivery details`, onclick: details }, icon(ic, 'icon icon-sm')));
+  }
+
+  /** A manual webhook retry of message `mid`; resolves when the attempt settled. */
+  async function retry(mid) {
+    const item = st.items.get(mid);
+    if (!item || item.msg._retrying) return;
+    upsert({ ...item.msg, _retrying: true });
+    const settled = await retryDelivery(mid);
+    if (st.dead) return;
+    const now = st.items.get(mid);
+    if (!now) return;
+    const patch = { ...now.msg, _retrying: false };
+    // The message_delivery frame normally says it first; this covers a frame still in flight.
+    if (settled?.state === 'delivered' && patch.deliveryStatus === 'webhook_failed') patch.deliveryStatus = 'webhook_delivered';
+    upsert(patch);
+    if (settled?.state === 'failed') toast(`Still not delivered: ${settled.lastError ?? 'the attempt failed'}`, { error: true, ms: 5000 });
   }
 
   function place(id, item) {
@@ -384,7 +424,7 @@ export function mountChat(main, { id, navigate }) {
         break;
       case 'message_delivery': {
         const item = st.items.get(f.message_id);
-        if (item) upsert({ ...item.msg, deliveryStatus: f.delivery_status });
+        if (item) upsert({ ...item.msg, deliveryStatus: f.delivery_status, _retrying: item.msg._retrying && f.delivery_status === 'webhook_failed' });
         break;
       }
       case 'agent_status':

@@ -1,11 +1,11 @@
 // Settings: account (password, theme, sign out), API keys (shown once, copy, rotate,
-// delete), agents (name, tag, webhook), users (owners only).
+// delete), agents (name, tag, webhook, deliveries), users (owners only).
 
 import { client, describe, report } from '../lib/api.js';
-import { avatar, busy, confirmDialog, copyText, h, icon, toast } from '../lib/dom.js';
+import { avatar, busy, confirmDialog, h, icon, secretBox, toast } from '../lib/dom.js';
 import { store } from '../lib/store.js';
 import { ago, fullDate } from '../lib/time.js';
-import { agentSettingsForm } from './agent-settings.js';
+import { agentSettings } from './agent-settings.js';
 
 const SECTIONS = [
   ['account', 'Account'],
@@ -85,20 +85,8 @@ function accountSection(body, { setTheme, themePreference, signOut }) {
 
 // ---------------------------------------------------------------- API keys
 
-function secretBox(key, label) {
-  return h('div', { role: 'alert', 'data-testid': 'new-key' },
-    h('div.alert.alert-warning', { style: { marginBottom: '0' } }, `Copy the key for “${label}” now: it is not shown again.`),
-    h('div.secret-box',
-      h('code', key),
-      h('button.btn.btn-sm', {
-        type: 'button',
-        onclick: async (e) => {
-          const ok = await copyText(key);
-          e.currentTarget.textContent = ok ? 'Copied' : 'Copy failed';
-        },
-      }, icon('copy', 'icon icon-sm'), 'Copy'),
-    ),
-  );
+function keyBox(key, label) {
+  return secretBox(key, { testid: 'new-key', message: `Copy the key for “${label}” now: it is not shown again.` });
 }
 
 async function keysSection(body) {
@@ -113,7 +101,7 @@ async function keysSection(body) {
       try {
         const k = await client.apiKeys.create(label.value.trim() || undefined);
         label.value = '';
-        shown.replaceChildren(secretBox(k.key, k.label));
+        shown.replaceChildren(keyBox(k.key, k.label));
         await refresh();
       } catch (err) {
         report(err, 'Could not create the key');
@@ -148,7 +136,7 @@ async function keysSection(body) {
                   if (!(await confirmDialog({ title: `Rotate “${k.label}”?`, body: 'A new secret replaces the current one at once: agents using the old key stop working until updated.', confirm: 'Rotate key' }))) return;
                   try {
                     const r = await client.apiKeys.rotate(k.id);
-                    shown.replaceChildren(secretBox(r.key, r.label));
+                    shown.replaceChildren(keyBox(r.key, r.label));
                     await refresh();
                   } catch (err) {
                     report(err, 'Could not rotate the key');
@@ -194,14 +182,23 @@ function agentsSection(body, { navigate }) {
     return;
   }
   body.replaceChildren(
-    h('section.card', h('h2', 'Agents'), h('p.muted', 'Rename, group and connect your agents.')),
+    h('section.card', h('h2', 'Agents'), h('p.muted', 'Rename, group and connect your agents; set their webhooks and see their deliveries.')),
     ...agents.map((a) => {
-      const details = h('details.card', { dataset: { agent: a.id } },
-        h('summary', { style: { cursor: 'pointer', display: 'flex', gap: '10px', alignItems: 'center' } },
-          avatar(a.name, { small: true, status: a.status }), h('strong', a.name), a.tag ? h('span.pill', a.tag) : null),
-        h('div', { style: { marginTop: '14px' } },
-          agentSettingsForm({ ...a }, { onDeleted: () => agentsSection(body, { navigate }) })),
+      const view = agentSettings({ ...a }, { onDeleted: () => agentsSection(body, { navigate }) });
+      const details = h('details.card.agent-card', { dataset: { agent: a.id } },
+        h('summary',
+          avatar(a.name, { small: true, status: a.status }), h('strong', a.name), a.tag ? h('span.pill', a.tag) : null,
+          a.webhookDisabledAt ? h('span.pill.pill-failed', 'Webhook paused') : a.webhookUrl ? h('span.pill', 'Webhook') : null),
+        h('div.agent-card-body', view.el),
       );
+      // The deliveries are fetched when the agent is opened.
+      let loaded = false;
+      details.addEventListener('toggle', () => {
+        if (details.open && !loaded) {
+          loaded = true;
+          view.load();
+        }
+      });
       return details;
     }),
   );

@@ -404,13 +404,13 @@ async fn retry_after_is_honoured_and_gone_disables_the_endpoint() {
         "{d2}"
     );
     assert_eq!(rx.hits().len(), 2);
-    // Setting a (new) URL enables it again.
+    // Setting the URL again (here the same one) enables it again.
     let (st, agent) = s
         .call(
             Method::PATCH,
             &format!("/api/v1/agents/{}", t.channel),
             &t.key,
-            Some(json!({"webhookUrl": rx.url("/v2")})),
+            Some(json!({"webhookUrl": rx.url("/hook")})),
         )
         .await;
     assert_eq!(st, 200);
@@ -418,7 +418,8 @@ async fn retry_after_is_honoured_and_gone_disables_the_endpoint() {
     assert!(agent.get("webhookSecret").is_none(), "shown once: {agent}");
     human_says(&s, &t, "back").await;
     let hits = rx.wait_for(3, T).await;
-    assert_eq!(hits[2].path, "/v2");
+    assert_eq!(hits[2].path, "/hook");
+    assert_eq!(hits[2].json()["message"]["text"], "back");
 }
 
 #[tokio::test]
