@@ -262,8 +262,15 @@ async fn channel(s: &Setup, name: &str) -> Result<String> {
 
 /// Local source address number `i` in 127.0.0.0/8 (avoids running out of ephemeral ports).
 fn source_ip(i: usize) -> IpAddr {
-    let n = (i / 20_000) as u8;
-    IpAddr::V4(Ipv4Addr::new(127, 0, 1 + n / 200, 1 + n % 200))
+    // 2,000 sockets per address: back-to-back runs must not run out of ports on an address
+    // whose previous sockets are still in TIME_WAIT.
+    let n = i / 2_000;
+    IpAddr::V4(Ipv4Addr::new(
+        127,
+        0,
+        1 + (n / 200) as u8,
+        1 + (n % 200) as u8,
+    ))
 }
 
 async fn sio(base: &str, key: &str, i: usize) -> Result<SocketIoClient, SioError> {
@@ -415,8 +422,8 @@ async fn ingest(
             let mut next = Instant::now() + phase.unwrap_or_default();
             while Instant::now() < deadline {
                 if let Some(p) = per_agent {
-                    next += p;
                     tokio::time::sleep_until(next.into()).await;
+                    next += p;
                 }
                 let t0 = micros();
                 let body = json!({"channelId": ch, "text": text, "metadata": {"t": t0}});

@@ -461,6 +461,19 @@ pub fn parse_review(
                 }
                 None => c.fail("review.callback.url", "is required"),
             }
+            match cb.get("method") {
+                None | Some(Value::Null) => {}
+                Some(Value::String(m))
+                    if ["POST", "PUT", "PATCH"].contains(&m.to_ascii_uppercase().as_str()) => {}
+                Some(_) => c.fail("review.callback.method", "must be POST, PUT or PATCH"),
+            }
+            let mut hc = crate::validate::Checker::new();
+            hc.header_map("review.callback.headers", cb.get("headers").cloned());
+            if let Err(e) = hc.finish() {
+                for fe in e.errors {
+                    c.fail(fe.path, fe.message);
+                }
+            }
             Some(Value::Object(cb.clone()))
         }
         Some(_) => {

@@ -52,6 +52,21 @@ pub const MAX_EMAIL_CHARS: usize = 254;
 pub const MIN_PASSWORD_CHARS: usize = 8;
 pub const MAX_PASSWORD_CHARS: usize = 256;
 pub const MAX_LABEL_CHARS: usize = 64;
+/// Extra headers a webhook may carry, and the longest value.
+pub const MAX_HEADERS: usize = 32;
+pub const MAX_HEADER_VALUE: usize = 4_096;
+
+/// Headers Assent sets on webhooks itself; configured headers may not replace them.
+const RESERVED_HEADERS: &[&str] = &[
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+    "content-type",
+    "content-length",
+    "host",
+    "transfer-encoding",
+    "connection",
+];
 
 /// Collects field errors so that one request reports all of them at once.
 #[derive(Default)]
@@ -183,6 +198,40 @@ impl Checker {
                 None
             }
         }
+    }
+
+    /// An optional map of extra HTTP headers sent with a webhook (the agent's stored
+    /// headers, a review callback's): at most 32, valid names, single-line values, and none
+    /// of the headers Assent sets itself.
+    pub fn header_map(&mut self, path: &str, v: Option<Value>) -> Option<Value> {
+        let obj = self.opt_object(path, v)?;
+        let map = obj.as_object().expect("checked object");
+        if map.len() > MAX_HEADERS {
+            self.fail(path, format!("must have at most {MAX_HEADERS} headers"));
+        }
+        for (k, val) in map {
+            let valid_name = !k.is_empty()
+                && k.len() <= 256
+                && k.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+            if !valid_name {
+                self.fail(format!("{path}.{k}"), "is not a valid header name");
+            } else if RESERVED_HEADERS.contains(&k.to_ascii_lowercase().as_str()) {
+                self.fail(
+                    format!("{path}.{k}"),
+                    "is set by Assent and cannot be replaced",
+                );
+            }
+            match val.as_str() {
+                Some(s) if s.len() <= MAX_HEADER_VALUE && !s.contains(['\r', '\n']) => {}
+                Some(_) => self.fail(
+                    format!("{path}.{k}"),
+                    "must be a single-line value of at most 4096 bytes",
+                ),
+                None => self.fail(format!("{path}.{k}"), "must be a string"),
+            }
+        }
+        Some(obj)
     }
 
     /// An optional absolute http(s) URL.

@@ -3,8 +3,8 @@
 use super::{App, AppError, ChannelInfo};
 use assent_core::model::{Agent, AgentStatus, AgentSummary, WebhookAuth};
 use assent_core::validate::{
-    Checker, MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, MAX_STATUS_MESSAGE_CHARS, MAX_TAG_CHARS,
-    MAX_URL_CHARS,
+    Checker, MAX_DESCRIPTION_CHARS, MAX_HEADER_VALUE, MAX_NAME_CHARS, MAX_STATUS_MESSAGE_CHARS,
+    MAX_TAG_CHARS, MAX_URL_CHARS,
 };
 use assent_core::{ChannelId, UserId};
 use assent_store::{AgentPatch, NewAgent, StoreError};
@@ -32,8 +32,6 @@ pub struct AgentUpdate {
     pub tag: Option<Option<String>>,
 }
 
-const MAX_HEADERS: usize = 32;
-const MAX_HEADER_VALUE: usize = 4_096;
 const MAX_COMMANDS: usize = 100;
 
 fn tag(c: &mut Checker, v: Option<String>) -> Option<String> {
@@ -42,48 +40,9 @@ fn tag(c: &mut Checker, v: Option<String>) -> Option<String> {
     (!t.is_empty()).then_some(t)
 }
 
-/// Headers Assent sets itself; an agent's stored headers may not replace them.
-const RESERVED_HEADERS: &[&str] = &[
-    "webhook-id",
-    "webhook-timestamp",
-    "webhook-signature",
-    "content-type",
-    "content-length",
-    "host",
-    "transfer-encoding",
-    "connection",
-];
-
 /// Validates a webhook header map (`field` names it in errors).
 pub(super) fn headers(c: &mut Checker, field: &str, v: Option<Value>) -> Option<Value> {
-    let obj = c.opt_object(field, v)?;
-    let map = obj.as_object().expect("checked object");
-    if map.len() > MAX_HEADERS {
-        c.fail(field, format!("must have at most {MAX_HEADERS} headers"));
-    }
-    for (k, val) in map {
-        let valid_name = !k.is_empty()
-            && k.len() <= 256
-            && k.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
-        if !valid_name {
-            c.fail(format!("{field}.{k}"), "is not a valid header name");
-        } else if RESERVED_HEADERS.contains(&k.to_ascii_lowercase().as_str()) {
-            c.fail(
-                format!("{field}.{k}"),
-                "is set by Assent and cannot be replaced",
-            );
-        }
-        match val.as_str() {
-            Some(s) if s.len() <= MAX_HEADER_VALUE && !s.contains(['\r', '\n']) => {}
-            Some(_) => c.fail(
-                format!("{field}.{k}"),
-                "must be a single-line value of at most 4096 bytes",
-            ),
-            None => c.fail(format!("{field}.{k}"), "must be a string"),
-        }
-    }
-    Some(obj)
+    c.header_map(field, v)
 }
 
 /// Validates webhook credentials (`field` names it in errors).

@@ -642,6 +642,35 @@ async fn webhook_configuration_is_validated_and_the_secret_shown_once() {
             "{body} → {v}"
         );
     }
+    // A review's legacy callback is held to the same rules.
+    for (callback, field) in [
+        (
+            json!({"url": "https://example.com/cb", "method": "GET"}),
+            "review.callback.method",
+        ),
+        (
+            json!({"url": "https://example.com/cb", "headers": {"Webhook-Signature": "v1,x"}}),
+            "review.callback.headers.Webhook-Signature",
+        ),
+        (
+            json!({"url": "https://example.com/cb", "headers": {"X-A": "a\r\nb"}}),
+            "review.callback.headers.X-A",
+        ),
+        (json!({"url": "file:///etc/passwd"}), "review.callback.url"),
+    ] {
+        let (st, v) = s
+            .post(
+                "/api/v1/messages",
+                &t.key,
+                json!({"channelId": t.channel, "text": "?", "review": {"type": "approval", "callback": callback}}),
+            )
+            .await;
+        assert_eq!(
+            (st.as_u16(), v["errors"][0]["path"].as_str()),
+            (400, Some(field)),
+            "{v}"
+        );
+    }
     let (st, v) = s
         .call(
             Method::PATCH,
