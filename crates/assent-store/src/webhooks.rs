@@ -441,10 +441,12 @@ impl Store {
             .await
     }
 
-    /// The earliest `next_attempt_at` among pending deliveries (the worker sleeps until then).
+    /// When the next pending delivery can be claimed: its `next_attempt_at`, or the end of
+    /// its lease while a worker holds it (the worker sleeps until then).
     pub async fn next_webhook_due(&self) -> Result<Option<Millis>, StoreError> {
         let v: Option<i64> = sqlx::query_scalar(
-            "SELECT MIN(next_attempt_at) FROM webhook_deliveries WHERE state = 'pending'",
+            "SELECT MIN(CASE WHEN lease_until IS NOT NULL AND lease_until > next_attempt_at \
+             THEN lease_until ELSE next_attempt_at END) FROM webhook_deliveries WHERE state = 'pending'",
         )
         .fetch_one(&self.pool)
         .await?;

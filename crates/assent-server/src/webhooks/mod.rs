@@ -419,25 +419,26 @@ impl Worker {
     /// committed, or a slot frees up. On cancel, waits (bounded) for attempts in flight.
     pub async fn run(self: Arc<Self>, cancel: CancellationToken) {
         loop {
-            let started = match self.dispatch_due().await {
-                Ok(n) => n,
-                Err(e) => {
-                    tracing::warn!(job = "webhooks", error = %e, "claiming deliveries failed; will retry");
-                    0
+            // Claims go through the writer: ask (a read) whether anything is claimable first.
+            let due = self.app.store.next_webhook_due().await;
+            let now = self.app.now();
+            if let Ok(Some(at)) = &due
+                && at.0 <= now.0
+                && self.permits.available_permits() > 0
+            {
+                match self.dispatch_due().await {
+                    Ok(n) if n > 0 && self.permits.available_permits() > 0 => continue,
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(job = "webhooks", error = %e, "claiming deliveries failed; will retry")
+                    }
                 }
-            };
-            if started > 0 && self.permits.available_permits() > 0 {
-                continue;
             }
-            let wait = match self.app.store.next_webhook_due().await {
-                Ok(Some(at)) => {
-                    Duration::from_millis((at.0 - self.app.now().0).clamp(0, 1_000) as u64)
-                }
-                Ok(None) => Duration::from_secs(1),
-                Err(_) => Duration::from_secs(1),
+            let wait = match due {
+                Ok(Some(at)) => Duration::from_millis((at.0 - now.0).clamp(0, 1_000) as u64),
+                Ok(None) | Err(_) => Duration::from_secs(1),
             };
-            // A due delivery we cannot claim (no free slot, or held by a live lease) must not
-            // spin the loop.
+            // A due delivery we cannot claim (no free slot) must not spin the loop.
             let wait = wait.max(Duration::from_millis(20));
             tokio::select! {
                 _ = cancel.cancelled() => break,
