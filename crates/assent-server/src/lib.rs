@@ -111,7 +111,8 @@ pub async fn run_with(
     };
     let router = http::router(ctx)
         .merge(rawws::router(app.clone()))
-        .layer(sio_layer);
+        .layer(sio_layer)
+        .layer(axum::middleware::map_request(gateway::compact_request));
     let addr = listener.local_addr()?;
     tracing::info!(%addr, database = ?store.backend(), "Assent is listening on http://{addr}");
 

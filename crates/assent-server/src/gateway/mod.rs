@@ -43,6 +43,28 @@ pub fn layer(app: Arc<App>) -> (GatewayLayer, SocketIo) {
     (layer, io)
 }
 
+/// socketioxide keeps every socket's request `Parts` for its whole life. As parsed by hyper,
+/// their header values and URI are slices of the connection's read buffer, which they would
+/// pin per socket. Copies in allocations of their own free that buffer. (axum's
+/// `original-uri` feature stays off for the same reason: its extension holds the URI too.)
+pub async fn compact_request(req: axum::extract::Request) -> axum::extract::Request {
+    if !req.uri().path().starts_with("/socket.io") {
+        return req;
+    }
+    let (mut parts, body) = req.into_parts();
+    let mut headers = axum::http::HeaderMap::with_capacity(parts.headers.len());
+    for (name, value) in parts.headers.iter() {
+        if let Ok(v) = axum::http::HeaderValue::from_bytes(value.as_bytes()) {
+            headers.append(name.clone(), v);
+        }
+    }
+    parts.headers = headers;
+    if let Ok(uri) = parts.uri.to_string().parse() {
+        parts.uri = uri;
+    }
+    axum::extract::Request::from_parts(parts, body)
+}
+
 #[derive(Debug)]
 struct Unauthorized;
 impl std::fmt::Display for Unauthorized {
@@ -371,5 +393,34 @@ impl<K: RelayKindOf> Command for Relay<K> {
             };
             let _ = ack.send(&body);
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::compact_request;
+    use axum::body::Body;
+    use axum::extract::Request;
+
+    #[tokio::test]
+    async fn compaction_keeps_the_request_as_it_was() {
+        let req = Request::builder()
+            .uri("/socket.io/?EIO=4&transport=websocket")
+            .header("x-api-key", "hp_abc")
+            .header("cookie", "a=1")
+            .header("cookie", "b=2")
+            .body(Body::empty())
+            .unwrap();
+        let out = compact_request(req).await;
+        assert_eq!(out.uri(), "/socket.io/?EIO=4&transport=websocket");
+        assert_eq!(out.headers()["x-api-key"], "hp_abc");
+        let cookies: Vec<_> = out.headers().get_all("cookie").iter().collect();
+        assert_eq!(cookies, ["a=1", "b=2"]);
+        // Other paths pass through untouched.
+        let other = Request::builder()
+            .uri("/api/v1/agents")
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(compact_request(other).await.uri(), "/api/v1/agents");
     }
 }

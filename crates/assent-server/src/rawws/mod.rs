@@ -13,6 +13,9 @@ use assent_core::ChannelId;
 use assent_core::model::Principal;
 use axum::Router;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+
+/// Initial read buffer of a raw WebSocket (it grows for larger frames).
+const READ_BUFFER: usize = 4 * 1024;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -149,6 +152,8 @@ async fn thread(
 ) -> Response {
     let principal = authenticate(&app, &query, &headers).await;
     ws.max_message_size(64 * 1024)
+        // tungstenite's default read buffer is 128 KiB per socket; frames here are small.
+        .read_buffer_size(READ_BUFFER)
         .on_upgrade(move |socket| async move {
             let principal = match principal {
                 Ok(Some(p)) => p,
@@ -189,6 +194,8 @@ async fn notifications(
 ) -> Response {
     let principal = authenticate(&app, &query, &headers).await;
     ws.max_message_size(64 * 1024)
+        // tungstenite's default read buffer is 128 KiB per socket; frames here are small.
+        .read_buffer_size(READ_BUFFER)
         .on_upgrade(move |socket| async move {
             match principal {
                 Ok(Some(p)) if !p.is_agent() => serve(app, p, socket, false, None).await,
