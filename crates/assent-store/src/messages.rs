@@ -357,34 +357,54 @@ impl Store {
         self.writer
             .run(&key, move |conn, events| {
                 Box::pin(async move {
-                    let current: Option<String> = sqlx::query_scalar(
-                        "SELECT delivery_status FROM messages WHERE id = $1 AND channel_id = $2",
+                    let exists: Option<i64> = sqlx::query_scalar(
+                        "SELECT 1 FROM messages WHERE id = $1 AND channel_id = $2",
                     )
                     .bind(id.as_str())
                     .bind(channel.as_str())
                     .fetch_optional(&mut *conn)
                     .await?;
-                    let Some(current) = current else { return Ok(None) };
-                    if current == status.as_str() {
-                        return Ok(Some(false));
+                    if exists.is_none() {
+                        return Ok(None);
                     }
-                    sqlx::query("UPDATE messages SET delivery_status = $3, updated_at = $4 WHERE id = $1 AND channel_id = $2")
-                        .bind(id.as_str())
-                        .bind(channel.as_str())
-                        .bind(status.as_str())
-                        .bind(now.0)
-                        .execute(&mut *conn)
-                        .await?;
-                    let ev = DomainEvent::MessageDelivery {
-                        message_id: id.clone(),
-                        delivery_status: status,
-                    };
-                    events::append(conn, events, &channel, ev, now).await?;
-                    Ok(Some(true))
+                    Ok(Some(
+                        move_delivery_status(conn, events, &channel, &id, status, now).await?,
+                    ))
                 })
             })
             .await
     }
+}
+
+/// Moves a message's `deliveryStatus` (never back from `agent_received`) and logs
+/// `message:delivery` when it changed. Returns whether it moved.
+pub(crate) async fn move_delivery_status(
+    conn: &mut AnyConnection,
+    events: &mut crate::writer::Events,
+    channel: &ChannelId,
+    message_id: &MessageId,
+    status: DeliveryStatus,
+    now: Millis,
+) -> Result<bool, StoreError> {
+    let r = sqlx::query(
+        "UPDATE messages SET delivery_status = $3, updated_at = $4 WHERE id = $1 AND channel_id = $2 \
+         AND delivery_status <> $3 AND delivery_status <> 'agent_received'",
+    )
+    .bind(message_id.as_str())
+    .bind(channel.as_str())
+    .bind(status.as_str())
+    .bind(now.0)
+    .execute(&mut *conn)
+    .await?;
+    if r.rows_affected() == 0 {
+        return Ok(false);
+    }
+    let ev = DomainEvent::MessageDelivery {
+        message_id: message_id.clone(),
+        delivery_status: status,
+    };
+    events::append(conn, events, channel, ev, now).await?;
+    Ok(true)
 }
 
 /// The group and number of a new iteration of `target` (Placet §4.8): the target must be a

@@ -259,6 +259,17 @@ pub(crate) async fn enqueue(
     Ok(())
 }
 
+/// `$1, $2, …, $n` for an `IN (…)` list.
+fn in_list(n: usize) -> String {
+    (1..=n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Most deliveries one claim takes (keeps the `IN` list far below parameter limits).
+const MAX_CLAIM: i64 = 500;
+
 const DELIVERY_COLS: &str = "id, channel_id, message_id, event, seq, target, url, state, attempts, \
     max_attempts, next_attempt_at, last_status, last_error, created_at, updated_at";
 
@@ -314,22 +325,27 @@ impl Store {
                         .bind(lease_until.0)
                         .bind(&owner)
                         .bind(now.0)
-                        .bind(limit)
+                        .bind(limit.min(MAX_CLAIM))
                         .fetch_all(&mut *conn)
                         .await?;
+                    if ids.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    let sql = format!(
+                        "SELECT d.id, d.channel_id, d.message_id, d.event, d.target, d.url, d.method, \
+                         d.extra_headers, d.body, d.attempts, d.max_attempts, c.webhook_url AS agent_url, \
+                         c.webhook_headers, c.webhook_auth, c.webhook_secret, c.webhook_disabled_reason \
+                         FROM webhook_deliveries d JOIN channels c ON c.id = d.channel_id WHERE d.id IN ({})",
+                        in_list(ids.len())
+                    );
+                    let mut q = sqlx::query(&sql);
+                    for id in &ids {
+                        q = q.bind(id.as_str());
+                    }
                     let mut out = Vec::with_capacity(ids.len());
-                    for id in ids {
-                        let row = sqlx::query(
-                            "SELECT d.id, d.channel_id, d.message_id, d.event, d.target, d.url, d.method, \
-                             d.extra_headers, d.body, d.attempts, d.max_attempts, c.webhook_url AS agent_url, \
-                             c.webhook_headers, c.webhook_auth, c.webhook_secret, c.webhook_disabled_reason \
-                             FROM webhook_deliveries d JOIN channels c ON c.id = d.channel_id WHERE d.id = $1",
-                        )
-                        .bind(&id)
-                        .fetch_one(&mut *conn)
-                        .await?;
+                    for row in q.fetch_all(&mut *conn).await? {
                         out.push(ClaimedDelivery {
-                            id,
+                            id: rows::s(&row, "id")?,
                             channel_id: ChannelId::from_trusted(rows::s(&row, "channel_id")?),
                             message_id: MessageId::from_trusted(rows::s(&row, "message_id")?),
                             event: rows::s(&row, "event")?,
@@ -432,8 +448,15 @@ impl Store {
                         WebhookState::Pending => return Ok(()),
                     };
                     if tracks {
-                        set_delivery_status(conn, events, &channel, &message_id, status, now)
-                            .await?;
+                        crate::messages::move_delivery_status(
+                            conn,
+                            events,
+                            &channel,
+                            &message_id,
+                            status,
+                            now,
+                        )
+                        .await?;
                     }
                     Ok(())
                 })
@@ -500,11 +523,10 @@ impl Store {
         if list.is_empty() {
             return Ok(list);
         }
-        let placeholders: Vec<String> = (1..=list.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
             "SELECT delivery_id, attempt, started_at, duration_ms, status_code, error FROM webhook_attempts \
              WHERE delivery_id IN ({}) ORDER BY attempt",
-            placeholders.join(", ")
+            in_list(list.len())
         );
         let mut q = sqlx::query(&sql);
         for d in &list {
@@ -670,40 +692,4 @@ impl Store {
             })
             .await
     }
-}
-
-/// Moves a message's `deliveryStatus` (never back from `agent_received`) and logs
-/// `message:delivery` when it changed.
-pub(crate) async fn set_delivery_status(
-    conn: &mut AnyConnection,
-    events: &mut crate::writer::Events,
-    channel: &ChannelId,
-    message_id: &MessageId,
-    status: DeliveryStatus,
-    now: Millis,
-) -> Result<(), StoreError> {
-    let r = sqlx::query(
-        "UPDATE messages SET delivery_status = $3, updated_at = $4 WHERE id = $1 AND channel_id = $2 \
-         AND delivery_status <> $3 AND delivery_status <> 'agent_received'",
-    )
-    .bind(message_id.as_str())
-    .bind(channel.as_str())
-    .bind(status.as_str())
-    .bind(now.0)
-    .execute(&mut *conn)
-    .await?;
-    if r.rows_affected() > 0 {
-        crate::events::append(
-            conn,
-            events,
-            channel,
-            DomainEvent::MessageDelivery {
-                message_id: message_id.clone(),
-                delivery_status: status,
-            },
-            now,
-        )
-        .await?;
-    }
-    Ok(())
 }
