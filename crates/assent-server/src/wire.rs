@@ -74,6 +74,11 @@ pub fn agent_with_secret(a: &Agent, secret: Option<String>) -> p::AgentRecord {
     }
 }
 
+/// A listing of deliveries: `{data: [...]}`.
+pub fn deliveries(list: &[assent_store::WebhookDelivery]) -> Value {
+    serde_json::json!({ "data": list.iter().map(delivery).collect::<Vec<_>>() })
+}
+
 pub fn delivery(d: &assent_store::WebhookDelivery) -> p::WebhookDeliveryRecord {
     p::WebhookDeliveryRecord {
         id: d.id.clone(),

@@ -40,11 +40,6 @@ fn tag(c: &mut Checker, v: Option<String>) -> Option<String> {
     (!t.is_empty()).then_some(t)
 }
 
-/// Validates a webhook header map (`field` names it in errors).
-pub(super) fn headers(c: &mut Checker, field: &str, v: Option<Value>) -> Option<Value> {
-    c.header_map(field, v)
-}
-
 /// Validates webhook credentials (`field` names it in errors).
 pub(super) fn webhook_auth(c: &mut Checker, field: &str, v: Option<Value>) -> Option<WebhookAuth> {
     let obj = c.opt_object(field, v)?;
@@ -190,9 +185,7 @@ impl App {
                 .map(|v| c.opt_text("description", v, MAX_DESCRIPTION_CHARS)),
             avatar_url: u.avatar_url.map(|v| c.opt_url("avatarUrl", v)),
             webhook_url: u.webhook_url.map(|v| c.opt_url("webhookUrl", v)),
-            webhook_headers: u
-                .webhook_headers
-                .map(|v| headers(&mut c, "webhookHeaders", v)),
+            webhook_headers: u.webhook_headers.map(|v| c.header_map("webhookHeaders", v)),
             webhook_auth: u
                 .webhook_auth
                 .map(|v| webhook_auth(&mut c, "webhookAuth", v)),

@@ -2,7 +2,7 @@
 //! log and manual retries. Sending is the `webhooks` edge's job.
 
 use super::{App, AppError, Missing};
-use crate::app::agents::{headers, webhook_auth};
+use crate::app::agents::webhook_auth;
 use assent_core::UserId;
 use assent_core::model::{Agent, WebhookState};
 use assent_core::validate::Checker;
@@ -70,7 +70,7 @@ impl App {
         }
         let patch = AgentPatch {
             webhook_url: Some(url),
-            webhook_headers: Some(headers(&mut c, "headers", input.headers)),
+            webhook_headers: Some(c.header_map("headers", input.headers)),
             webhook_auth: Some(webhook_auth(&mut c, "auth", input.auth)),
             ..Default::default()
         };

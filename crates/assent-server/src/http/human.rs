@@ -344,9 +344,7 @@ pub async fn agent_deliveries(
             q.get("limit").as_deref(),
         )
         .await?;
-    Ok(ok(
-        &json!({ "data": list.iter().map(wire::delivery).collect::<Vec<_>>() }),
-    ))
+    Ok(ok(&wire::deliveries(&list)))
 }
 
 pub async fn message_deliveries(
@@ -355,9 +353,7 @@ pub async fn message_deliveries(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let list = c.app.message_deliveries(&s.user.id, None, &id).await?;
-    Ok(ok(
-        &json!({ "data": list.iter().map(wire::delivery).collect::<Vec<_>>() }),
-    ))
+    Ok(ok(&wire::deliveries(&list)))
 }
 
 pub async fn retry_delivery(

@@ -366,9 +366,7 @@ pub async fn agent_deliveries(
             q.get("limit").as_deref(),
         )
         .await?;
-    Ok(ok(
-        &json!({ "data": list.iter().map(wire::delivery).collect::<Vec<_>>() }),
-    ))
+    Ok(ok(&wire::deliveries(&list)))
 }
 
 pub async fn message_deliveries(
@@ -381,9 +379,7 @@ pub async fn message_deliveries(
         .app
         .message_deliveries(&a.user_id, Some(&required(&q, "channel")?), &id)
         .await?;
-    Ok(ok(
-        &json!({ "data": list.iter().map(wire::delivery).collect::<Vec<_>>() }),
-    ))
+    Ok(ok(&wire::deliveries(&list)))
 }
 
 pub async fn retry_delivery(

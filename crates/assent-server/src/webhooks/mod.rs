@@ -225,17 +225,20 @@ impl Sender {
                     permanent: false,
                 }
             }
-            Err(e) => Sent {
-                error: Some(describe(&e, self.settings.timeout)),
-                permanent: guard::refused_by_guard(&e),
-                ..Sent::default()
-            },
+            Err(e) => {
+                let refused = guard::refused_by_guard(&e);
+                Sent {
+                    error: Some(describe(&e, self.settings.timeout, refused)),
+                    permanent: refused,
+                    ..Sent::default()
+                }
+            }
         }
     }
 }
 
 /// A short, human-readable reason for a transport error (with its innermost cause).
-fn describe(e: &reqwest::Error, timeout: Duration) -> String {
+fn describe(e: &reqwest::Error, timeout: Duration, refused: bool) -> String {
     if e.is_timeout() {
         return format!("timed out after {} ms", timeout.as_millis());
     }
@@ -245,7 +248,7 @@ fn describe(e: &reqwest::Error, timeout: Duration) -> String {
         msg = s.to_string();
         src = s.source();
     }
-    if guard::refused_by_guard(e) {
+    if refused {
         format!("refused by the egress guard: {msg}")
     } else {
         format!("connection failed: {msg}")
