@@ -22,11 +22,10 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::metrics::Metrics;
 use anyhow::Context;
-use assent_store::{CommittedEvent, Store, StoreOptions};
+use assent_store::{Store, StoreOptions};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 /// Runs the server on `listener` until `shutdown` is cancelled, then drains: in-flight
@@ -89,7 +88,7 @@ pub async fn run_with(
             config.admin_email, password
         );
     }
-    let fanout = tokio::spawn(fanout(app.clone(), bus));
+    let fanout = tokio::spawn(app::fanout::run(app.clone(), bus));
     let jobs_cancel = CancellationToken::new();
     let mut jobs = jobs::spawn_all(app.clone(), jobs_cancel.clone());
     let worker = webhooks::Worker::new(
@@ -154,13 +153,6 @@ pub async fn run_with(
     let _ = fanout.await;
     tracing::info!("shutdown complete");
     Ok(())
-}
-
-/// Publishes committed events to the hub, in commit order.
-async fn fanout(app: Arc<App>, mut bus: mpsc::UnboundedReceiver<CommittedEvent>) {
-    while let Some(ev) = bus.recv().await {
-        app.on_committed(ev);
-    }
 }
 
 /// Sets up `tracing`: JSON when stdout is not a terminal (or when asked), pretty otherwise.

@@ -25,6 +25,10 @@ pub struct Metrics {
     pub events_replayed: AtomicU64,
     pub slow_consumers_closed: AtomicU64,
     pub sync_resets: AtomicU64,
+    /// Events that reached the fan-out ahead of their turn (held) or twice (dropped).
+    pub events_reordered: AtomicU64,
+    /// Holes in a channel's arrivals filled by reading the log.
+    pub event_gaps_filled: AtomicU64,
     pub webhooks_delivered: AtomicU64,
     pub webhooks_failed: AtomicU64,
     pub webhook_attempts_failed: AtomicU64,
@@ -98,6 +102,18 @@ impl Metrics {
             "assent_sync_resets_total",
             "Resumes answered with sync:reset.",
             self.sync_resets.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut out,
+            "assent_events_reordered_total",
+            "Committed events that reached the fan-out early (held for order) or twice (dropped).",
+            self.events_reordered.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut out,
+            "assent_event_gaps_filled_total",
+            "Holes in a channel's event arrivals filled from the log before fan-out.",
+            self.event_gaps_filled.load(Ordering::Relaxed),
         );
         counter(
             &mut out,

@@ -29,6 +29,15 @@ pub enum View {
     Dashboard,
 }
 
+/// Whether a human's connection also gets the owner-level events of every channel of its
+/// user, subscribed or not (Socket.IO dashboards, the notifications stream), or only the
+/// channels it subscribes to (a thread stream is one thread, nothing else).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OwnerFeed {
+    Yes,
+    No,
+}
+
 /// Render-cache slots of a `SharedEvent`, one per (protocol, view) that edges render.
 pub mod slot {
     pub const SOCKETIO_AGENT: usize = 0;
@@ -402,7 +411,12 @@ impl Connection {
 
 impl App {
     /// Registers a realtime connection and starts its worker.
-    pub fn connect(self: &Arc<Self>, principal: Principal, sink: Arc<dyn Sink>) -> Connection {
+    pub fn connect(
+        self: &Arc<Self>,
+        principal: Principal,
+        sink: Arc<dyn Sink>,
+        feed: OwnerFeed,
+    ) -> Connection {
         let id = self.hub.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
         let view = if principal.is_agent() {
@@ -415,7 +429,7 @@ impl App {
             sink: sink.clone(),
             overflowed: Arc::default(),
         };
-        if view == View::Dashboard {
+        if view == View::Dashboard && feed == OwnerFeed::Yes {
             let mut inner = self.hub.inner.write().expect("hub lock poisoned");
             inner
                 .users

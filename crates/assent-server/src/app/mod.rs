@@ -5,9 +5,13 @@
 mod agents;
 mod auth;
 mod error;
+pub mod fanout;
 pub mod hub;
 mod messages;
+#[cfg(test)]
+mod order_tests;
 mod reviews;
+pub mod sequencer;
 pub mod streams;
 pub mod waiters;
 mod webhooks;
@@ -102,7 +106,8 @@ impl App {
     }
 
     /// Everything that reacts to a committed event: socket fan-out, parked long-polls, the
-    /// expiry job's schedule and the webhook worker. Called in commit order by the fan-out task.
+    /// expiry job's schedule and the webhook worker. Called only by the fan-out task
+    /// ([`fanout::run`]), in per-channel `seq` order without holes or repeats.
     pub fn on_committed(&self, ev: assent_store::CommittedEvent) {
         use assent_core::DomainEvent as E;
         match &ev.event.event {

@@ -5,7 +5,8 @@
 //! `ping` is answered in that order even though socketioxide runs handlers as tasks.
 
 use crate::app::hub::{
-    Connection, Ephemeral, RelayKind, SharedEvent, Sink, SinkError, SubscribeOutcome, View, slot,
+    Connection, Ephemeral, OwnerFeed, RelayKind, SharedEvent, Sink, SinkError, SubscribeOutcome,
+    View, slot,
 };
 use crate::app::{App, AppError};
 use crate::error::ApiError;
@@ -200,6 +201,8 @@ fn setup(s: &SocketRef, app: &Arc<App>, principal: Principal) {
             socket: s.clone(),
             was_connected: AtomicBool::new(false),
         }),
+        // Placet's user room: a dashboard hears about every channel of its user.
+        OwnerFeed::Yes,
     );
     s.extensions.insert(conn);
     s.on(events::SUBSCRIBE, async |_: Queued<Subscribe>| {});

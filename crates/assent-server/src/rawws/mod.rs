@@ -5,7 +5,7 @@
 //! browsers can read the reason.
 
 use crate::app::hub::{
-    Connection, Ephemeral, SharedEvent, Sink, SinkError, SubscribeOutcome, View, slot,
+    Connection, Ephemeral, OwnerFeed, SharedEvent, Sink, SinkError, SubscribeOutcome, View, slot,
 };
 use crate::app::{App, AppError};
 use crate::wire;
@@ -233,7 +233,13 @@ async fn serve(
         closer: closer.clone(),
         thread,
     });
-    let conn: Connection = app.connect(principal, sink);
+    // A thread stream shows its one thread; the notifications stream is the owner feed.
+    let feed = if thread {
+        OwnerFeed::No
+    } else {
+        OwnerFeed::Yes
+    };
+    let conn: Connection = app.connect(principal, sink, feed);
     if let Some((thread_id, since)) = sub {
         let (tx2, closer2) = (tx.clone(), closer.clone());
         conn.subscribe(thread_id.clone(), since, move |outcome| match outcome {

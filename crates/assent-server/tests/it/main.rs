@@ -6,6 +6,7 @@ mod auth;
 mod common;
 mod gateway;
 mod messages;
+mod order;
 mod reviews;
 mod streams;
 mod system;
