@@ -223,10 +223,14 @@ impl Checker {
                 );
             }
             match val.as_str() {
-                Some(s) if s.len() <= MAX_HEADER_VALUE && !s.contains(['\r', '\n']) => {}
+                // What HTTP allows in a value: no control characters but tab. A stored value
+                // that the client library refuses would fail every delivery, forever.
+                Some(s)
+                    if s.len() <= MAX_HEADER_VALUE
+                        && !s.chars().any(|c| c.is_control() && c != '\t') => {}
                 Some(_) => self.fail(
                     format!("{path}.{k}"),
-                    "must be a single-line value of at most 4096 bytes",
+                    "must be a single-line value of at most 4096 bytes without control characters",
                 ),
                 None => self.fail(format!("{path}.{k}"), "must be a string"),
             }
@@ -348,5 +352,22 @@ mod tests {
         );
         c.email("email", Some("nope".into()));
         assert_eq!(c.finish().unwrap_err().errors.len(), 1);
+    }
+}
+
+#[cfg(test)]
+mod header_tests {
+    use super::*;
+
+    #[test]
+    fn header_values_with_control_characters_are_refused() {
+        for bad in ["a\u{1}b", "a\u{7f}", "line\nbreak", "nul\u{0}"] {
+            let mut c = Checker::new();
+            c.header_map("headers", Some(serde_json::json!({ "X-Team": bad })));
+            assert!(c.finish().is_err(), "{bad:?}");
+        }
+        let mut c = Checker::new();
+        c.header_map("headers", Some(serde_json::json!({"X-Team": "a\tb ü"})));
+        assert!(c.finish().is_ok());
     }
 }

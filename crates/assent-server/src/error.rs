@@ -31,6 +31,11 @@ pub enum EdgeError {
     RouteNotFound,
     #[error("Method not allowed")]
     MethodNotAllowed,
+    /// A cookie-authenticated write that a browser marked as coming from another site.
+    #[error(
+        "Cross-site request refused: send it from the dashboard's own origin, or authenticate with a bearer token"
+    )]
+    CrossSiteRequest,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +69,7 @@ impl ApiError {
                 EdgeError::PasswordChangeRequired => (S::FORBIDDEN, "password_change_required"),
                 EdgeError::RouteNotFound => (S::NOT_FOUND, "route_not_found"),
                 EdgeError::MethodNotAllowed => (S::METHOD_NOT_ALLOWED, "method_not_allowed"),
+                EdgeError::CrossSiteRequest => (S::FORBIDDEN, "cross_site_request"),
             },
             ApiError::App(e) => match e {
                 AppError::Invalid(_) => (S::BAD_REQUEST, "validation_failed"),

@@ -98,6 +98,15 @@ impl App {
                 }
             },
         };
+        // Placet reads a per-message callback from `metadata.webhookUrl` as well as from
+        // `webhookUrl`: both are validated the same way.
+        match metadata.as_ref().and_then(|m| m.get("webhookUrl")) {
+            None | Some(Value::Null) => {}
+            Some(Value::String(u)) => {
+                c.opt_url("metadata.webhookUrl", Some(u.clone()));
+            }
+            Some(_) => c.fail("metadata.webhookUrl", "must be a string"),
+        }
         if let Some(url) = c.opt_url("webhookUrl", input.webhook_url) {
             let m = metadata.get_or_insert_with(|| Value::Object(Default::default()));
             if let Some(obj) = m.as_object_mut() {

@@ -41,8 +41,12 @@ impl<T: DeserializeOwned + Send> FromRequest<Ctx> for JsonBody<T> {
 
 fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<JsonBody<T>, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    match serde_path_to_error::deserialize::<_, T>(de) {
-        Ok(v) => Ok(JsonBody(v)),
+    match serde_path_to_error::deserialize::<_, T>(&mut *de) {
+        // One JSON value and nothing after it but whitespace: `{"a":1} garbage` is refused.
+        Ok(v) => match de.end() {
+            Ok(()) => Ok(JsonBody(v)),
+            Err(e) => Err(EdgeError::InvalidJson(e.to_string()).into()),
+        },
         Err(e) => {
             let path = e.path().to_string();
             let inner = e.into_inner();
@@ -143,8 +147,12 @@ pub fn session_token(parts: &Parts) -> Option<String> {
     {
         return Some(b.trim().to_owned());
     }
-    parts
-        .headers
+    session_token_cookie(&parts.headers)
+}
+
+/// The `access_token` cookie, if the request carries one.
+pub fn session_token_cookie(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())

@@ -516,8 +516,46 @@ pub fn router(ctx: Ctx) -> Router {
     router
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(csrf_guard))
         .layer(middleware::from_fn_with_state(ctx.clone(), observe))
         .with_state(ctx)
+}
+
+/// Refuses state-changing requests that carry the session cookie and that the browser says
+/// come from another site or origin. The cookie is `SameSite=Lax`, which still lets a
+/// same-site page (another subdomain) post a form with it, and a form can send an empty or
+/// `text/plain` body without a CORS preflight. Browsers mark every request with
+/// `Sec-Fetch-Site` (and non-GET requests with `Origin`); scripts and agents that send the
+/// cookie by hand send neither, and bearer-token or API-key requests are not affected.
+async fn csrf_guard(req: Request, next: Next) -> Response {
+    if is_cross_site_cookie_write(&req) {
+        return ApiError::from(EdgeError::CrossSiteRequest).into_response();
+    }
+    next.run(req).await
+}
+
+fn is_cross_site_cookie_write(req: &Request) -> bool {
+    use axum::http::header::{AUTHORIZATION, HOST, ORIGIN};
+    let h = req.headers();
+    let writes = !matches!(
+        *req.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+    );
+    if !writes || h.contains_key(AUTHORIZATION) || extract::session_token_cookie(h).is_none() {
+        return false;
+    }
+    let header = |name| h.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
+    if let Some(site) = header("sec-fetch-site") {
+        return !matches!(site, "same-origin" | "none");
+    }
+    match (header(ORIGIN.as_str()), header(HOST.as_str())) {
+        (Some(origin), Some(host)) => {
+            let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+            !origin_host.eq_ignore_ascii_case(host)
+        }
+        (Some(_), None) => true,
+        (None, _) => false,
+    }
 }
 
 async fn fallback(State(c): State<Ctx>, req: Request) -> Response {

@@ -208,10 +208,8 @@ impl Sender {
                     .and_then(|v| retry_after(v, now));
                 let mut error = None;
                 if !(200..300).contains(&status) {
-                    let snippet: String = match res.text().await {
-                        Ok(t) => t.chars().take(ERROR_SNIPPET).collect(),
-                        Err(_) => String::new(),
-                    };
+                    let snippet: String =
+                        body_prefix(res).await.chars().take(ERROR_SNIPPET).collect();
                     error = Some(if snippet.trim().is_empty() {
                         format!("HTTP {status}")
                     } else {
@@ -235,6 +233,21 @@ impl Sender {
             }
         }
     }
+}
+
+/// Bytes of a failed response's body read at all: a receiver answering an error with a huge
+/// (or endless) body costs this much, not the body's size. The rest is never read.
+const ERROR_BODY_READ: usize = 4 * 1024;
+
+async fn body_prefix(mut res: reqwest::Response) -> String {
+    let mut buf = Vec::with_capacity(ERROR_BODY_READ);
+    while buf.len() < ERROR_BODY_READ {
+        match res.chunk().await {
+            Ok(Some(c)) => buf.extend_from_slice(&c[..c.len().min(ERROR_BODY_READ - buf.len())]),
+            _ => break,
+        }
+    }
+    String::from_utf8_lossy(&buf).into_owned()
 }
 
 /// A short, human-readable reason for a transport error (with its innermost cause).

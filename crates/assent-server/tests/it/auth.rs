@@ -446,3 +446,80 @@ async fn api_keys_are_shown_once_hashed_and_rotatable() {
     );
     assert_eq!(s.get("/api/v1/agents", &Auth::Key(key)).await.0, 200);
 }
+
+#[tokio::test]
+async fn a_json_body_with_trailing_garbage_is_refused() {
+    let s = Server::start().await;
+    let t = s.tenant().await;
+    let body = format!(r#"{{"channelId":"{}","text":"x"}} garbage"#, t.channel);
+    let res = s
+        .http
+        .post(s.url("/api/v1/messages"))
+        .header("x-api-key", &t.raw_key)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let v: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(v["code"], "invalid_json", "{v}");
+}
+
+#[tokio::test]
+async fn cookie_authenticated_writes_from_another_site_are_refused() {
+    let s = Server::start().await;
+    let token = s.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let cookie = format!("access_token={token}");
+    let post = |headers: Vec<(&'static str, String)>| {
+        let mut req = s
+            .http
+            .post(s.url("/api/api-keys"))
+            .header("content-type", "text/plain")
+            .body("");
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        async move {
+            let res = req.send().await.unwrap();
+            let status = res.status().as_u16();
+            let v: serde_json::Value = res.json().await.unwrap_or_default();
+            (status, v["code"].as_str().unwrap_or_default().to_owned())
+        }
+    };
+    // What a form on a sibling subdomain or another site sends along with the cookie.
+    for attack in [
+        vec![
+            ("cookie", cookie.clone()),
+            ("sec-fetch-site", "same-site".into()),
+        ],
+        vec![
+            ("cookie", cookie.clone()),
+            ("sec-fetch-site", "cross-site".into()),
+        ],
+        vec![
+            ("cookie", cookie.clone()),
+            ("origin", "http://evil.example".into()),
+        ],
+    ] {
+        assert_eq!(
+            post(attack.clone()).await,
+            (403, "cross_site_request".into()),
+            "{attack:?}"
+        );
+    }
+    // The dashboard's own requests, scripts without browser headers, bearer tokens.
+    let same_origin = vec![
+        ("cookie", cookie.clone()),
+        ("sec-fetch-site", "same-origin".into()),
+    ];
+    assert_eq!(post(same_origin).await.0, 201);
+    let own_origin = vec![("cookie", cookie.clone()), ("origin", s.base.clone())];
+    assert_eq!(post(own_origin).await.0, 201);
+    assert_eq!(post(vec![("cookie", cookie.clone())]).await.0, 201);
+    let bearer = vec![
+        ("authorization", format!("Bearer {token}")),
+        ("sec-fetch-site", "cross-site".into()),
+    ];
+    assert_eq!(post(bearer).await.0, 201);
+}

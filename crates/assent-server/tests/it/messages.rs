@@ -469,3 +469,28 @@ async fn user_b_cannot_read_post_delete_or_ack_in_user_a_channel() {
         "nothing changed in A's channel"
     );
 }
+
+#[tokio::test]
+async fn metadata_webhook_url_is_validated_like_webhook_url() {
+    let s = Server::start().await;
+    let t = s.tenant().await;
+    for bad in [json!("gopher://x y z"), json!("not a url"), json!(5)] {
+        let (st, v) = s
+            .post(
+                "/api/v1/messages",
+                &t.key,
+                json!({"channelId": t.channel, "text": "x", "metadata": {"webhookUrl": bad}}),
+            )
+            .await;
+        assert_eq!(st, 400, "{bad}: {v}");
+        assert_eq!(v["errors"][0]["path"], "metadata.webhookUrl", "{v}");
+    }
+    let (st, v) = s
+        .post(
+            "/api/v1/messages",
+            &t.key,
+            json!({"channelId": t.channel, "text": "x", "metadata": {"webhookUrl": "https://example.com/hook"}}),
+        )
+        .await;
+    assert_eq!(st, 201, "{v}");
+}

@@ -978,3 +978,74 @@ async fn a_sigkill_mid_delivery_loses_nothing_and_keeps_webhook_ids() {
     b.child.kill().unwrap();
     b.child.wait().unwrap();
 }
+
+#[tokio::test]
+async fn webhook_header_values_with_control_characters_are_refused_at_configuration() {
+    let s = Server::start().await;
+    let t = s.tenant().await;
+    for bad in ["a\u{1}b", "a\u{7f}", "line\nbreak", "nul\u{0}"] {
+        let (st, v) = s
+            .post(
+                "/api/v1/agents/setWebhook",
+                &t.key,
+                json!({"channelId": t.channel, "url": "https://example.com/hook", "headers": {"X-Team": bad}}),
+            )
+            .await;
+        assert_eq!(st, 400, "{bad:?}: {v}");
+        assert_eq!(v["errors"][0]["path"], "headers.X-Team", "{v}");
+    }
+    let (st, v) = s
+        .post(
+            "/api/v1/agents/setWebhook",
+            &t.key,
+            json!({"channelId": t.channel, "url": "https://example.com/hook", "headers": {"X-Team": "a\tb ü"}}),
+        )
+        .await;
+    assert_eq!(st, 200, "{v}");
+}
+
+/// A receiver that answers 500 with a body that never ends.
+async fn endless_error_receiver() -> String {
+    use futures_util::stream;
+    let app = axum::Router::new().fallback(|| async {
+        let chunks = stream::repeat_with(|| {
+            Ok::<_, std::io::Error>(axum::body::Bytes::from(vec![b'x'; 64 * 1024]))
+        });
+        (
+            AxStatus::INTERNAL_SERVER_ERROR,
+            axum::body::Body::from_stream(chunks),
+        )
+    });
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", l.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    base
+}
+
+#[tokio::test]
+async fn a_huge_error_body_is_read_only_as_far_as_the_attempt_log_needs() {
+    let (s, _clock) = private_server().await;
+    let t = s.tenant().await;
+    let base = endless_error_receiver().await;
+    set_webhook(&s, &t, &format!("{base}/hook"), json!({})).await;
+    let m = human_says(&s, &t, "hello").await;
+    kick(&s);
+    // Reading the whole body would never finish: the attempt would end in a timeout.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let attempt = loop {
+        let d = deliveries(&s, &t, m["id"].as_str().unwrap()).await;
+        let attempts: Vec<Value> = d
+            .first()
+            .and_then(|d| d["attemptLog"].as_array().cloned())
+            .unwrap_or_default();
+        if let Some(a) = attempts.first() {
+            break a.clone();
+        }
+        assert!(Instant::now() < deadline, "no attempt recorded: {d:?}");
+        kick(&s);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let error = attempt["error"].as_str().unwrap_or_default();
+    assert!(error.starts_with("HTTP 500: xxx"), "{attempt}");
+    assert!(error.len() < 300, "{attempt}");
+}
