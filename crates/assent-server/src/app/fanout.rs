@@ -35,7 +35,7 @@ pub async fn run(app: Arc<App>, mut bus: mpsc::UnboundedReceiver<CommittedEvent>
                     match read_gap(&app, &gap).await {
                         Ok(events) => {
                             app.metrics.event_gaps_filled.fetch_add(1, Ordering::Relaxed);
-                            seq.fill(&gap, events, &mut ready);
+                            seq.fill(&gap, events, Instant::now(), &mut ready);
                         }
                         // Tried again at the next deadline; held events wait meanwhile.
                         Err(e) => tracing::warn!(channel_id = %gap.channel, error = %e, "could not read an event gap from the log; retrying"),

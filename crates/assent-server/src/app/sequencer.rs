@@ -92,13 +92,13 @@ impl Sequencer {
             }
             lane.waiting_since.get_or_insert(now);
             if lane.held.len() > HELD_CAP {
-                skip_to_held(lane, out);
+                skip_to_held(lane, now, out);
             }
             return Offered::Held;
         }
         out.push(ev);
         lane.next = seq + 1;
-        release(lane, out);
+        release(lane, now, out);
         Offered::Released
     }
 
@@ -135,6 +135,7 @@ impl Sequencer {
         &mut self,
         gap: &Gap,
         from_log: Vec<CommittedEvent>,
+        now: Instant,
         out: &mut Vec<CommittedEvent>,
     ) {
         let Some(lane) = self.lanes.get_mut(&gap.channel) else {
@@ -152,13 +153,13 @@ impl Sequencer {
         if lane.next <= gap.upto {
             lane.next = gap.upto + 1;
         }
-        release(lane, out);
+        release(lane, now, out);
     }
 }
 
-/// Releases the held events that follow `next` without a hole; restarts the gap clock if a
-/// hole remains.
-fn release(lane: &mut Lane, out: &mut Vec<CommittedEvent>) {
+/// Releases the held events that follow `next` without a hole; restarts the gap clock at
+/// `now` if a hole remains.
+fn release(lane: &mut Lane, now: Instant, out: &mut Vec<CommittedEvent>) {
     while let Some(entry) = lane.held.first_entry() {
         if *entry.key() < lane.next {
             entry.remove();
@@ -169,17 +170,14 @@ fn release(lane: &mut Lane, out: &mut Vec<CommittedEvent>) {
             break;
         }
     }
-    lane.waiting_since = None;
-    if !lane.held.is_empty() {
-        lane.waiting_since = Some(Instant::now());
-    }
+    lane.waiting_since = (!lane.held.is_empty()).then_some(now);
 }
 
-fn skip_to_held(lane: &mut Lane, out: &mut Vec<CommittedEvent>) {
+fn skip_to_held(lane: &mut Lane, now: Instant, out: &mut Vec<CommittedEvent>) {
     if let Some((first, _)) = lane.held.first_key_value() {
         lane.next = *first;
     }
-    release(lane, out);
+    release(lane, now, out);
 }
 
 #[cfg(test)]
@@ -253,7 +251,7 @@ mod tests {
         };
         assert_eq!(gaps, vec![gap.clone()]);
         // The log holds 11 and 13 (12 was pruned); 11 also arrives late afterwards.
-        s.fill(&gap, vec![ev("a", 11), ev("a", 13)], &mut out);
+        s.fill(&gap, vec![ev("a", 11), ev("a", 13)], t, &mut out);
         assert_eq!(seqs(&out), vec![10, 11, 13, 14]);
         assert_eq!(s.offer(ev("a", 11), t, &mut out), Offered::Duplicate);
         assert_eq!(s.offer(ev("a", 15), t, &mut out), Offered::Released);
