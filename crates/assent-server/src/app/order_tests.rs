@@ -138,6 +138,13 @@ async fn connections_emit_each_channel_in_seq_order_whatever_the_bus_does() {
     };
     let (feed, feed_rx) = mpsc::unbounded_channel();
     let fanout = tokio::spawn(super::fanout::run(app.clone(), feed_rx));
+    let connect = |p: &Principal| {
+        let rec = Arc::new(Recorder::default());
+        (app.connect(p.clone(), rec.clone(), OwnerFeed::Yes), rec)
+    };
+    // A dashboard that never subscribes has no replay: it sees the owner feed from the moment
+    // it connects, so it connects before the first event can reach the fan-out.
+    let (_dash_owner, dash_owner_rec) = connect(&human_p);
     // The first event of a channel the fan-out sees is where that channel's order starts:
     // it arrives in order, with whatever creating the agent committed.
     app.mark_read(&user.id, channel.as_str()).await.unwrap();
@@ -145,14 +152,9 @@ async fn connections_emit_each_channel_in_seq_order_whatever_the_bus_does() {
         feed.send(ev).unwrap();
     }
 
-    let connect = |p: &Principal| {
-        let rec = Arc::new(Recorder::default());
-        (app.connect(p.clone(), rec.clone(), OwnerFeed::Yes), rec)
-    };
-    // From the start: an agent and a dashboard subscribed, a dashboard that never subscribes.
+    // From the start: an agent and a dashboard subscribed, replaying from 0.
     let (agent_live, agent_live_rec) = connect(&agent_p);
     let (dash_live, dash_live_rec) = connect(&human_p);
-    let (_dash_owner, dash_owner_rec) = connect(&human_p);
     subscribe(&app, &agent_live, &channel).await;
     subscribe(&app, &dash_live, &channel).await;
     let mut late = Vec::new();
