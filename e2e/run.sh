@@ -5,8 +5,9 @@
 #   ASSENT_BIN=target/debug/assent e2e/run.sh
 #
 # After the suites it runs the examples against the same server: examples/node (Placet's
-# WebSocket full example, driven by node:test) and examples/langchain (pytest), then the JS
-# client's tests (clients/js: node --test) and the dashboard's browser suite
+# WebSocket full example, driven by node:test) and examples/langchain (pytest), then the
+# dashboard's unit tests (crates/assent-server/tests/js: node --test), the JS client's tests
+# (clients/js: node --test) and the dashboard's browser suite
 # (e2e/browser/run.sh: headless Chromium via playwright-core; its screenshots go to a temporary
 # directory unless ASSENT_SCREENSHOTS=1, which refreshes docs/dashboard/).
 #
@@ -119,6 +120,11 @@ fi
 echo "e2e: ==== example: examples/langchain (LangChain tools, python-socketio) ===="
 if ! (cd "$root" && timeout --kill-after=10 "$suite_timeout" "$python" -m pytest -q examples/langchain); then
   failed+=(example-langchain)
+fi
+
+echo "e2e: ==== dashboard unit tests: crates/assent-server/tests/js (markdown renderer) ===="
+if ! (cd "$root" && timeout --kill-after=10 "$suite_timeout" node --test crates/assent-server/tests/js/*.test.mjs); then
+  failed+=(dashboard-unit)
 fi
 
 echo "e2e: ==== JS client: clients/js (managed sockets, REST) ===="

@@ -1,9 +1,14 @@
-// A small, safe markdown renderer for agent messages. It builds DOM nodes directly (text
-// nodes for all content), so raw HTML in a message is shown as text and never parsed.
+// A small, safe markdown renderer for agent messages. It parses the text into a tree of plain
+// objects, then builds DOM nodes from it (text nodes for all content), so raw HTML in a message
+// is shown as text and never parsed.
 // Supported: paragraphs (single newlines are line breaks), headings, emphasis, strong,
 // strikethrough, inline code, fenced code blocks, ordered/unordered lists, blockquotes,
 // horizontal rules, pipe tables, links and autolinks. Links are kept only for http, https
 // and mailto URLs; images are shown as links (nothing is loaded from agent-given URLs).
+//
+// Agents write the text, so every step is linear in its length: no construct rescans the rest
+// of the line from each candidate opener (closers are found through tables built in one pass),
+// and no regular expression left here can backtrack quadratically.
 
 const SAFE_PROTOCOLS = new Set(['http:', 'https:', 'mailto:']);
 
@@ -13,6 +18,9 @@ export function safeUrl(raw) {
   // Reject control characters and whitespace anywhere (they hide schemes: "java\tscript:").
   // eslint-disable-next-line no-control-regex
   if (!s || /[\u0000-\u0020\u007f-\u009f]/.test(s)) return null;
+  // The scheme is all before the first `:`, so nothing else can parse to these; checking it
+  // first spares a parse that throws (slow) for every link target that is not a URL.
+  if (!/^(https?|mailto):/i.test(s)) return null;
   let u;
   try {
     u = new URL(s);
@@ -22,73 +30,133 @@ export function safeUrl(raw) {
   return SAFE_PROTOCOLS.has(u.protocol) ? u.href : null;
 }
 
-function el(tag, ...children) {
-  const e = document.createElement(tag);
-  for (const c of children) e.append(c);
-  return e;
-}
+// The tree: a string is a text node; an element is { tag, kids } plus `href` (a), `lang`
+// (code of a fenced block) or `start` (ol).
+const node = (tag, kids = [], extra = null) => (extra ? Object.assign({ tag, kids }, extra) : { tag, kids });
 
-function link(href, children) {
-  const a = el('a', ...children);
-  a.href = href;
-  a.target = '_blank';
-  a.rel = 'noopener noreferrer nofollow ugc';
-  return a;
-}
+const isSpace = (c) => c !== undefined && /\s/.test(c);
+const isWordChar = (c) => c !== undefined && /[\p{L}\p{N}_]/u.test(c);
+// Headings and list items do not span these, as `.` in QUOTE does not.
+const hasLineBreak = (s) => /[\n\r\u2028\u2029]/.test(s);
 
 // ---------------------------------------------------------------- inline
 
 const ESCAPABLE = '\\`*_{}[]()#+-.!|~<>"\'';
+// Punctuation that ends a sentence rather than a bare URL.
+const TRAILING = '.,;:!?)]*_~';
+const URL_RUN = /[^\s<>"'`]*/y;
+// Each try at a bare URL reads the rest of its run of URL characters, so a run that failed
+// is tried from only a few of the `http`s inside it (`http://[http://[…`).
+const MAX_URL_TRIES = 4;
 
-function findClosing(s, from, marker) {
-  let i = from;
-  while (i < s.length) {
-    const j = s.indexOf(marker, i);
-    if (j < 0) return -1;
-    if (s[j - 1] !== '\\') return j;
-    i = j + 1;
-  }
-  return -1;
+/** For each index, the first index at or after it where `hit` holds (-1: none). */
+function nextWhere(n, hit) {
+  const next = new Int32Array(n + 1).fill(-1);
+  for (let k = n - 1; k >= 0; k--) next[k] = hit(k) ? k : next[k + 1];
+  return next;
 }
 
-/** Index of the `]` that closes the `[` at `open`, honouring nesting and escapes. */
-function closeBracket(s, open) {
-  let depth = 0;
-  for (let i = open; i < s.length; i++) {
-    if (s[i] === '\\') i++;
-    else if (s[i] === '[') depth++;
-    else if (s[i] === ']' && --depth === 0) return i;
+/** Tables over one inline text, each built on first use in a single pass. */
+class Lookups {
+  constructor(s) {
+    this.s = s;
+    this.memo = {};
+    this.found = {};
   }
-  return -1;
+
+  table(key, make) {
+    return (this.memo[key] ??= make(this.s));
+  }
+
+  /** The `]` or `)` closing the `[` or `(` at `k` (nesting and backslash escapes honoured), or -1. */
+  partner(k) {
+    return this.table('pairs', (s) => {
+      const pair = new Int32Array(s.length).fill(-1);
+      const open = { '[': [], '(': [] };
+      for (let j = 0; j < s.length; j++) {
+        const c = s[j];
+        if (c === '\\') j++;
+        else if (c === '[' || c === '(') open[c].push(j);
+        else if (c === ']' || c === ')') {
+          const stack = open[c === ']' ? '[' : '('];
+          if (stack.length) pair[stack.pop()] = j;
+        }
+      }
+      return pair;
+    })[k];
+  }
+
+  /** The first run of at least `n` backticks at or after `from`, or -1. */
+  ticks(from, n) {
+    const { run, longest } = this.table('ticks', (s) => {
+      const run = new Int32Array(s.length + 1);
+      const longest = new Int32Array(s.length + 1);
+      for (let k = s.length - 1; k >= 0; k--) {
+        run[k] = s[k] === '`' ? run[k + 1] + 1 : 0;
+        longest[k] = Math.max(run[k], longest[k + 1]);
+      }
+      return { run, longest };
+    });
+    // Knowing there is one, the walk to it is paid for by the code span it closes.
+    if (from >= this.s.length || longest[from] < n) return -1;
+    let k = from;
+    while (run[k] < n) k++;
+    return k;
+  }
+
+  /**
+   * The first `marker` (`*`, `_`, `**`, `__` or `~~`) at or after `from` not preceded by a
+   * backslash, or -1. A single `*` or `_` passes over doubled ones (`*a **b** c*`).
+   */
+  closer(marker, from) {
+    const next = this.table(marker, (s) => {
+      const c = marker[0];
+      const at = nextWhere(s.length, (k) => s[k] === c && s[k - 1] !== '\\' && (marker.length === 1 || s[k + 1] === c));
+      if (marker.length === 2) return at;
+      // From the right, so that the search resumed past a doubled marker is already known.
+      const skip = new Int32Array(s.length + 1).fill(-1);
+      for (let k = s.length - 1; k >= 0; k--) {
+        const q = at[k];
+        skip[k] = q >= 0 && s[q + 1] === c && s[q - 1] !== c ? skip[q + 2] : q;
+      }
+      return skip;
+    });
+    return from < next.length ? next[from] : -1;
+  }
+
+  /** s.indexOf(ch, from) for a `from` that only grows: the string is scanned once in all. */
+  next(ch, from) {
+    const at = this.found[ch];
+    if (at === undefined || (at >= 0 && at < from)) return (this.found[ch] = this.s.indexOf(ch, from));
+    return at;
+  }
 }
 
-/** Parses `(url "title")` at `i`; returns [url, endIndex] or null. */
-function parseDest(s, i) {
-  if (s[i] !== '(') return null;
-  let depth = 0;
-  for (let j = i; j < s.length; j++) {
-    if (s[j] === '\\') j++;
-    else if (s[j] === '(') depth++;
-    else if (s[j] === ')' && --depth === 0) {
-      const inner = s.slice(i + 1, j).trim();
-      const url = inner.replace(/\s+("[^"]*"|'[^']*')$/, '').replace(/^<(.*)>$/, '$1');
-      return [url, j + 1];
-    }
+/** The URL of a link destination: without a trailing "title" and without <> around it. */
+function destUrl(raw) {
+  let url = raw.trim();
+  const q = url[url.length - 1];
+  if (q === '"' || q === "'") {
+    const open = url.lastIndexOf(q, url.length - 2);
+    if (open > 0 && isSpace(url[open - 1])) url = url.slice(0, open).trimEnd();
   }
-  return null;
+  if (url.length >= 2 && url[0] === '<' && url[url.length - 1] === '>' && !hasLineBreak(url)) url = url.slice(1, -1);
+  return url;
 }
 
-const isWordChar = (c) => c !== undefined && /[\p{L}\p{N}_]/u.test(c);
-
-/** Renders inline markdown into an array of nodes. */
-export function inline(s, depth = 0) {
+/** Parses inline markdown into an array of tree nodes. */
+export function parseInline(s, depth = 0) {
+  if (depth > 8) return [s];
   const out = [];
   let text = '';
   const flush = () => {
-    if (text) out.push(document.createTextNode(text));
+    if (text) out.push(text);
     text = '';
   };
-  if (depth > 8) return [document.createTextNode(s)];
+  const look = new Lookups(s);
+  // The run of URL characters (up to `runEnd`) last read for a bare URL, and how often.
+  let runEnd = 0;
+  let runTries = 0;
   let i = 0;
   while (i < s.length) {
     const c = s[i];
@@ -102,63 +170,78 @@ export function inline(s, depth = 0) {
     if (c === '`') {
       let n = 1;
       while (s[i + n] === '`') n++;
-      const fence = '`'.repeat(n);
-      const end = s.indexOf(fence, i + n);
+      const end = look.ticks(i + n, n);
       if (end > 0) {
         flush();
-        out.push(el('code', document.createTextNode(s.slice(i + n, end).replace(/^ (.*) $/, '$1'))));
+        out.push(node('code', [s.slice(i + n, end).replace(/^ (.*) $/, '$1')]));
         i = end + n;
         continue;
       }
-      text += fence;
+      text += '`'.repeat(n);
       i += n;
       continue;
     }
     // images (shown as links) and links
     if (c === '[' || (c === '!' && s[i + 1] === '[')) {
       const open = c === '!' ? i + 1 : i;
-      const close = closeBracket(s, open);
-      const dest = close > 0 ? parseDest(s, close + 1) : null;
-      if (dest) {
+      const close = look.partner(open);
+      const end = close > 0 && s[close + 1] === '(' ? look.partner(close + 1) : -1;
+      if (end > 0) {
         const label = s.slice(open + 1, close);
-        const href = safeUrl(dest[0]);
+        const href = safeUrl(destUrl(s.slice(close + 2, end)));
         flush();
-        const kids = c === '!' ? [document.createTextNode(`[image: ${label || 'untitled'}]`)] : inline(label, depth + 1);
+        const kids = c === '!' ? [`[image: ${label || 'untitled'}]`] : parseInline(label, depth + 1);
         // An unsafe URL keeps only the label, as text.
-        if (href) out.push(link(href, kids));
-        else out.push(...kids);
-        i = dest[1];
+        if (href) out.push(node('a', kids, { href }));
+        else for (const k of kids) out.push(k);
+        i = end + 1;
         continue;
       }
     }
-    // <https://autolink>
+    // <https://autolink>; it holds no `<` (else each `<` before a far `>` would try it all again)
     if (c === '<') {
-      const end = s.indexOf('>', i);
-      if (end > 0) {
+      const end = look.next('>', i);
+      const lt = look.next('<', i + 1);
+      if (end > 0 && (lt < 0 || lt > end)) {
         const inner = s.slice(i + 1, end);
         const href = /^(https?:|mailto:)/i.test(inner) ? safeUrl(inner) : null;
         if (href) {
           flush();
-          out.push(link(href, [document.createTextNode(inner)]));
+          out.push(node('a', [inner], { href }));
           i = end + 1;
           continue;
         }
       }
     }
     // bare URLs
-    if ((c === 'h' || c === 'H') && !isWordChar(s[i - 1]) && /^https?:\/\//i.test(s.slice(i, i + 8))) {
-      const m = /^https?:\/\/[^\s<>"'`]+/i.exec(s.slice(i));
-      let url = m[0];
-      // Trailing punctuation belongs to the sentence, not the URL.
-      while (/[.,;:!?)\]*_~]$/.test(url)) {
-        if (url.endsWith(')') && (url.match(/\(/g) ?? []).length >= (url.match(/\)/g) ?? []).length) break;
-        url = url.slice(0, -1);
+    const tired = i < runEnd && runTries >= MAX_URL_TRIES;
+    if ((c === 'h' || c === 'H') && !tired && !isWordChar(s[i - 1]) && /^https?:\/\//i.test(s.slice(i, i + 8))) {
+      URL_RUN.lastIndex = i;
+      const end = i + URL_RUN.exec(s)[0].length;
+      if (end !== runEnd) runTries = 0;
+      runEnd = end;
+      runTries++;
+      let opens = 0;
+      let closes = 0;
+      for (let k = i; k < end; k++) {
+        if (s[k] === '(') opens++;
+        else if (s[k] === ')') closes++;
       }
+      // Trailing punctuation belongs to the sentence, not the URL, unless it closes a `(`.
+      let stop = end;
+      while (TRAILING.includes(s[stop - 1])) {
+        if (s[stop - 1] === ')') {
+          if (opens >= closes) break;
+          closes--;
+        }
+        stop--;
+      }
+      const url = s.slice(i, stop);
       const href = safeUrl(url);
       if (href) {
         flush();
-        out.push(link(href, [document.createTextNode(url)]));
-        i += url.length;
+        out.push(node('a', [url], { href }));
+        i = stop;
         continue;
       }
     }
@@ -172,15 +255,13 @@ export function inline(s, depth = 0) {
       }
       const marker = dbl ? c + c : c;
       const start = i + marker.length;
-      const leftOk = s[start] !== undefined && !/\s/.test(s[start]) && !(c === '_' && isWordChar(s[i - 1]));
+      const leftOk = s[start] !== undefined && !isSpace(s[start]) && !(c === '_' && isWordChar(s[i - 1]));
       if (leftOk) {
-        let end = findClosing(s, start + 1, marker);
-        // A single `*` must not be matched by the first half of a `**`.
-        while (end > 0 && !dbl && s[end + 1] === c && s[end - 1] !== c) end = findClosing(s, end + 2, marker);
-        if (end > start - 1 && end > 0 && !/\s/.test(s[end - 1]) && !(c === '_' && isWordChar(s[end + marker.length]))) {
+        const end = look.closer(marker, start + 1);
+        if (end > 0 && !isSpace(s[end - 1]) && !(c === '_' && isWordChar(s[end + marker.length]))) {
           flush();
           const tag = c === '~' ? 'del' : dbl ? 'strong' : 'em';
-          out.push(el(tag, ...inline(s.slice(start, end), depth + 1)));
+          out.push(node(tag, parseInline(s.slice(start, end), depth + 1)));
           i = end + marker.length;
           continue;
         }
@@ -197,23 +278,60 @@ export function inline(s, depth = 0) {
 function inlineLines(lines) {
   const nodes = [];
   lines.forEach((line, k) => {
-    if (k > 0) nodes.push(document.createElement('br'));
-    nodes.push(...inline(line.replace(/\s+$/, '')));
+    if (k > 0) nodes.push(node('br'));
+    for (const n of parseInline(line.trimEnd())) nodes.push(n);
   });
   return nodes;
 }
 
 // ---------------------------------------------------------------- blocks
 
-const RE = {
-  fence: /^ {0,3}(```+|~~~+)\s*([\w+-]*)/,
-  heading: /^ {0,3}(#{1,6})\s+(.*?)\s*#*\s*$/,
-  hr: /^ {0,3}([-*_])(\s*\1){2,}\s*$/,
-  quote: /^ {0,3}> ?(.*)$/,
-  ul: /^( {0,6})([-*+])\s+(.*)$/,
-  ol: /^( {0,6})(\d{1,9})[.)]\s+(.*)$/,
-  tableSep: /^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$/,
-};
+// These three are anchored and backtrack at most linearly. The other block shapes have
+// patterns that would backtrack quadratically, so they are matched by the functions below.
+const FENCE = /^ {0,3}(```+|~~~+)\s*([\w+-]*)/;
+const HR = /^ {0,3}([-*_])(\s*\1){2,}\s*$/;
+const QUOTE = /^ {0,3}> ?(.*)$/;
+
+/** `## Title ##` (up to three spaces of indent): { level, text } or null. */
+function heading(line) {
+  let k = 0;
+  while (k < 4 && line[k] === ' ') k++;
+  let level = 0;
+  while (line[k + level] === '#') level++;
+  if (k > 3 || level < 1 || level > 6 || !isSpace(line[k + level])) return null;
+  let text = line.slice(k + level).trim();
+  let end = text.length;
+  while (text[end - 1] === '#') end--;
+  text = text.slice(0, end).trimEnd();
+  return hasLineBreak(text) ? null : { level, text };
+}
+
+/** `- item`, `1. item` or `1) item` (up to six spaces of indent): { indent, ordered, num, text } or null. */
+function listItem(line) {
+  let k = 0;
+  while (line[k] === ' ') k++;
+  if (k > 6) return null;
+  let j = k;
+  let num = '';
+  if (line[k] === '-' || line[k] === '*' || line[k] === '+') j++;
+  else {
+    while (line[j] >= '0' && line[j] <= '9') j++;
+    if (j === k || j - k > 9 || (line[j] !== '.' && line[j] !== ')')) return null;
+    num = line.slice(k, j);
+    j++;
+  }
+  if (!isSpace(line[j])) return null;
+  const text = line.slice(j).trimStart();
+  return hasLineBreak(text) ? null : { indent: k, ordered: num !== '', num, text };
+}
+
+/** A table's header separator: `--- | :---: | ---:`, outer pipes optional. */
+function isTableSep(line) {
+  let s = line.trim();
+  if (s.startsWith('|')) s = s.slice(1);
+  if (s.endsWith('|')) s = s.slice(0, -1);
+  return s.split('|').every((cell) => /^:?-{2,}:?$/.test(cell.trim()));
+}
 
 function splitRow(line) {
   let s = line.trim();
@@ -236,29 +354,27 @@ function splitRow(line) {
 
 function isBlockStart(line, next) {
   return (
-    RE.fence.test(line) || RE.heading.test(line) || RE.hr.test(line) || RE.quote.test(line) ||
-    RE.ul.test(line) || RE.ol.test(line) || (line.includes('|') && next !== undefined && RE.tableSep.test(next))
+    FENCE.test(line) || heading(line) !== null || HR.test(line) || QUOTE.test(line) || listItem(line) !== null ||
+    (line.includes('|') && next !== undefined && isTableSep(next))
   );
 }
 
 function parseList(lines, i, depth) {
-  const first = RE.ul.exec(lines[i]) ?? RE.ol.exec(lines[i]);
-  const ordered = !RE.ul.test(lines[i]);
-  const indent = first[1].length;
-  const list = document.createElement(ordered ? 'ol' : 'ul');
-  if (ordered && first[2] !== '1') list.start = Number(first[2]);
+  const first = listItem(lines[i]);
+  const { indent, ordered } = first;
+  const list = node(ordered ? 'ol' : 'ul', [], ordered && first.num !== '1' ? { start: Number(first.num) } : null);
   while (i < lines.length) {
-    const m = (ordered ? RE.ol : RE.ul).exec(lines[i]);
-    if (!m || m[1].length !== indent) break;
-    const itemLines = [m[3]];
+    const m = listItem(lines[i]);
+    if (!m || m.ordered !== ordered || m.indent !== indent) break;
+    const itemLines = [m.text];
     i++;
     // continuation lines and nested lists
     const nested = [];
     while (i < lines.length && lines[i].trim() !== '') {
-      const sub = RE.ul.exec(lines[i]) ?? RE.ol.exec(lines[i]);
-      if (sub && sub[1].length > indent && depth < 6) {
-        const [node, next] = parseList(lines, i, depth + 1);
-        nested.push(node);
+      const sub = listItem(lines[i]);
+      if (sub && sub.indent > indent && depth < 6) {
+        const [inner, next] = parseList(lines, i, depth + 1);
+        nested.push(inner);
         i = next;
         continue;
       }
@@ -266,19 +382,22 @@ function parseList(lines, i, depth) {
       itemLines.push(lines[i].trim());
       i++;
     }
-    const li = el('li', ...inlineLines(itemLines), ...nested);
-    list.append(li);
+    list.kids.push(node('li', [...inlineLines(itemLines), ...nested]));
     // one blank line between items keeps the list going
-    if (lines[i]?.trim() === '' && i + 1 < lines.length && (ordered ? RE.ol : RE.ul).test(lines[i + 1])) {
-      const mm = (ordered ? RE.ol : RE.ul).exec(lines[i + 1]);
-      if (mm[1].length === indent) i++;
+    if (lines[i]?.trim() === '' && i + 1 < lines.length) {
+      const after = listItem(lines[i + 1]);
+      if (after && after.ordered === ordered && after.indent === indent) i++;
     }
   }
   return [list, i];
 }
 
-function blocks(lines, depth = 0) {
-  const frag = document.createDocumentFragment();
+// Rows shorter than the header get empty cells, but only this many in a message: a wide header
+// over many short rows would otherwise make rows × columns cells out of a short text.
+const MAX_PADDING_CELLS = 10_000;
+
+function blocks(lines, depth, budget) {
+  const out = [];
   let i = 0;
   while (i < lines.length) {
     const line = lines[i];
@@ -287,77 +406,130 @@ function blocks(lines, depth = 0) {
       continue;
     }
     let m;
-    if ((m = RE.fence.exec(line))) {
+    if ((m = FENCE.exec(line))) {
       const fence = m[1];
       const body = [];
       i++;
       while (i < lines.length && !lines[i].trim().startsWith(fence)) body.push(lines[i++]);
       i++; // closing fence (or end of text)
-      const code = el('code', document.createTextNode(body.join('\n')));
-      if (m[2]) code.dataset.lang = m[2];
-      frag.append(el('pre', code));
+      out.push(node('pre', [node('code', [body.join('\n')], m[2] ? { lang: m[2] } : null)]));
       continue;
     }
-    if ((m = RE.heading.exec(line))) {
-      frag.append(el(`h${m[1].length}`, ...inline(m[2])));
+    if ((m = heading(line))) {
+      out.push(node(`h${m.level}`, parseInline(m.text)));
       i++;
       continue;
     }
-    if (RE.hr.test(line)) {
-      frag.append(document.createElement('hr'));
+    if (HR.test(line)) {
+      out.push(node('hr'));
       i++;
       continue;
     }
-    if (RE.quote.test(line) && depth < 8) {
+    if (QUOTE.test(line) && depth < 8) {
       const inner = [];
-      while (i < lines.length && RE.quote.test(lines[i])) inner.push(RE.quote.exec(lines[i++])[1]);
-      frag.append(el('blockquote', blocks(inner, depth + 1)));
+      while (i < lines.length && QUOTE.test(lines[i])) inner.push(QUOTE.exec(lines[i++])[1]);
+      out.push(node('blockquote', blocks(inner, depth + 1, budget)));
       continue;
     }
-    if (RE.ul.test(line) || RE.ol.test(line)) {
+    if (listItem(line)) {
       const [list, next] = parseList(lines, i, 0);
-      frag.append(list);
+      out.push(list);
       i = next;
       continue;
     }
-    if (line.includes('|') && lines[i + 1] !== undefined && RE.tableSep.test(lines[i + 1])) {
+    if (line.includes('|') && lines[i + 1] !== undefined && isTableSep(lines[i + 1])) {
       const head = splitRow(line);
-      const table = document.createElement('table');
-      const thead = el('thead', el('tr', ...head.map((c) => el('th', ...inline(c)))));
-      const tbody = document.createElement('tbody');
+      const rows = [];
       i += 2;
       while (i < lines.length && lines[i].includes('|') && lines[i].trim() !== '') {
         const cells = splitRow(lines[i++]);
-        tbody.append(el('tr', ...head.map((_, k) => el('td', ...inline(cells[k] ?? '')))));
+        const missing = head.length - cells.length;
+        let width = head.length;
+        if (missing > 0 && missing > budget.padding) width = cells.length;
+        else if (missing > 0) budget.padding -= missing;
+        const row = [];
+        for (let k = 0; k < width; k++) row.push(node('td', parseInline(cells[k] ?? '')));
+        rows.push(node('tr', row));
       }
-      table.append(thead, tbody);
-      frag.append(table);
+      const thead = node('thead', [node('tr', head.map((c) => node('th', parseInline(c))))]);
+      out.push(node('table', [thead, node('tbody', rows)]));
       continue;
     }
     const para = [];
     while (i < lines.length && lines[i].trim() !== '' && (para.length === 0 || !isBlockStart(lines[i], lines[i + 1]))) {
       para.push(lines[i++]);
     }
-    frag.append(el('p', ...inlineLines(para)));
+    out.push(node('p', inlineLines(para)));
   }
-  return frag;
+  return out;
+}
+
+/** Parses markdown into an array of block nodes (see `node` for the shape). */
+export function parseMarkdown(text) {
+  const src = String(text ?? '').replace(/\r\n?/g, '\n');
+  return blocks(src.split('\n'), 0, { padding: MAX_PADDING_CELLS });
+}
+
+// ---------------------------------------------------------------- DOM
+
+function build(n) {
+  if (typeof n === 'string') return document.createTextNode(n);
+  const e = document.createElement(n.tag);
+  if (n.href !== undefined) {
+    e.href = n.href;
+    e.target = '_blank';
+    e.rel = 'noopener noreferrer nofollow ugc';
+  }
+  if (n.lang !== undefined) e.dataset.lang = n.lang;
+  if (n.start !== undefined) e.start = n.start;
+  for (const k of n.kids) e.append(build(k));
+  return e;
+}
+
+/** Renders inline markdown into an array of DOM nodes. */
+export function inline(s, depth = 0) {
+  return parseInline(s, depth).map(build);
 }
 
 /** Renders markdown into a `<div class="md">`. */
 export function renderMarkdown(text) {
   const root = document.createElement('div');
   root.className = 'md';
-  const src = String(text ?? '').replace(/\r\n?/g, '\n');
-  root.append(blocks(src.split('\n')));
+  for (const n of parseMarkdown(text)) root.append(build(n));
   return root;
+}
+
+// ---------------------------------------------------------------- plain text
+
+/**
+ * Replaces `[label](target)` (`![label](target)` when `bang`) by its label, as
+ * s.replace(/!?\[([^\]]*)\]\([^)]*\)/g, '$1') would, but finding each `]` and `)` once
+ * instead of scanning on from every `[`.
+ */
+function dropTargets(s, bang) {
+  const lead = bang ? '![' : '[';
+  const look = new Lookups(s);
+  let out = '';
+  let copied = 0;
+  let i = s.indexOf(lead);
+  while (i >= 0) {
+    const close = look.next(']', i + lead.length);
+    const end = close >= 0 && s[close + 1] === '(' ? look.next(')', close + 2) : -2;
+    // No `]`, or no `)` after a `](`: no later `[` can match either.
+    if (close < 0 || end === -1) break;
+    if (end >= 0) {
+      out += s.slice(copied, i) + s.slice(i + lead.length, close);
+      copied = end + 1;
+    }
+    i = s.indexOf(lead, end >= 0 ? end + 1 : i + 1);
+  }
+  return out + s.slice(copied);
 }
 
 /** A one-line plain-text preview of markdown (for lists). */
 export function plainPreview(text, max = 140) {
-  const s = String(text ?? '')
-    .replace(/```[\s\S]*?(```|$)/g, ' [code] ')
-    .replace(/!\[([^\]]*)\]\([^)]*\)/g, '$1')
-    .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1')
+  const code = String(text ?? '').replace(/```[\s\S]*?(```|$)/g, ' [code] ');
+  const s = dropTargets(dropTargets(code, true), false)
     .replace(/^ {0,3}(#{1,6}|>|[-*+]|\d+[.)])\s+/gm, '')
     .replace(/(\*\*|__|~~|`)/g, '')
     .replace(/(^|\W)[*_]([^*_\n]+)[*_](?=\W|$)/g, '$1$2')
