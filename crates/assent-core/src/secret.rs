@@ -28,6 +28,12 @@ pub fn new_token(prefix: &str) -> String {
     format!("{prefix}{}", random_hex(32))
 }
 
+/// Compares two secrets in time independent of where they differ (the lengths may leak).
+pub fn same_secret(given: &str, expected: &str) -> bool {
+    let (a, b) = (given.as_bytes(), expected.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 pub fn sha256_hex(raw: &str) -> String {
     hex::encode(Sha256::digest(raw.as_bytes()))
 }

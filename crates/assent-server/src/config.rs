@@ -121,6 +121,37 @@ pub struct Config {
     /// Read connections in the database pool.
     #[arg(long, env = "ASSENT_DB_READ_POOL", default_value_t = 8)]
     pub db_read_pool: u32,
+
+    /// Seconds a client has to send a request's headers, counted from the connection's start
+    /// or from the previous response: it is also how long an idle keep-alive connection stays
+    /// open. Slower clients are disconnected.
+    #[arg(long, env = "ASSENT_HEADER_READ_TIMEOUT_SECS", default_value_t = 20)]
+    pub header_read_timeout_secs: u64,
+
+    /// Seconds a client has to send a request's whole body once its headers are in (→ 408).
+    #[arg(long, env = "ASSENT_BODY_READ_TIMEOUT_SECS", default_value_t = 30)]
+    pub body_read_timeout_secs: u64,
+
+    /// Open TCP connections allowed from one source address (HTTP, Socket.IO and WebSockets
+    /// together); further ones are closed at accept. 0: no cap. Behind a reverse proxy every
+    /// client shares the proxy's address: raise it or set it to 0 there.
+    #[arg(long, env = "ASSENT_MAX_CONNECTIONS_PER_IP", default_value_t = 512)]
+    pub max_connections_per_ip: usize,
+
+    /// Take the client address for login throttling from the last `X-Forwarded-For` entry
+    /// (set this only behind a reverse proxy that sets that header).
+    #[arg(long, env = "ASSENT_TRUST_FORWARDED_FOR", default_value_t = false, action = clap::ArgAction::Set)]
+    pub trust_forwarded_for: bool,
+
+    /// Bearer token that `GET /metrics` requires (`Authorization: Bearer <token>`). Unset:
+    /// `/metrics` is not served on the main address, only on `--metrics-addr` if given.
+    #[arg(long, env = "ASSENT_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+
+    /// A separate address serving only `GET /metrics` (e.g. 127.0.0.1:9090 for a local
+    /// Prometheus). Off by default. It also requires the metrics token when one is set.
+    #[arg(long, env = "ASSENT_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 impl Config {
@@ -169,6 +200,14 @@ impl Config {
         }
         if self.webhook_timeout_ms == 0 || self.webhook_concurrency == 0 {
             return Err("--webhook-timeout-ms and --webhook-concurrency must be positive".into());
+        }
+        if self.header_read_timeout_secs == 0 || self.body_read_timeout_secs == 0 {
+            return Err(
+                "--header-read-timeout-secs and --body-read-timeout-secs must be positive".into(),
+            );
+        }
+        if self.metrics_token.as_deref().is_some_and(|t| t.len() < 16) {
+            return Err("--metrics-token must be at least 16 characters".into());
         }
         if self.agent_offline_after_secs == 0 || self.session_ttl_hours == 0 {
             return Err("durations must be positive".into());
@@ -248,6 +287,12 @@ impl fmt::Debug for Config {
             .field("secure_cookies", &self.secure_cookies)
             .field("log_format", &self.log_format)
             .field("db_writers", &self.db_writers)
+            .field("header_read_timeout_secs", &self.header_read_timeout_secs)
+            .field("body_read_timeout_secs", &self.body_read_timeout_secs)
+            .field("max_connections_per_ip", &self.max_connections_per_ip)
+            .field("trust_forwarded_for", &self.trust_forwarded_for)
+            .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
+            .field("metrics_addr", &self.metrics_addr)
             .finish()
     }
 }
@@ -326,8 +371,12 @@ mod tests {
         let mut c = Config::defaults();
         c.admin_password = Some("hunter22".into());
         c.database_url = Some("postgres://bob:s3cret@db/x".into());
+        c.metrics_token = Some("metrics-token-0123456789".into());
         let d = format!("{c:?}");
-        assert!(!d.contains("hunter22") && !d.contains("s3cret"), "{d}");
+        assert!(
+            !d.contains("hunter22") && !d.contains("s3cret") && !d.contains("metrics-token-"),
+            "{d}"
+        );
         assert!(d.contains("postgres://bob:***@db/x"));
     }
 

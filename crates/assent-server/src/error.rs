@@ -17,6 +17,8 @@ pub enum EdgeError {
     InvalidField { path: String, message: String },
     #[error("Request body too large")]
     PayloadTooLarge,
+    #[error("The request body did not arrive in time")]
+    RequestTimeout,
     #[error("Content-Type must be application/json")]
     UnsupportedMediaType,
     #[error("Missing or invalid API key")]
@@ -60,6 +62,7 @@ impl ApiError {
                 EdgeError::InvalidJson(_) => (S::BAD_REQUEST, "invalid_json"),
                 EdgeError::InvalidField { .. } => (S::BAD_REQUEST, "validation_failed"),
                 EdgeError::PayloadTooLarge => (S::PAYLOAD_TOO_LARGE, "payload_too_large"),
+                EdgeError::RequestTimeout => (S::REQUEST_TIMEOUT, "request_timeout"),
                 EdgeError::UnsupportedMediaType => {
                     (S::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
                 }
@@ -84,6 +87,8 @@ impl ApiError {
                 AppError::EmailInUse => (S::CONFLICT, "email_in_use"),
                 AppError::ReviewAlreadyResponded => (S::FORBIDDEN, "review_already_responded"),
                 AppError::ReviewExpired => (S::FORBIDDEN, "review_expired"),
+                AppError::TooManyAttempts { .. } => (S::TOO_MANY_REQUESTS, "too_many_attempts"),
+                AppError::Busy => (S::TOO_MANY_REQUESTS, "server_busy"),
                 AppError::Store(StoreError::Rejected { code, .. }) => (S::BAD_REQUEST, code),
                 AppError::Store(StoreError::Closed) => (S::SERVICE_UNAVAILABLE, "shutting_down"),
                 AppError::Store(_) | AppError::Internal(_) => {
@@ -154,7 +159,19 @@ impl IntoResponse for ApiError {
         if status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!(error = %self, "request failed with an internal error");
         }
-        (status, axum::Json(body)).into_response()
+        let retry_after = match &self {
+            ApiError::App(AppError::TooManyAttempts { retry_after_secs }) => {
+                Some(*retry_after_secs)
+            }
+            ApiError::App(AppError::Busy) => Some(1),
+            _ => None,
+        };
+        let mut res = (status, axum::Json(body)).into_response();
+        if let Some(secs) = retry_after {
+            res.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        res
     }
 }
 

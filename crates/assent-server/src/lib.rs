@@ -14,6 +14,7 @@ pub mod http;
 pub mod jobs;
 pub mod metrics;
 pub mod rawws;
+pub mod serve;
 pub mod webhooks;
 pub mod wire;
 
@@ -106,6 +107,8 @@ pub async fn run_with(
         app: app.clone(),
         secure_cookies: config.secure_cookies,
         max_body: config.max_body_bytes,
+        trust_forwarded_for: config.trust_forwarded_for,
+        metrics_token: ctx_metrics_token(&config),
         pages: dashboard::serve,
     };
     let router = http::router(ctx)
@@ -115,30 +118,39 @@ pub async fn run_with(
     let addr = listener.local_addr()?;
     tracing::info!(%addr, database = ?store.backend(), "Assent is listening on http://{addr}");
 
+    let limits = serve::Limits {
+        header_read_timeout: Duration::from_secs(config.header_read_timeout_secs),
+        body_read_timeout: Duration::from_secs(config.body_read_timeout_secs),
+        max_connections_per_ip: config.max_connections_per_ip,
+    };
+    if let Some(maddr) = config.metrics_addr {
+        let ml = TcpListener::bind(maddr)
+            .await
+            .with_context(|| format!("cannot listen on --metrics-addr {maddr}"))?;
+        tracing::info!(addr = %maddr, "metrics are served on http://{maddr}/metrics");
+        let mrouter = http::metrics_router(app.clone(), ctx_metrics_token(&config));
+        let sd = shutdown.clone();
+        let metrics = app.metrics.clone();
+        jobs.push(tokio::spawn(async move {
+            serve::serve(ml, mrouter, limits, metrics, sd.cancelled_owned()).await;
+        }));
+    }
     let sd = shutdown.clone();
     let closing = app.closing.clone();
-    let server = axum::serve(
-        // Small frames (acks, events) must not wait for Nagle + delayed ACK.
-        axum::serve::ListenerExt::tap_io(listener, |tcp| {
-            let _ = tcp.set_nodelay(true);
-        }),
-        router,
-    )
-    .with_graceful_shutdown(async move {
+    let server = serve::serve(listener, router, limits, app.metrics.clone(), async move {
         sd.cancelled().await;
         tracing::info!("shutting down: closing sockets and finishing in-flight requests");
         closing.cancel();
         io.close().await;
     });
-    let served = tokio::spawn(server.into_future());
+    let served = tokio::spawn(server);
     if let Some(ready) = ready {
         let _ = ready.send(app.clone());
     }
     shutdown.cancelled().await;
     // Long-lived connections that ignore the close get a bounded grace period.
     match tokio::time::timeout(Duration::from_secs(10), served).await {
-        Ok(Ok(Ok(()))) => {}
-        Ok(Ok(Err(e))) => tracing::error!(error = %e, "HTTP server stopped with an error"),
+        Ok(Ok(())) => {}
         Ok(Err(e)) => tracing::error!(error = %e, "HTTP server task failed"),
         Err(_) => tracing::warn!("connections still open after 10 s; closing them"),
     }
@@ -153,6 +165,10 @@ pub async fn run_with(
     let _ = fanout.await;
     tracing::info!("shutdown complete");
     Ok(())
+}
+
+fn ctx_metrics_token(config: &Config) -> Option<Arc<str>> {
+    config.metrics_token.as_deref().map(Arc::from)
 }
 
 /// Sets up `tracing`: JSON when stdout is not a terminal (or when asked), pretty otherwise.

@@ -32,6 +32,12 @@ pub struct Metrics {
     pub webhooks_delivered: AtomicU64,
     pub webhooks_failed: AtomicU64,
     pub webhook_attempts_failed: AtomicU64,
+    /// TCP connections closed at accept: their address had too many open.
+    pub connections_refused: AtomicU64,
+    /// Login attempts answered 429 by the throttle.
+    pub logins_throttled: AtomicU64,
+    /// Password hashes running now (bounded by the hashing permits).
+    pub password_hashes_running: AtomicI64,
     http: Mutex<BTreeMap<(String, String, u16), Histogram>>,
 }
 
@@ -132,6 +138,24 @@ impl Metrics {
             "assent_webhook_attempts_retried_total",
             "Webhook attempts that failed and were scheduled again.",
             self.webhook_attempts_failed.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut out,
+            "assent_connections_refused_total",
+            "TCP connections closed at accept because their address had too many open.",
+            self.connections_refused.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut out,
+            "assent_logins_throttled_total",
+            "Login attempts refused with 429 by the brute-force throttle.",
+            self.logins_throttled.load(Ordering::Relaxed),
+        );
+        gauge(
+            &mut out,
+            "assent_password_hashes_running",
+            "Password hashes (argon2) running now.",
+            self.password_hashes_running.load(Ordering::Relaxed),
         );
         let map = self.http.lock().expect("metrics lock poisoned");
         let _ = writeln!(

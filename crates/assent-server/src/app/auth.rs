@@ -1,6 +1,7 @@
 //! Humans, sessions, tickets and API keys.
 
 use super::{App, AppError, CachedKey, Missing};
+use crate::metrics::Metrics;
 use argon2::Argon2;
 use argon2::password_hash::{
     PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
@@ -10,6 +11,9 @@ use assent_core::secret::{self, sha256_hex};
 use assent_core::validate::{Checker, MAX_LABEL_CHARS, MAX_NAME_CHARS};
 use assent_core::{Millis, UserId};
 use assent_store::{NewUser, StoreError};
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// Lifetime of a socket ticket.
@@ -23,48 +27,93 @@ const KEY_TOUCH_EVERY: Duration = Duration::from_secs(300);
 const SESSION_PREFIX: &str = "as_";
 const TICKET_PREFIX: &str = "wt_";
 
-async fn hash_password(password: String) -> Result<String, AppError> {
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| AppError::Internal(format!("password hashing failed: {e}")))
-    })
-    .await
-    .map_err(|e| AppError::Internal(e.to_string()))?
+/// Bounded password hashing: argon2 takes ~19 MiB and a core for tens of milliseconds per
+/// call, so at most `permits` run at once (one per core) and at most `max_waiting` more
+/// queue for a permit; past that a login or password change gets `429 server_busy`.
+pub struct Hashing {
+    permits: tokio::sync::Semaphore,
+    waiting: AtomicUsize,
+    max_waiting: usize,
+    metrics: Arc<Metrics>,
 }
 
-/// A hash of nothing, verified against when the email is unknown so that timing does not
-/// reveal which accounts exist.
-static DUMMY_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+impl Hashing {
+    pub fn new(permits: usize, max_waiting: usize, metrics: Arc<Metrics>) -> Hashing {
+        Hashing {
+            permits: tokio::sync::Semaphore::new(permits.max(1)),
+            waiting: AtomicUsize::new(0),
+            max_waiting,
+            metrics,
+        }
+    }
 
-async fn verify_password(password: String, hash: Option<String>) -> bool {
-    tokio::task::spawn_blocking(move || {
-        let real = hash.is_some();
-        let hash = hash.unwrap_or_else(|| {
-            DUMMY_HASH
-                .get_or_init(|| {
-                    let salt = SaltString::generate(&mut OsRng);
+    /// One permit per core, 64 waiting at most.
+    pub fn for_this_machine(metrics: Arc<Metrics>) -> Hashing {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Hashing::new(cores, 64, metrics)
+    }
+
+    /// Runs `work` on the blocking pool once a permit is free.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, AppError> {
+        if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.max_waiting {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            return Err(AppError::Busy);
+        }
+        let permit = self.permits.acquire().await;
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        let _permit = permit.map_err(|_| AppError::Busy)?;
+        let running = &self.metrics.password_hashes_running;
+        running.fetch_add(1, Ordering::Relaxed);
+        let out = tokio::task::spawn_blocking(work).await;
+        running.fetch_sub(1, Ordering::Relaxed);
+        out.map_err(|e| AppError::Internal(e.to_string()))
+    }
+
+    async fn hash(&self, password: String) -> Result<String, AppError> {
+        self.run(move || {
+            let salt = SaltString::generate(&mut OsRng);
+            Argon2::default()
+                .hash_password(password.as_bytes(), &salt)
+                .map(|h| h.to_string())
+                .map_err(|e| AppError::Internal(format!("password hashing failed: {e}")))
+        })
+        .await?
+    }
+
+    /// Whether `password` matches `hash`; with no hash (unknown account), a dummy one is
+    /// verified so that timing does not reveal which accounts exist.
+    async fn verify(&self, password: String, hash: Option<String>) -> Result<bool, AppError> {
+        self.run(move || {
+            let real = hash.is_some();
+            let hash = hash.unwrap_or_else(|| {
+                DUMMY_HASH
+                    .get_or_init(|| {
+                        let salt = SaltString::generate(&mut OsRng);
+                        Argon2::default()
+                            .hash_password(b"assent-dummy", &salt)
+                            .map(|h| h.to_string())
+                            .unwrap_or_default()
+                    })
+                    .clone()
+            });
+            let matches = PasswordHash::new(&hash)
+                .map(|parsed| {
                     Argon2::default()
-                        .hash_password(b"assent-dummy", &salt)
-                        .map(|h| h.to_string())
-                        .unwrap_or_default()
+                        .verify_password(password.as_bytes(), &parsed)
+                        .is_ok()
                 })
-                .clone()
-        });
-        let matches = PasswordHash::new(&hash)
-            .map(|parsed| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &parsed)
-                    .is_ok()
-            })
-            .unwrap_or(false);
-        real && matches
-    })
-    .await
-    .unwrap_or(false)
+                .unwrap_or(false);
+            real && matches
+        })
+        .await
+    }
 }
+
+/// A hash of nothing, verified against when the email is unknown.
+static DUMMY_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
 /// A fresh login: the user, the raw token (shown once) and when it expires.
 pub struct SessionGrant {
@@ -94,7 +143,7 @@ impl App {
             None => (secret::generate_password(), true),
         };
         c.finish()?;
-        let hash = hash_password(password.clone()).await?;
+        let hash = self.hashing.hash(password.clone()).await?;
         let user = self
             .store
             .create_user(
@@ -126,25 +175,49 @@ impl App {
         })
     }
 
+    /// Checks a password login from `client` (the peer address, for throttling).
     pub async fn login(
         &self,
         email: Option<String>,
         password: Option<String>,
+        client: Option<IpAddr>,
     ) -> Result<SessionGrant, AppError> {
         let mut c = Checker::new();
         let email = c.required_text("email", email, 254).trim().to_lowercase();
         let password = c.required_text("password", password, 1024);
         c.finish()?;
+        let attempt =
+            self.throttle
+                .lock()
+                .expect("throttle lock poisoned")
+                .begin(&email, client, self.now());
+        let attempt = match attempt {
+            Ok(a) => a,
+            Err(wait) => {
+                self.metrics
+                    .logins_throttled
+                    .fetch_add(1, Ordering::Relaxed);
+                tracing::info!(client = ?client, "login throttled after repeated failures");
+                return Err(AppError::TooManyAttempts {
+                    retry_after_secs: wait.secs(),
+                });
+            }
+        };
         let found = self.store.user_by_email(&email).await?;
-        let Some(found) = found else {
-            let _ = verify_password(password, None).await;
+        let (hash, user) = match found {
+            Some(f) => (Some(f.password_hash), Some(f.user)),
+            None => (None, None),
+        };
+        let matches = self.hashing.verify(password, hash).await?;
+        let Some(user) = user.filter(|_| matches) else {
             return Err(AppError::InvalidCredentials);
         };
-        if !verify_password(password, Some(found.password_hash)).await {
-            return Err(AppError::InvalidCredentials);
-        }
-        tracing::info!(user_id = %found.user.id, "user logged in");
-        self.open_session(found.user).await
+        self.throttle
+            .lock()
+            .expect("throttle lock poisoned")
+            .succeeded(attempt);
+        tracing::info!(user_id = %user.id, "user logged in");
+        self.open_session(user).await
     }
 
     /// Resolves a session token (cookie or bearer).
@@ -199,10 +272,14 @@ impl App {
             .user_by_id(&user.id)
             .await?
             .ok_or(AppError::Unauthorized("User not found"))?;
-        if !verify_password(current, Some(found.password_hash)).await {
+        if !self
+            .hashing
+            .verify(current, Some(found.password_hash))
+            .await?
+        {
             return Err(AppError::WrongPassword);
         }
-        let hash = hash_password(new).await?;
+        let hash = self.hashing.hash(new).await?;
         self.store
             .set_password(&user.id, hash, Some(session_id.to_owned()))
             .await?;
@@ -451,7 +528,7 @@ impl App {
         let password = c.new_password("password", password);
         let role = c.role("role", role).unwrap_or(Role::Member);
         c.finish()?;
-        let hash = hash_password(password).await?;
+        let hash = self.hashing.hash(password).await?;
         let new = NewUser {
             email,
             display_name,
@@ -519,5 +596,48 @@ impl App {
             .retain(|_, c| c.owner_id != id);
         tracing::info!(user_id = %id, by = %actor.id, "user deleted");
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn hashing_runs_at_most_its_permits_at_once_and_refuses_past_the_queue() {
+        let metrics = Arc::new(Metrics::default());
+        let hashing = Arc::new(Hashing::new(2, 6, metrics.clone()));
+        let running = Arc::new(AtomicUsize::new(0));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let tasks: Vec<_> = (0..32)
+            .map(|_| {
+                let (hashing, running, peak) = (hashing.clone(), running.clone(), peak.clone());
+                tokio::spawn(async move {
+                    hashing
+                        .run(move || {
+                            let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                            peak.fetch_max(now, Ordering::SeqCst);
+                            std::thread::sleep(Duration::from_millis(30));
+                            running.fetch_sub(1, Ordering::SeqCst);
+                        })
+                        .await
+                })
+            })
+            .collect();
+        let mut done = 0;
+        let mut busy = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(()) => done += 1,
+                Err(AppError::Busy) => busy += 1,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert!(peak.load(Ordering::SeqCst) <= 2, "at most 2 hashes at once");
+        assert!(done >= 8, "2 running + 6 waiting are served: {done}");
+        assert!(busy > 0 && done + busy == 32, "the rest is refused: {busy}");
+        assert_eq!(metrics.password_hashes_running.load(Ordering::Relaxed), 0);
+        // Once the queue has drained, hashing is accepted again.
+        assert!(hashing.run(|| ()).await.is_ok());
     }
 }

@@ -30,6 +30,10 @@ pub enum AppError {
     ReviewAlreadyResponded,
     #[error("Review has expired")]
     ReviewExpired,
+    #[error("Too many failed login attempts; try again in {retry_after_secs} s")]
+    TooManyAttempts { retry_after_secs: i64 },
+    #[error("The server is busy; try again in a moment")]
+    Busy,
     #[error("internal error: {0}")]
     Store(#[from] StoreError),
     #[error("internal error: {0}")]

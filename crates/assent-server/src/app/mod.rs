@@ -13,11 +13,12 @@ mod order_tests;
 mod reviews;
 pub mod sequencer;
 pub mod streams;
+pub mod throttle;
 pub mod waiters;
 mod webhooks;
 
 pub use agents::{AgentInput, AgentUpdate};
-pub use auth::{SessionGrant, TICKET_TTL_SECS};
+pub use auth::{Hashing, SessionGrant, TICKET_TTL_SECS};
 pub use error::{AppError, Missing};
 pub use messages::{AgentMessageInput, ListInput, UserMessageInput};
 pub use reviews::WaitOutcome;
@@ -74,6 +75,8 @@ pub struct App {
     pub(crate) drafts: Mutex<HashMap<(ChannelId, String), streams::Draft>>,
     /// Cancelled when the server shuts down (raw sockets close with 1001).
     pub closing: tokio_util::sync::CancellationToken,
+    pub(crate) throttle: Mutex<throttle::LoginThrottle>,
+    pub(crate) hashing: Hashing,
 }
 
 impl App {
@@ -84,6 +87,7 @@ impl App {
         settings: AppSettings,
     ) -> Arc<App> {
         let hub = hub::Hub::new(metrics.clone());
+        let hashing = Hashing::for_this_machine(metrics.clone());
         Arc::new(App {
             store,
             clock,
@@ -98,6 +102,8 @@ impl App {
             webhook_wake: tokio::sync::Notify::new(),
             drafts: Mutex::new(HashMap::new()),
             closing: tokio_util::sync::CancellationToken::new(),
+            throttle: Mutex::default(),
+            hashing,
         })
     }
 

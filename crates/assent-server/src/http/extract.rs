@@ -28,7 +28,13 @@ impl<T: DeserializeOwned + Send> FromRequest<Ctx> for JsonBody<T> {
             });
         let bytes = axum::body::to_bytes(req.into_body(), ctx.max_body)
             .await
-            .map_err(|_| EdgeError::PayloadTooLarge)?;
+            .map_err(|e| {
+                if crate::serve::BodyTimedOut::caused(&e) {
+                    EdgeError::RequestTimeout
+                } else {
+                    EdgeError::PayloadTooLarge
+                }
+            })?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return parse(b"{}");
         }
@@ -58,6 +64,35 @@ fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<JsonBody<T>, ApiError> {
                 Err(EdgeError::InvalidField { path, message: msg }.into())
             }
         }
+    }
+}
+
+/// The client's address: the TCP peer, or with `--trust-forwarded-for` the last
+/// `X-Forwarded-For` entry (what the proxy in front saw). `None` when neither is known.
+pub struct ClientIp(pub Option<std::net::IpAddr>);
+
+impl FromRequestParts<Ctx> for ClientIp {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, ctx: &Ctx) -> Result<Self, ApiError> {
+        let forwarded = ctx
+            .trust_forwarded_for
+            .then(|| {
+                let v = parts
+                    .headers
+                    .get_all("x-forwarded-for")
+                    .iter()
+                    .next_back()?;
+                let last = v.to_str().ok()?.rsplit(',').next()?.trim();
+                last.parse().ok()
+            })
+            .flatten();
+        let peer = || {
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip())
+        };
+        Ok(ClientIp(forwarded.or_else(peer)))
     }
 }
 

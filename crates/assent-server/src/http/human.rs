@@ -1,6 +1,6 @@
 //! The human API (`/api`, session cookie or bearer): auth, users, keys, agents, messages.
 
-use super::extract::{AnySession, Human, JsonBody, Q, session_token};
+use super::extract::{AnySession, ClientIp, Human, JsonBody, Q, session_token};
 use super::v1::{agent_input, agent_update, list_input};
 use super::{Ctx, created, ok};
 use crate::app::UserMessageInput;
@@ -36,9 +36,10 @@ fn session_response(c: &Ctx, g: crate::app::SessionGrant) -> Response {
 
 pub async fn login(
     State(c): State<Ctx>,
+    client: ClientIp,
     JsonBody(b): JsonBody<p::Login>,
 ) -> Result<Response, ApiError> {
-    let grant = c.app.login(b.email, b.password).await?;
+    let grant = c.app.login(b.email, b.password, client.0).await?;
     Ok(session_response(&c, grant))
 }
 

@@ -26,6 +26,10 @@ pub struct Ctx {
     pub app: Arc<App>,
     pub secure_cookies: bool,
     pub max_body: usize,
+    /// Take the client address from the last `X-Forwarded-For` entry (behind a proxy).
+    pub trust_forwarded_for: bool,
+    /// The bearer token `/metrics` requires; `None`: `/metrics` is not served here.
+    pub metrics_token: Option<Arc<str>>,
     /// Serves every non-API path (the dashboard); injected so that edges stay apart.
     pub pages: fn(&str) -> Response,
 }
@@ -43,6 +47,8 @@ pub enum Auth {
     None,
     ApiKey,
     Session,
+    /// `Authorization: Bearer <metrics token>`.
+    MetricsToken,
 }
 
 pub struct Route {
@@ -81,7 +87,13 @@ pub fn routes() -> Vec<Route> {
             "Readiness: 200 once the server serves requests",
             get(health),
         ),
-        r(M::GET, "/metrics", None, "Prometheus metrics", get(metrics)),
+        r(
+            M::GET,
+            "/metrics",
+            MetricsToken,
+            "Prometheus metrics (needs the metrics token; not served without one)",
+            get(metrics),
+        ),
         r(
             M::GET,
             "/api/openapi.json",
@@ -624,15 +636,45 @@ async fn health(State(c): State<Ctx>) -> Response {
     }
 }
 
-async fn metrics(State(c): State<Ctx>) -> Response {
+async fn metrics(State(c): State<Ctx>, headers: axum::http::HeaderMap) -> Response {
+    match &c.metrics_token {
+        None => ApiError::from(EdgeError::RouteNotFound).into_response(),
+        Some(token) => metrics_answer(&c.app, Some(token), &headers),
+    }
+}
+
+/// The metrics text, if `headers` carry `token` (when there is one).
+fn metrics_answer(app: &App, token: Option<&str>, headers: &axum::http::HeaderMap) -> Response {
+    if let Some(token) = token {
+        let given = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if !assent_core::secret::same_secret(given, token) {
+            return ApiError::from(EdgeError::NotAuthenticated).into_response();
+        }
+    }
     (
         [(
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4",
         )],
-        c.app.metrics.render(),
+        app.metrics.render(),
     )
         .into_response()
+}
+
+/// The router of the separate `--metrics-addr` listener: `GET /metrics` only.
+pub fn metrics_router(app: Arc<App>, token: Option<Arc<str>>) -> Router {
+    Router::new()
+        .route(
+            "/metrics",
+            get(move |headers: axum::http::HeaderMap| async move {
+                metrics_answer(&app, token.as_deref(), &headers)
+            }),
+        )
+        .fallback(|| async { ApiError::from(EdgeError::RouteNotFound).into_response() })
 }
 
 async fn openapi() -> Response {
@@ -647,6 +689,7 @@ pub fn openapi_document() -> Value {
             Auth::None => json!([]),
             Auth::ApiKey => json!([{"apiKey": []}]),
             Auth::Session => json!([{"cookie": []}, {"bearer": []}]),
+            Auth::MetricsToken => json!([{"bearer": []}]),
         };
         let params: Vec<Value> = route
             .path

@@ -5,6 +5,7 @@ mod agents;
 mod auth;
 mod common;
 mod gateway;
+mod limits;
 mod messages;
 mod order;
 mod reviews;

@@ -4,7 +4,12 @@ use serde_json::{Value, json};
 
 #[tokio::test]
 async fn health_metrics_and_the_dashboard_are_served() {
-    let s = Server::start().await;
+    let token = "metrics-token-0123456789";
+    let s = Server::start_with(
+        |c| c.metrics_token = Some(token.into()),
+        std::sync::Arc::new(assent_server::clock::SystemClock),
+    )
+    .await;
     let (st, v) = s.get("/health", &Auth::None).await;
     assert_eq!((st.as_u16(), v["status"].as_str()), (200, Some("ok")));
     let r = s
@@ -21,6 +26,7 @@ async fn health_metrics_and_the_dashboard_are_served() {
     let text = s
         .http
         .get(s.url("/metrics"))
+        .bearer_auth(token)
         .send()
         .await
         .unwrap()
@@ -46,7 +52,12 @@ async fn health_metrics_and_the_dashboard_are_served() {
 
 #[tokio::test]
 async fn openapi_document_matches_the_routes() {
-    let s = Server::start().await;
+    // With a metrics token, so that /metrics is served too.
+    let s = Server::start_with(
+        |c| c.metrics_token = Some("metrics-token-0123456789".into()),
+        std::sync::Arc::new(assent_server::clock::SystemClock),
+    )
+    .await;
     let (st, doc) = s.get("/api/openapi.json", &Auth::None).await;
     assert_eq!(st, 200);
     let paths = doc["paths"].as_object().unwrap();
