@@ -298,7 +298,8 @@ impl Store {
             .await
     }
 
-    /// Replaces a key's secret in place (same id and label); `NotFound` if not the user's.
+    /// Replaces a key's secret in place (same id and label) and drops the socket tickets the
+    /// old secret minted; `NotFound` if not the user's.
     pub async fn rotate_api_key(
         &self,
         user_id: &UserId,
@@ -321,6 +322,11 @@ impl Store {
                     .fetch_optional(&mut *conn)
                     .await?
                     .ok_or(StoreError::NotFound)?;
+                    // Tickets minted with the old secret die with it.
+                    sqlx::query("DELETE FROM ws_tickets WHERE principal_kind = 'api_key' AND principal_ref = $1")
+                        .bind(&id)
+                        .execute(&mut *conn)
+                        .await?;
                     api_key(&row)
                 })
             })

@@ -115,6 +115,14 @@ impl Hashing {
 /// A hash of nothing, verified against when the email is unknown.
 static DUMMY_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
+fn is_key(p: &Principal, id: &str) -> bool {
+    matches!(&p.kind, PrincipalKind::ApiKey { key_id } if key_id == id)
+}
+
+fn is_session(p: &Principal, id: &str) -> bool {
+    matches!(&p.kind, PrincipalKind::Session { session_id } if session_id == id)
+}
+
 /// A fresh login: the user, the raw token (shown once) and when it expires.
 pub struct SessionGrant {
     pub user: User,
@@ -232,7 +240,9 @@ impl App {
     }
 
     pub async fn logout(&self, session_id: &str) -> Result<(), AppError> {
-        Ok(self.store.revoke_session(session_id).await?)
+        self.store.revoke_session(session_id).await?;
+        self.hub.close_where(|p| is_session(p, session_id));
+        Ok(())
     }
 
     /// Replaces the session by a new one with a full lifetime.
@@ -283,6 +293,10 @@ impl App {
         self.store
             .set_password(&user.id, hash, Some(session_id.to_owned()))
             .await?;
+        self.hub.close_where(|p| {
+            p.user_id == user.id
+                && matches!(&p.kind, PrincipalKind::Session { session_id: s } if s != session_id)
+        });
         tracing::info!(user_id = %user.id, "password changed; other sessions revoked");
         Ok(())
     }
@@ -393,6 +407,7 @@ impl App {
             return Err(AppError::NotFound(Missing::ApiKey));
         }
         self.forget_key(id);
+        self.hub.close_where(|p| is_key(p, id));
         tracing::info!(user_id = %user, key_id = %id, "API key deleted");
         Ok(())
     }
@@ -413,6 +428,7 @@ impl App {
             Err(e) => return Err(e.into()),
         };
         self.forget_key(id);
+        self.hub.close_where(|p| is_key(p, id));
         tracing::info!(user_id = %user, key_id = %id, "API key rotated");
         Ok((key, raw))
     }
@@ -594,6 +610,7 @@ impl App {
             .lock()
             .expect("cache lock poisoned")
             .retain(|_, c| c.owner_id != id);
+        self.hub.close_where(|p| p.user_id == id);
         tracing::info!(user_id = %id, by = %actor.id, "user deleted");
         Ok(())
     }

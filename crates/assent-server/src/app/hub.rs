@@ -139,8 +139,17 @@ pub trait Sink: Send + Sync + 'static {
     ) -> Result<(), SinkError>;
     /// An ephemeral event of a subscribed channel (deltas, relays).
     fn deliver_ephemeral(&self, ev: &Ephemeral, view: View) -> Result<(), SinkError>;
-    /// Closes the connection (slow consumer, server shutdown).
-    fn close(&self);
+    /// Closes the connection, saying why.
+    fn close(&self, why: CloseReason);
+}
+
+/// Why the server closes a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseReason {
+    /// It could not keep up with its events; it resumes by `seq` when it reconnects.
+    TooSlow,
+    /// The key or session it authenticated with was deleted, rotated or revoked.
+    Revoked,
 }
 
 /// Result of a subscription, for the edge to acknowledge.
@@ -208,6 +217,16 @@ struct Entry {
 struct Inner {
     channels: HashMap<ChannelId, Vec<(u64, Entry)>>,
     users: HashMap<UserId, Vec<(u64, Entry)>>,
+    /// Every live connection: who it acts as and where it is registered, so that removing
+    /// it touches only its own entries and revocations find it.
+    conns: HashMap<u64, Registered>,
+}
+
+struct Registered {
+    principal: Principal,
+    sink: Arc<dyn Sink>,
+    channels: Vec<ChannelId>,
+    in_feed: bool,
 }
 
 pub struct Hub {
@@ -307,38 +326,79 @@ impl Hub {
                 .slow_consumers_closed
                 .fetch_add(1, Ordering::Relaxed);
             tracing::warn!("closing a connection that cannot keep up with its events");
-            e.sink.close();
+            e.sink.close(CloseReason::TooSlow);
         }
     }
 
     fn remove_conn(&self, id: u64) {
         let mut inner = self.inner.write().expect("hub lock poisoned");
-        inner.channels.retain(|_, v| {
+        let Some(r) = inner.conns.remove(&id) else {
+            return;
+        };
+        for channel in &r.channels {
+            if let Some(v) = inner.channels.get_mut(channel) {
+                v.retain(|(i, _)| *i != id);
+                if v.is_empty() {
+                    inner.channels.remove(channel);
+                }
+            }
+        }
+        if r.in_feed
+            && let Some(v) = inner.users.get_mut(&r.principal.user_id)
+        {
             v.retain(|(i, _)| *i != id);
-            !v.is_empty()
-        });
-        inner.users.retain(|_, v| {
-            v.retain(|(i, _)| *i != id);
-            !v.is_empty()
-        });
+            if v.is_empty() {
+                inner.users.remove(&r.principal.user_id);
+            }
+        }
     }
 
     fn subscribe_channel(&self, channel: &ChannelId, id: u64, e: &Entry) {
         let mut inner = self.inner.write().expect("hub lock poisoned");
-        let v = inner.channels.entry(channel.clone()).or_default();
-        if !v.iter().any(|(i, _)| *i == id) {
-            v.push((id, e.clone()));
+        // A connection removed meanwhile (disconnected while subscribing) stays removed.
+        let Some(r) = inner.conns.get_mut(&id) else {
+            return;
+        };
+        if r.channels.contains(channel) {
+            return;
         }
+        r.channels.push(channel.clone());
+        inner
+            .channels
+            .entry(channel.clone())
+            .or_default()
+            .push((id, e.clone()));
     }
 
     fn unsubscribe_channel(&self, channel: &ChannelId, id: u64) {
         let mut inner = self.inner.write().expect("hub lock poisoned");
+        if let Some(r) = inner.conns.get_mut(&id) {
+            r.channels.retain(|c| c != channel);
+        }
         if let Some(v) = inner.channels.get_mut(channel) {
             v.retain(|(i, _)| *i != id);
             if v.is_empty() {
                 inner.channels.remove(channel);
             }
         }
+    }
+
+    /// Closes every connection whose principal matches, as [`CloseReason::Revoked`]; returns
+    /// how many. The edges then disconnect them, which unregisters them.
+    pub fn close_where(&self, revoked: impl Fn(&Principal) -> bool) -> usize {
+        let sinks: Vec<Arc<dyn Sink>> = {
+            let inner = self.inner.read().expect("hub lock poisoned");
+            inner
+                .conns
+                .values()
+                .filter(|r| revoked(&r.principal))
+                .map(|r| r.sink.clone())
+                .collect()
+        };
+        for sink in &sinks {
+            sink.close(CloseReason::Revoked);
+        }
+        sinks.len()
     }
 
     /// Number of live connections registered for a user's dashboards (for tests/metrics).
@@ -429,13 +489,25 @@ impl App {
             sink: sink.clone(),
             overflowed: Arc::default(),
         };
-        if view == View::Dashboard && feed == OwnerFeed::Yes {
+        let in_feed = view == View::Dashboard && feed == OwnerFeed::Yes;
+        {
             let mut inner = self.hub.inner.write().expect("hub lock poisoned");
-            inner
-                .users
-                .entry(principal.user_id.clone())
-                .or_default()
-                .push((id, entry.clone()));
+            if in_feed {
+                inner
+                    .users
+                    .entry(principal.user_id.clone())
+                    .or_default()
+                    .push((id, entry.clone()));
+            }
+            inner.conns.insert(
+                id,
+                Registered {
+                    principal: principal.clone(),
+                    sink: sink.clone(),
+                    channels: Vec::new(),
+                    in_feed,
+                },
+            );
         }
         let closed = Arc::new(AtomicBool::new(false));
         let worker = Worker {
@@ -586,7 +658,7 @@ impl Worker {
                         conn = self.id,
                         "closing a connection whose transport stayed full"
                     );
-                    self.sink.close();
+                    self.sink.close(CloseReason::TooSlow);
                     return false;
                 }
             }
@@ -654,7 +726,7 @@ impl Worker {
                         Ok(None) => return self.reset(&channel).await,
                         Err(e) => {
                             tracing::error!(channel_id = %channel, error = %e, "could not fill an event gap; closing the connection so that it resumes");
-                            self.sink.close();
+                            self.sink.close(CloseReason::TooSlow);
                             return false;
                         }
                     }
@@ -689,7 +761,7 @@ impl Worker {
                     tokio::time::sleep(Duration::from_millis(5)).await
                 }
                 Err(SinkError::Full) => {
-                    self.sink.close();
+                    self.sink.close(CloseReason::TooSlow);
                     return false;
                 }
             }

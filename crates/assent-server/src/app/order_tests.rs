@@ -45,7 +45,7 @@ impl Sink for Recorder {
     fn deliver_ephemeral(&self, _: &Ephemeral, _: View) -> Result<(), SinkError> {
         Ok(())
     }
-    fn close(&self) {
+    fn close(&self, _: super::hub::CloseReason) {
         self.0.lock().unwrap().push(("closed".into(), -1));
     }
 }

@@ -5,8 +5,8 @@
 //! `ping` is answered in that order even though socketioxide runs handlers as tasks.
 
 use crate::app::hub::{
-    Connection, Ephemeral, OwnerFeed, RelayKind, SharedEvent, Sink, SinkError, SubscribeOutcome,
-    View, slot,
+    CloseReason, Connection, Ephemeral, OwnerFeed, RelayKind, SharedEvent, Sink, SinkError,
+    SubscribeOutcome, View, slot,
 };
 use crate::app::{App, AppError};
 use crate::error::ApiError;
@@ -167,7 +167,9 @@ impl Sink for SocketSink {
         self.emit_raw(name, &json)
     }
 
-    fn close(&self) {
+    fn close(&self, why: CloseReason) {
+        tracing::debug!(reason = ?why, "closing a Socket.IO socket");
+        // Either way the client sees a server-side disconnect ("io server disconnect").
         // socketioxide cannot queue the disconnect packet while the buffer is full, which is
         // exactly when a slow consumer is closed: keep trying until it drains or the
         // engine's heartbeat gives up on the client.

@@ -5,7 +5,8 @@
 //! browsers can read the reason.
 
 use crate::app::hub::{
-    Connection, Ephemeral, OwnerFeed, SharedEvent, Sink, SinkError, SubscribeOutcome, View, slot,
+    CloseReason, Connection, Ephemeral, OwnerFeed, SharedEvent, Sink, SinkError, SubscribeOutcome,
+    View, slot,
 };
 use crate::app::{App, AppError};
 use crate::wire;
@@ -108,10 +109,14 @@ impl Sink for RawSink {
         }
     }
 
-    fn close(&self) {
+    fn close(&self, why: CloseReason) {
+        let frame = match why {
+            CloseReason::TooSlow => (CLOSE_TOO_SLOW, "too slow: reconnect with since"),
+            CloseReason::Revoked => (CLOSE_UNAUTHORIZED, "credential revoked"),
+        };
         self.closer.send_if_modified(|c| {
             if c.is_none() {
-                *c = Some((CLOSE_TOO_SLOW, "too slow: reconnect with since"));
+                *c = Some(frame);
                 true
             } else {
                 false

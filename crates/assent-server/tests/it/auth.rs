@@ -2,6 +2,7 @@ use crate::common::*;
 use assent_sdk::sio::{SioError, SocketIoClient};
 use reqwest::Method;
 use serde_json::json;
+use std::time::Duration;
 
 #[tokio::test]
 async fn login_me_logout_with_bearer_and_cookie() {
@@ -522,4 +523,127 @@ async fn cookie_authenticated_writes_from_another_site_are_refused() {
         ("sec-fetch-site", "cross-site".into()),
     ];
     assert_eq!(post(bearer).await.0, 201);
+}
+
+/// Waits for the server to close a Socket.IO client; fails after `within`.
+async fn sio_closed_within(c: &mut assent_sdk::sio::SocketIoClient, within: Duration) {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match c.next_event(left).await {
+            Ok(_) => continue,
+            Err(SioError::Closed) => return,
+            Err(e) => panic!("the socket is still open after {within:?}: {e}"),
+        }
+    }
+}
+
+async fn raw_closed_within(r: &mut Raw, within: Duration) -> Option<u16> {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match r.next(left).await {
+            Some(RawEvent::Closed(code)) => return code,
+            Some(RawEvent::Frame(_)) => continue,
+            None => panic!("the raw socket is still open after {within:?}"),
+        }
+    }
+}
+
+async fn key_id(s: &Server, human: &Auth, raw: &str) -> String {
+    let (_, list) = s.get("/api/api-keys", human).await;
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|k| raw.starts_with(k["keyPrefix"].as_str().unwrap_or("-")))
+        .map(|k| k["id"].as_str().unwrap().to_owned())
+        .expect("the key is listed")
+}
+
+#[tokio::test]
+async fn revoked_keys_and_sessions_lose_their_open_sockets_within_a_second() {
+    let s = Server::start().await;
+    let t = s.tenant().await;
+    let second = Duration::from_secs(1);
+    let thread = format!("/ws/threads/{}", t.channel);
+
+    // Rotation: sockets opened with the old secret close, and its unused tickets die.
+    let id = key_id(&s, &t.human, &t.raw_key).await;
+    let mut sio = s.sio_agent(&t.raw_key).await;
+    subscribe(&sio, &t.channel, None).await;
+    let mut raw = s.raw(&thread, Some(&t.raw_key)).await;
+    let (_, v) = s.post("/api/v1/ws-ticket", &t.key, json!({})).await;
+    let unused_ticket = v["ticket"].as_str().unwrap().to_owned();
+    let other_key = s.key(&t.human).await;
+    let bystander = s.sio_agent(&other_key).await;
+    let (st, v) = s
+        .post(&format!("/api/api-keys/{id}/rotate"), &t.human, json!({}))
+        .await;
+    assert_eq!(st, 200, "{v}");
+    sio_closed_within(&mut sio, second).await;
+    assert_eq!(raw_closed_within(&mut raw, second).await, Some(4401));
+    let r = SocketIoClient::connect(&s.base, "/ws", json!({"token": unused_ticket})).await;
+    assert!(
+        matches!(r, Err(SioError::ConnectError(_))),
+        "a ticket minted before the rotation is refused"
+    );
+    let pong = bystander
+        .emit_with_ack("subscribe:channel", json!(t.channel), T)
+        .await
+        .unwrap();
+    assert_eq!(
+        pong["ok"], true,
+        "another key's socket is untouched: {pong}"
+    );
+
+    // Deletion, on a socket that authenticated with a ticket minted from the key.
+    let rotated = v["key"].as_str().unwrap().to_owned();
+    let (_, v) = s
+        .post("/api/v1/ws-ticket", &Auth::Key(rotated), json!({}))
+        .await;
+    let ticket = v["ticket"].as_str().unwrap();
+    let mut raw = s.raw(&format!("{thread}?ticket={ticket}"), None).await;
+    let (st, _) = s
+        .call(
+            Method::DELETE,
+            &format!("/api/api-keys/{id}"),
+            &t.human,
+            None,
+        )
+        .await;
+    assert_eq!(st, 200);
+    assert_eq!(raw_closed_within(&mut raw, second).await, Some(4401));
+
+    // Logout closes the session's dashboard sockets, not those of another session.
+    let mut dash = s.sio_dashboard(&t.human).await;
+    let other_session = s.owner().await;
+    let mut other_dash = s.sio_dashboard(&other_session).await;
+    let ticket = s.ticket(&t.human).await;
+    let mut dash_raw = s
+        .raw(&format!("/ws/notifications?ticket={ticket}"), None)
+        .await;
+    let (st, _) = s.post("/api/auth/logout", &t.human, json!({})).await;
+    assert_eq!(st, 200);
+    sio_closed_within(&mut dash, second).await;
+    assert_eq!(raw_closed_within(&mut dash_raw, second).await, Some(4401));
+    assert!(
+        matches!(
+            other_dash.next_event(Duration::from_millis(300)).await,
+            Err(SioError::Timeout)
+        ),
+        "the other session's socket stays open"
+    );
+
+    // A password change closes the user's other sessions' sockets.
+    let current = s.owner().await;
+    let (st, v) = s
+        .post(
+            "/api/auth/change-password",
+            &current,
+            json!({"currentPassword": ADMIN_PASSWORD, "newPassword": "a-new-password-2"}),
+        )
+        .await;
+    assert_eq!(st, 200, "{v}");
+    sio_closed_within(&mut other_dash, second).await;
+    s.stop().await;
 }
