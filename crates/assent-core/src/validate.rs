@@ -55,6 +55,11 @@ pub const MAX_LABEL_CHARS: usize = 64;
 /// Extra headers a webhook may carry, and the longest value.
 pub const MAX_HEADERS: usize = 32;
 pub const MAX_HEADER_VALUE: usize = 4_096;
+/// Deepest nesting of arrays and objects accepted in a JSON body (the body itself is level
+/// 1). What is accepted is stored inside a few more levels (event, message) and read back
+/// with serde_json's limit of 128; this leaves a wide margin, so that nothing accepted can
+/// fail to load again.
+pub const MAX_JSON_DEPTH: usize = 64;
 
 /// Headers Assent sets on webhooks itself; configured headers may not replace them.
 const RESERVED_HEADERS: &[&str] = &[
@@ -315,12 +320,55 @@ pub fn check_http_url(s: &str) -> Result<(), String> {
 }
 
 /// Whether a string from a query or path could be an id (see `ids::is_plausible_id`).
+/// The deepest nesting of arrays and objects in JSON text, strings skipped. Linear and
+/// without recursion, so it can run before parsing on any input.
+pub fn json_depth(text: &[u8]) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let (mut in_string, mut escaped) = (false, false);
+    for &b in text {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
 pub fn plausible_id(s: &str) -> bool {
     is_plausible_id(s)
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn json_depth_counts_nesting_outside_strings() {
+        use super::json_depth;
+        assert_eq!(json_depth(b"1"), 0);
+        assert_eq!(json_depth(b"{}"), 1);
+        assert_eq!(json_depth(br#"{"a":[{"b":[]}],"c":{}}"#), 4);
+        assert_eq!(
+            json_depth(br#"{"a":"[[[{{{\"[[["}"#),
+            1,
+            "brackets in strings do not count"
+        );
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        assert_eq!(json_depth(deep.as_bytes()), 200);
+    }
+
     use super::*;
 
     #[test]

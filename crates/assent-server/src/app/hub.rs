@@ -825,6 +825,7 @@ impl Worker {
                 Ok(Some(false)) => return false,
                 Ok(None) => reset = true,
                 Err(e) => {
+                    tracing::error!(channel_id = %channel, after = ls, error = %e, "could not replay the log for a subscription");
                     self.app.hub.unsubscribe_channel(&channel, self.id);
                     done(SubscribeOutcome::Refused(e));
                     return true;

@@ -41,6 +41,13 @@ impl<T: DeserializeOwned + Send> FromRequest<Ctx> for JsonBody<T> {
         if !is_json {
             return Err(EdgeError::UnsupportedMediaType.into());
         }
+        let max = assent_core::validate::MAX_JSON_DEPTH;
+        if assent_core::validate::json_depth(&bytes) > max {
+            return Err(EdgeError::InvalidJson(format!(
+                "arrays and objects may be nested at most {max} levels deep"
+            ))
+            .into());
+        }
         parse(&bytes)
     }
 }

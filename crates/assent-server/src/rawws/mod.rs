@@ -254,6 +254,10 @@ async fn serve(
                         .to_string(),
                 );
             }
+            SubscribeOutcome::Refused(AppError::Store(_) | AppError::Internal(_)) => {
+                // Not the client's fault: it may retry with the same `since`.
+                let _ = closer2.send(Some((1011, "internal error: reconnect with since")));
+            }
             SubscribeOutcome::Refused(_) => {
                 let _ = closer2.send(Some((CLOSE_FORBIDDEN, "forbidden")));
             }

@@ -494,3 +494,108 @@ async fn metadata_webhook_url_is_validated_like_webhook_url() {
         .await;
     assert_eq!(st, 201, "{v}");
 }
+
+/// `{"a": {"a": … "bottom" …}}`, `levels` objects deep.
+fn nested(levels: usize) -> Value {
+    let mut v = json!("bottom");
+    for _ in 0..levels {
+        v = json!({ "a": v });
+    }
+    v
+}
+
+fn depth_of(v: &Value) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(v, 0)];
+    while let Some((v, d)) = stack.pop() {
+        match v {
+            Value::Object(m) => stack.extend(m.values().map(|c| (c, d + 1))),
+            Value::Array(a) => stack.extend(a.iter().map(|c| (c, d + 1))),
+            _ => deepest = deepest.max(d),
+        }
+    }
+    deepest
+}
+
+/// The deepest body the API accepts is stored and replayed intact: a resume from before it
+/// works on Socket.IO (agent and dashboard) and on the thread stream.
+async fn resume_over_the_deepest_accepted_payload(s: Server) {
+    let t = s.tenant().await;
+    let max = assent_core::validate::MAX_JSON_DEPTH;
+    let body = |levels| json!({"channelId": t.channel, "text": "deep", "metadata": nested(levels)});
+    for too_deep in [max, 127, 128, 500] {
+        let (st, v) = s.post("/api/v1/messages", &t.key, body(too_deep)).await;
+        assert_eq!(
+            (st.as_u16(), v["code"].as_str()),
+            (400, Some("invalid_json")),
+            "a body {} levels deep: {v}",
+            too_deep + 1
+        );
+    }
+    // The body itself is one level: its metadata may use the rest.
+    let (st, v) = s.post("/api/v1/messages", &t.key, body(max - 1)).await;
+    assert_eq!(st, 201, "{v}");
+    s.say(&t, "after-deep").await;
+
+    let agent = s.sio_agent(&t.raw_key).await;
+    let dash = s.sio_dashboard(&t.human).await;
+    for (name, mut c) in [("agent", agent), ("dashboard", dash)] {
+        let ack = subscribe(&c, &t.channel, Some(0)).await;
+        assert_eq!(ack["ok"], true, "{name}: {ack}");
+        let mut deep_seen = false;
+        loop {
+            let e = c
+                .next_named("message:created", T)
+                .await
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            if e.data["text"] == "deep" {
+                assert_eq!(depth_of(&e.data["metadata"]), max - 1, "{name}");
+                deep_seen = true;
+            }
+            if e.data["text"] == "after-deep" {
+                break;
+            }
+        }
+        assert!(deep_seen, "{name} replayed the deep message");
+    }
+    let ticket = s.ticket(&t.human).await;
+    let mut r = s
+        .raw(
+            &format!("/ws/threads/{}?ticket={ticket}&since=0", t.channel),
+            None,
+        )
+        .await;
+    let mut deep_seen = false;
+    loop {
+        let f = r.frame().await;
+        let text = f.to_string();
+        if text.contains("\"bottom\"") {
+            deep_seen = true;
+        }
+        if text.contains("after-deep") {
+            break;
+        }
+    }
+    assert!(deep_seen, "the thread stream replayed the deep message");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn resume_over_the_deepest_accepted_payload_on_sqlite() {
+    resume_over_the_deepest_accepted_payload(Server::start().await).await;
+}
+
+#[tokio::test]
+async fn resume_over_the_deepest_accepted_payload_on_postgres() {
+    let Some(db) = crate::order::PgDb::create().await else {
+        return;
+    };
+    let url = db.url.clone();
+    let s = Server::start_with(
+        |c| c.database_url = Some(url),
+        std::sync::Arc::new(assent_server::clock::SystemClock),
+    )
+    .await;
+    resume_over_the_deepest_accepted_payload(s).await;
+    db.finish().await;
+}
