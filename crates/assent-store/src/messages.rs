@@ -625,13 +625,17 @@ impl Store {
     }
 
     /// Review messages of the owner's channels (or of one channel), newest first.
+    /// Review messages of the owner's channels, newest first, `limit` (1–100) at a time;
+    /// `cursor` is the last message id of the previous page (only the owner's count).
     pub async fn list_reviews(
         &self,
         owner: &UserId,
         channel: Option<&ChannelId>,
         filter: ReviewFilter,
         limit: i64,
-    ) -> Result<Vec<Message>, StoreError> {
+        cursor: Option<&MessageId>,
+    ) -> Result<Page, StoreError> {
+        let limit = limit.clamp(1, 100);
         let status = match filter {
             ReviewFilter::Pending => Some("pending"),
             ReviewFilter::Completed => Some("completed"),
@@ -647,15 +651,34 @@ impl Store {
             "SELECT {cols} FROM messages m JOIN channels c ON c.id = m.channel_id \
              WHERE c.owner_id = $1 AND m.review_status IS NOT NULL \
              AND ($2 IS NULL OR m.review_status = $2) AND ($3 IS NULL OR m.channel_id = $3) \
-             ORDER BY m.created_at DESC, m.seq DESC LIMIT $4"
+             AND ($5 IS NULL OR (m.created_at, m.seq, m.id) < (SELECT k.created_at, k.seq, k.id \
+                 FROM messages k JOIN channels kc ON kc.id = k.channel_id \
+                 WHERE k.id = $5 AND kc.owner_id = $1)) \
+             ORDER BY m.created_at DESC, m.seq DESC, m.id DESC LIMIT $4"
         ))
         .bind(owner.as_str())
         .bind(status)
         .bind(channel.map(|c| c.as_str().to_owned()))
-        .bind(limit)
+        .bind(limit + 1)
+        .bind(cursor.map(|c| c.as_str().to_owned()))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(rows::message).collect()
+        let mut data = rows
+            .iter()
+            .map(rows::message)
+            .collect::<Result<Vec<_>, _>>()?;
+        let more = data.len() as i64 > limit;
+        data.truncate(limit as usize);
+        let next_cursor = if more {
+            data.last().map(|m| m.id.to_string())
+        } else {
+            None
+        };
+        Ok(Page {
+            data,
+            next_cursor,
+            next_after: None,
+        })
     }
 
     /// The iteration chain containing a message, oldest iteration first (just the message

@@ -21,7 +21,7 @@ pub use agents::{AgentInput, AgentUpdate};
 pub use auth::{Hashing, SessionGrant, TICKET_TTL_SECS};
 pub use error::{AppError, Missing};
 pub use messages::{AgentMessageInput, ListInput, UserMessageInput};
-pub use reviews::WaitOutcome;
+pub use reviews::{ReviewPage, WaitOutcome};
 pub use webhooks::{SetWebhookInput, new_webhook_secret};
 
 use crate::clock::Clock;

@@ -6,9 +6,43 @@ use assent_core::model::Message;
 use assent_core::review::{ReviewStatus, validate_response};
 use assent_core::validate::Checker;
 use assent_core::{MessageId, UserId};
-use assent_store::{RespondOutcome, ReviewFilter, StoreError};
+use assent_store::{Page, RespondOutcome, ReviewFilter, StoreError};
 use serde_json::{Map, Value};
 use std::time::Duration;
+
+/// Paging of review listings: `limit` (1–100, default 100) and `cursor` (the previous
+/// page's last message id, handed out as `X-Next-Cursor`).
+#[derive(Debug, Default)]
+pub struct ReviewPage {
+    pub limit: Option<String>,
+    pub cursor: Option<String>,
+}
+
+impl ReviewPage {
+    fn check(self, c: &mut Checker) -> (i64, Option<MessageId>) {
+        let limit = match self.limit.as_deref().filter(|s| !s.is_empty()) {
+            None => 100,
+            Some(s) => match s.parse::<i64>() {
+                Ok(n) if (1..=100).contains(&n) => n,
+                _ => {
+                    c.fail("limit", "must be an integer from 1 to 100");
+                    100
+                }
+            },
+        };
+        let cursor = match self.cursor.filter(|s| !s.is_empty()) {
+            None => None,
+            Some(s) => {
+                let id = MessageId::parse(&s);
+                if id.is_none() {
+                    c.fail("cursor", "is not a message id");
+                }
+                id
+            }
+        };
+        (limit, cursor)
+    }
+}
 
 /// How a long-poll ended.
 #[derive(Debug)]
@@ -121,48 +155,59 @@ impl App {
     }
 
     /// Pending reviews of one channel (`GET /api/v1/reviews/pending?channel=`).
+    /// `GET /api/v1/reviews/pending?channel=&limit=&cursor=`.
     pub async fn pending_reviews(
         &self,
         user: &UserId,
         channel: Option<&str>,
-    ) -> Result<Vec<Message>, AppError> {
+        page: ReviewPage,
+    ) -> Result<Page, AppError> {
         let mut c = Checker::new();
         let channel = c.channel_id("channel", channel.map(str::to_owned));
+        let (limit, cursor) = page.check(&mut c);
         c.finish()?;
         let (ch, _) = self.owned_channel(user, channel.as_str()).await?;
         Ok(self
             .store
-            .list_reviews(user, Some(&ch), ReviewFilter::Pending, 1_000)
+            .list_reviews(
+                user,
+                Some(&ch),
+                ReviewFilter::Pending,
+                limit,
+                cursor.as_ref(),
+            )
             .await?)
     }
 
-    /// Reviews across the user's channels (`GET /api/messages/reviews?status=&channel=`).
+    /// Reviews across the user's channels (`GET /api/messages/reviews?status=&channel=`),
+    /// newest first, a page at a time.
     pub async fn list_reviews(
         &self,
         user: &UserId,
         status: Option<&str>,
         channel: Option<&str>,
-    ) -> Result<Vec<Message>, AppError> {
+        page: ReviewPage,
+    ) -> Result<Page, AppError> {
+        let mut c = Checker::new();
         let filter = match status.unwrap_or("all") {
             "pending" => ReviewFilter::Pending,
             "completed" => ReviewFilter::Completed,
             "expired" => ReviewFilter::Expired,
             "all" | "" => ReviewFilter::All,
             _ => {
-                return Err(assent_core::ValidationError::single(
-                    "status",
-                    "must be one of: pending, completed, expired, all",
-                )
-                .into());
+                c.fail("status", "must be one of: pending, completed, expired, all");
+                ReviewFilter::All
             }
         };
+        let (limit, cursor) = page.check(&mut c);
+        c.finish()?;
         let ch = match channel.filter(|c| !c.is_empty()) {
             Some(c) => Some(self.owned_channel(user, c).await?.0),
             None => None,
         };
         Ok(self
             .store
-            .list_reviews(user, ch.as_ref(), filter, 1_000)
+            .list_reviews(user, ch.as_ref(), filter, limit, cursor.as_ref())
             .await?)
     }
 

@@ -296,18 +296,21 @@ pub async fn list_reviews(
     Human(s): Human,
     q: Q,
 ) -> Result<Response, ApiError> {
-    let list = c
+    let page = c
         .app
         .list_reviews(
             &s.user.id,
             q.get("status").as_deref(),
             q.get("channel").as_deref(),
+            super::v1::review_page(&q),
         )
         .await?;
-    Ok(ok(&list
+    let body: Vec<_> = page
+        .data
         .iter()
         .map(|m| wire::message_redacted(m, None))
-        .collect::<Vec<_>>()))
+        .collect();
+    Ok(super::v1::paged_array(&body, page.next_cursor))
 }
 
 pub async fn iterations(

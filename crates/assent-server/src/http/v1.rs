@@ -42,6 +42,23 @@ pub fn list_input(q: &Q) -> ListInput {
     }
 }
 
+pub fn review_page(q: &Q) -> crate::app::ReviewPage {
+    crate::app::ReviewPage {
+        limit: q.get("limit"),
+        cursor: q.get("cursor"),
+    }
+}
+
+/// A listing that stays a bare JSON array (Placet's shape) and says where the next page
+/// starts in `X-Next-Cursor` (absent on the last page).
+pub fn paged_array<T: serde::Serialize>(items: &[T], next: Option<String>) -> Response {
+    let mut res = ok(&items);
+    if let Some(v) = next.and_then(|n| axum::http::HeaderValue::from_str(&n).ok()) {
+        res.headers_mut().insert("x-next-cursor", v);
+    }
+    res
+}
+
 pub async fn list_agents(
     State(c): State<Ctx>,
     AgentAuth(a): AgentAuth,
@@ -201,14 +218,12 @@ pub async fn pending_reviews(
     AgentAuth(a): AgentAuth,
     q: Q,
 ) -> Result<Response, ApiError> {
-    let list = c
+    let page = c
         .app
-        .pending_reviews(&a.user_id, q.get("channel").as_deref())
+        .pending_reviews(&a.user_id, q.get("channel").as_deref(), review_page(&q))
         .await?;
-    Ok(ok(&list
-        .iter()
-        .map(|m| wire::message(m, None))
-        .collect::<Vec<_>>()))
+    let body: Vec<_> = page.data.iter().map(|m| wire::message(m, None)).collect();
+    Ok(paged_array(&body, page.next_cursor))
 }
 
 pub async fn get_review(

@@ -714,3 +714,114 @@ async fn review_events_resume_and_client_id_holds_for_reviews() {
         Err(SioError::Timeout)
     ));
 }
+
+#[tokio::test]
+async fn review_listings_are_paged_newest_first_with_a_cursor_header() {
+    review_paging(Server::start().await).await;
+}
+
+#[tokio::test]
+async fn review_listings_are_paged_on_postgres_too() {
+    let Some(db) = crate::order::PgDb::create().await else {
+        return;
+    };
+    let url = db.url.clone();
+    let s = Server::start_with(
+        |c| c.database_url = Some(url),
+        std::sync::Arc::new(assent_server::clock::SystemClock),
+    )
+    .await;
+    review_paging(s).await;
+    db.finish().await;
+}
+
+async fn review_paging(s: Server) {
+    let t = s.tenant().await;
+    let approval =
+        json!({"type": "approval", "payload": {"options": [{"id": "approve", "label": "OK"}]}});
+    let mut asked = Vec::new();
+    for _ in 0..5 {
+        asked.push(id(&ask(&s, &t, approval.clone()).await));
+    }
+    // A completed one, which the pending listing leaves out.
+    let done = id(&ask(&s, &t, approval.clone()).await);
+    let (st, v) = answer(&s, &t, &done, json!({"selectedOption": "approve"})).await;
+    assert_eq!(st, 201, "{v}");
+    asked.reverse();
+
+    // Follows X-Next-Cursor from `first` until it is absent.
+    let walk = |first: String, auth: Auth| {
+        let s = &s;
+        async move {
+            let (mut url, mut seen, mut pages) = (first.clone(), Vec::new(), 0);
+            loop {
+                let mut req = s.http.get(s.url(&url));
+                req = match &auth {
+                    Auth::Key(k) => req.header("x-api-key", k),
+                    Auth::Bearer(b) => req.bearer_auth(b),
+                    _ => req,
+                };
+                let r = req.send().await.unwrap();
+                assert_eq!(r.status(), 200);
+                let next = r
+                    .headers()
+                    .get("x-next-cursor")
+                    .map(|v| v.to_str().unwrap().to_owned());
+                let page: Vec<Value> = r.json().await.unwrap();
+                assert!(page.len() <= 2);
+                seen.extend(page.iter().map(id));
+                pages += 1;
+                match next {
+                    Some(c) => url = format!("{first}&cursor={c}"),
+                    None => return (seen, pages),
+                }
+            }
+        }
+    };
+    let (seen, pages) = walk(
+        format!("/api/v1/reviews/pending?channel={}&limit=2", t.channel),
+        t.key.clone(),
+    )
+    .await;
+    assert_eq!(seen, asked, "every pending review once, newest first");
+    assert_eq!(pages, 3);
+    let (seen, _) = walk(
+        format!(
+            "/api/messages/reviews?status=all&channel={}&limit=2",
+            t.channel
+        ),
+        t.human.clone(),
+    )
+    .await;
+    let mut all = vec![done.clone()];
+    all.extend(asked.iter().cloned());
+    assert_eq!(seen, all);
+    // Without paging parameters the listing is the same bare array as before.
+    let (st, v) = s
+        .get(
+            &format!("/api/v1/reviews/pending?channel={}", t.channel),
+            &t.key,
+        )
+        .await;
+    assert_eq!((st.as_u16(), v.as_array().map(Vec::len)), (200, Some(5)));
+    for bad in ["limit=0", "limit=101", "limit=x", "cursor=not%20an%20id"] {
+        let (st, v) = s
+            .get(&format!("/api/messages/reviews?{bad}"), &t.human)
+            .await;
+        assert_eq!(
+            (st.as_u16(), v["code"].as_str()),
+            (400, Some("validation_failed")),
+            "{bad}: {v}"
+        );
+    }
+    // Another user's message id as a cursor reveals nothing: an empty page.
+    let other = s.member_tenant("pager@example.com").await;
+    let (st, v) = s
+        .get(
+            &format!("/api/messages/reviews?cursor={}", asked[0]),
+            &other.human,
+        )
+        .await;
+    assert_eq!((st.as_u16(), v.as_array().map(Vec::len)), (200, Some(0)));
+    s.stop().await;
+}
