@@ -4,7 +4,7 @@
 use crate::events;
 use crate::{Store, StoreError, rows};
 use assent_core::model::{Message, StreamState};
-use assent_core::{ChannelId, DomainEvent, Millis, StatusStep, new_id};
+use assent_core::{ChannelId, DomainEvent, Millis, StatusStep, UserId, new_id};
 use serde_json::{Map, Value};
 use sqlx::AnyConnection;
 use std::collections::HashMap;
@@ -111,6 +111,56 @@ impl Store {
                 })
             })
             .await
+    }
+
+    /// Saves a streaming draft's text without logging an event: its deltas already went out
+    /// live, and completion (or an agent's full-text PATCH) logs the text. `false` when the
+    /// draft is not streaming any more.
+    pub async fn save_draft_text(
+        &self,
+        channel: &ChannelId,
+        stream_id: &str,
+        text: String,
+        now: Millis,
+    ) -> Result<bool, StoreError> {
+        let (channel, stream_id) = (channel.clone(), stream_id.to_owned());
+        let key = channel.to_string();
+        self.writer
+            .run(&key, move |conn, _| {
+                Box::pin(async move {
+                    let r = sqlx::query(
+                        "UPDATE messages SET text = $3, updated_at = $4 \
+                         WHERE channel_id = $1 AND stream_id = $2 AND stream_state = 'streaming'",
+                    )
+                    .bind(channel.as_str())
+                    .bind(&stream_id)
+                    .bind(&text)
+                    .bind(now.0)
+                    .execute(&mut *conn)
+                    .await?;
+                    Ok(r.rows_affected() > 0)
+                })
+            })
+            .await
+    }
+
+    /// Open (streaming) drafts of the owner's channels: `(in channel, in all)`.
+    pub async fn open_drafts(
+        &self,
+        owner: &UserId,
+        channel: &ChannelId,
+    ) -> Result<(i64, i64), StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS total, \
+             COALESCE(SUM(CASE WHEN m.channel_id = $2 THEN 1 ELSE 0 END), 0) AS here \
+             FROM messages m JOIN channels c ON c.id = m.channel_id \
+             WHERE m.stream_state = 'streaming' AND c.owner_id = $1",
+        )
+        .bind(owner.as_str())
+        .bind(channel.as_str())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((rows::i(&row, "here")?, rows::i(&row, "total")?))
     }
 
     /// Appends a status step to a stream (index = previous + 1, from 0) and logs

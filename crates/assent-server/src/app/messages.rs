@@ -1,9 +1,9 @@
 //! Messages: posting (agents and humans), reading, paging, deleting, acknowledging.
 
 use super::{App, AppError, Missing};
-use assent_core::model::{DeliveryStatus, Message, Principal, SenderType};
+use assent_core::model::{DeliveryStatus, Message, Principal, SenderType, StreamState};
 use assent_core::validate::{Checker, MAX_CLIENT_ID_CHARS, MAX_TEXT_CHARS};
-use assent_core::{MessageId, UserId};
+use assent_core::{ChannelId, MessageId, UserId};
 use assent_store::{MessageQuery, NewMessage, Page};
 use serde_json::Value;
 
@@ -41,6 +41,10 @@ pub struct ListInput {
     pub after: Option<String>,
     pub search: Option<String>,
 }
+
+/// Streaming drafts open at once in one channel, and across all of a user's channels.
+pub const MAX_OPEN_DRAFTS_PER_CHANNEL: i64 = 8;
+pub const MAX_OPEN_DRAFTS_PER_USER: i64 = 32;
 
 const EMPTY_MESSAGE: &str =
     "Message must contain at least one of: text, review, status, attachmentIds, or textAttachments";
@@ -127,6 +131,9 @@ impl App {
         }
         c.finish()?;
         let (channel, info) = self.owned_channel(&who.user_id, channel.as_str()).await?;
+        if let (Some(sid), Some(StreamState::Streaming)) = (&stream_id, stream_state) {
+            self.check_draft_room(&who.user_id, &channel, sid).await?;
+        }
         let new = NewMessage {
             sender_id: channel.to_string(),
             channel_id: channel,
@@ -175,6 +182,31 @@ impl App {
             iteration_of: None,
         };
         self.create(new, None).await
+    }
+
+    /// Refuses a new streaming draft past [`MAX_OPEN_DRAFTS_PER_CHANNEL`] or
+    /// [`MAX_OPEN_DRAFTS_PER_USER`] open ones (each holds up to 400 KB in memory until it
+    /// completes or goes idle). Re-posting an existing draft is not a new one.
+    async fn check_draft_room(
+        &self,
+        user: &UserId,
+        channel: &ChannelId,
+        stream_id: &str,
+    ) -> Result<(), AppError> {
+        let (here, total) = self.store.open_drafts(user, channel).await?;
+        if here < MAX_OPEN_DRAFTS_PER_CHANNEL && total < MAX_OPEN_DRAFTS_PER_USER {
+            return Ok(());
+        }
+        if self.store.draft(channel, stream_id).await?.is_some() {
+            return Ok(());
+        }
+        Err(AppError::bad_request(
+            "too_many_open_streams",
+            format!(
+                "At most {MAX_OPEN_DRAFTS_PER_CHANNEL} streaming drafts per channel and \
+                 {MAX_OPEN_DRAFTS_PER_USER} per user may be open: complete or abort one first"
+            ),
+        ))
     }
 
     async fn create(

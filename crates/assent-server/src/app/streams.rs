@@ -19,6 +19,8 @@ pub struct Draft {
     pub text: String,
     pub deltas: u64,
     pub dirty: bool,
+    /// Length of the text the last logged save carried (see [`App::flush_drafts`]).
+    pub logged_len: usize,
     pub started_at: assent_core::Millis,
     pub created_seq: i64,
 }
@@ -65,6 +67,7 @@ impl App {
                 text: m.text.clone().unwrap_or_default(),
                 deltas: 0,
                 dirty: false,
+                logged_len: m.text.as_deref().map_or(0, str::len),
                 started_at: m.created_at,
                 created_seq,
             });
@@ -180,7 +183,8 @@ impl App {
         if finishing {
             drafts.remove(&key);
         } else if let (Some(t), Some(d)) = (text, drafts.get_mut(&key)) {
-            // A full-text PATCH replaces what the deltas built.
+            // A full-text PATCH replaces what the deltas built (and is logged).
+            d.logged_len = t.len();
             d.text = t;
             d.dirty = false;
         }
@@ -216,34 +220,51 @@ impl App {
             .await?)
     }
 
-    /// Persists buffered delta text (coalesced). Driven by the flush job.
+    /// Persists buffered delta text (coalesced). Driven by the flush job, every 250 ms.
+    ///
+    /// A save is logged as `message:updated` (so that a client resuming mid-stream gets the
+    /// text so far) only once the text has doubled since the last logged save; the others
+    /// just update the row. The log thus holds at most about twice the final text per draft,
+    /// instead of the text once per flush, and a resumed client is never more than half
+    /// behind (the live deltas and the completion carry the rest).
     pub async fn flush_drafts(&self) -> Result<u64, AppError> {
-        let dirty: Vec<(DraftKey, String)> = {
+        let dirty: Vec<(DraftKey, String, bool)> = {
             let mut drafts = self.drafts.lock().expect("drafts lock poisoned");
             drafts
                 .iter_mut()
                 .filter(|(_, d)| d.dirty)
                 .map(|(k, d)| {
                     d.dirty = false;
-                    (k.clone(), d.text.clone())
+                    let log = d.text.len() >= 2 * d.logged_len.max(1);
+                    if log {
+                        d.logged_len = d.text.len();
+                    }
+                    (k.clone(), d.text.clone(), log)
                 })
                 .collect()
         };
         let mut n = 0;
-        for ((channel, stream_id), text) in dirty {
-            let name = self
-                .channels
-                .lock()
-                .expect("cache lock poisoned")
-                .get(&channel)
-                .map(|i| i.name.clone());
-            match self
-                .store
-                .update_stream(&channel, &stream_id, Some(text), None, name, self.now())
-                .await
-            {
-                Ok(_) => n += 1,
-                Err(StoreError::NotFound | StoreError::Rejected { .. }) => {
+        for ((channel, stream_id), text, log) in dirty {
+            let saved = if log {
+                let name = self
+                    .channels
+                    .lock()
+                    .expect("cache lock poisoned")
+                    .get(&channel)
+                    .map(|i| i.name.clone());
+                self.store
+                    .update_stream(&channel, &stream_id, Some(text), None, name, self.now())
+                    .await
+                    .map(|_| true)
+            } else {
+                self.store
+                    .save_draft_text(&channel, &stream_id, text, self.now())
+                    .await
+            };
+            match saved {
+                Ok(true) => n += 1,
+                // Completed, aborted or deleted meanwhile.
+                Ok(false) | Err(StoreError::NotFound | StoreError::Rejected { .. }) => {
                     self.drafts
                         .lock()
                         .expect("drafts lock poisoned")

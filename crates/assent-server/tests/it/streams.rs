@@ -490,6 +490,50 @@ async fn drafts_are_persisted_coalesced_and_stale_ones_aborted() {
         after - before <= 1,
         "50 deltas, at most one write: {before} → {after}"
     );
+    // A long stream, saved at every flush, is logged only as its text doubles: the log
+    // holds about twice the final text, not the text once per flush.
+    let chunk = "x".repeat(1_000);
+    for _ in 0..100 {
+        s.post(
+            "/api/v1/messages/streams/slow/delta",
+            &t.key,
+            json!({"channelId": t.channel, "delta": chunk}),
+        )
+        .await;
+        assert_eq!(
+            s.app.flush_drafts().await.unwrap(),
+            1,
+            "every flush saves the row"
+        );
+    }
+    let channel = assent_core::ChannelId::parse(&t.channel).unwrap();
+    let end = s.app.store.log_bounds(&channel).await.unwrap().0;
+    let logged = s
+        .app
+        .store
+        .events_between(&channel, after, end, 1_000)
+        .await
+        .unwrap();
+    let bytes: usize = logged
+        .iter()
+        .map(|e| serde_json::to_string(&e.event).unwrap().len())
+        .sum();
+    assert!(
+        logged.len() <= 10,
+        "{} logged saves for 100 flushes",
+        logged.len()
+    );
+    assert!(
+        bytes < 2 * 100_000 + 20_000,
+        "{bytes} bytes logged for 100 KB of text"
+    );
+    let (_, page) = s
+        .get(&format!("/api/v1/messages?channel={}", t.channel), &t.key)
+        .await;
+    assert!(
+        page["data"][0]["text"].as_str().unwrap().ends_with(&chunk),
+        "the row has the whole text"
+    );
     let (_, page) = s
         .get(&format!("/api/v1/messages?channel={}", t.channel), &t.key)
         .await;
@@ -507,6 +551,81 @@ async fn drafts_are_persisted_coalesced_and_stale_ones_aborted() {
         .get(&format!("/api/v1/messages?channel={}", t.channel), &t.key)
         .await;
     assert_eq!(page["data"][0]["streamState"], "aborted");
+}
+
+#[tokio::test]
+async fn open_drafts_are_capped_per_channel_and_per_user() {
+    let s = Server::start().await;
+    let t = s.tenant().await;
+    let draft = |channel: &str, id: &str| json!({"channelId": channel, "streamId": id, "streamState": "streaming", "text": "…"});
+    for i in 0..8 {
+        let (st, v) = s
+            .post(
+                "/api/v1/messages",
+                &t.key,
+                draft(&t.channel, &format!("d{i}")),
+            )
+            .await;
+        assert_eq!(st, 201, "{v}");
+    }
+    let (st, v) = s
+        .post("/api/v1/messages", &t.key, draft(&t.channel, "d8"))
+        .await;
+    assert_eq!(
+        (st.as_u16(), v["code"].as_str()),
+        (400, Some("too_many_open_streams")),
+        "{v}"
+    );
+    // Posting an open draft again is not a new one; plain messages are not affected.
+    let (st, v) = s
+        .post("/api/v1/messages", &t.key, draft(&t.channel, "d0"))
+        .await;
+    assert!(st.is_success(), "{v}");
+    s.say(&t, "still talking").await;
+    // Completing one frees its place.
+    let (st, v) = s
+        .call(
+            Method::PATCH,
+            "/api/v1/messages/streams/d0",
+            &t.key,
+            Some(json!({"channelId": t.channel, "streamState": "complete"})),
+        )
+        .await;
+    assert_eq!(st, 200, "{v}");
+    let (st, v) = s
+        .post("/api/v1/messages", &t.key, draft(&t.channel, "d8"))
+        .await;
+    assert_eq!(st, 201, "{v}");
+    // Across the user's channels: 32 at most.
+    let key = t.raw_key.clone();
+    for a in 0..3 {
+        let channel = s.agent(&key, &format!("bot{a}")).await;
+        for i in 0..8 {
+            let (st, v) = s
+                .post(
+                    "/api/v1/messages",
+                    &t.key,
+                    draft(&channel, &format!("d{i}")),
+                )
+                .await;
+            assert_eq!(st, 201, "{v}");
+        }
+    }
+    let channel = s.agent(&key, "bot-last").await;
+    let (st, v) = s
+        .post("/api/v1/messages", &t.key, draft(&channel, "x"))
+        .await;
+    assert_eq!(
+        (st.as_u16(), v["code"].as_str()),
+        (400, Some("too_many_open_streams")),
+        "{v}"
+    );
+    // Another user has their own room.
+    let other = s.member_tenant("drafts@example.com").await;
+    let (st, v) = s
+        .post("/api/v1/messages", &other.key, draft(&other.channel, "x"))
+        .await;
+    assert_eq!(st, 201, "{v}");
 }
 
 #[tokio::test]
