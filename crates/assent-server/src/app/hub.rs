@@ -197,6 +197,8 @@ struct RelayCmd {
 
 const _: () = assert!(std::mem::size_of::<Cmd>() <= 24);
 
+/// Channels one connection may be subscribed to at once.
+pub const MAX_SUBSCRIPTIONS: usize = 1_000;
 /// Queue depth per connection before it counts as a slow consumer.
 const QUEUE_DEPTH: usize = 4_096;
 /// How long a worker waits for a full transport buffer before closing the connection.
@@ -803,6 +805,15 @@ impl Worker {
                 return true;
             }
         };
+        if self.subs.len() >= MAX_SUBSCRIPTIONS && !self.subs.contains_key(&channel) {
+            done(SubscribeOutcome::Refused(AppError::bad_request(
+                "too_many_subscriptions",
+                format!(
+                    "A connection may be subscribed to at most {MAX_SUBSCRIPTIONS} channels: unsubscribe from one first"
+                ),
+            )));
+            return true;
+        }
         // Register before reading the log: anything committed from now on is queued behind
         // this command, and anything before is in the log.
         self.app

@@ -170,20 +170,46 @@ impl Sink for SocketSink {
     fn close(&self, why: CloseReason) {
         tracing::debug!(reason = ?why, "closing a Socket.IO socket");
         // Either way the client sees a server-side disconnect ("io server disconnect").
-        // socketioxide cannot queue the disconnect packet while the buffer is full, which is
-        // exactly when a slow consumer is closed: keep trying until it drains or the
-        // engine's heartbeat gives up on the client.
-        let socket = self.socket.clone();
-        tokio::spawn(async move {
-            for _ in 0..600 {
-                match socket.clone().disconnect() {
-                    Err(socketioxide::SocketError::InternalChannelFull) => {
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                    }
-                    _ => return,
+        disconnect(self.socket.clone());
+    }
+}
+
+/// Disconnects a socket. socketioxide cannot queue the disconnect packet while the buffer is
+/// full, which is exactly when a slow consumer is closed: keep trying until it drains or the
+/// engine's heartbeat gives up on the client.
+fn disconnect(socket: SocketRef) {
+    tokio::spawn(async move {
+        for _ in 0..600 {
+            match socket.clone().disconnect() {
+                Err(socketioxide::SocketError::InternalChannelFull) => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
                 }
+                _ => return,
             }
-        });
+        }
+    });
+}
+
+/// Closes a socket that could not take one more packet or command: it resumes by `seq`
+/// when it reconnects, which loses nothing, whereas a dropped ack would leave its client
+/// waiting for good.
+fn close_slow(s: &SocketRef, what: &'static str) {
+    tracing::warn!(socket = %s.id, what, "closing a Socket.IO socket that cannot keep up");
+    if let Some(metrics) = s.extensions.get::<Arc<crate::metrics::Metrics>>() {
+        metrics
+            .slow_consumers_closed
+            .fetch_add(1, Ordering::Relaxed);
+    }
+    disconnect(s.clone());
+}
+
+/// Sends an ack, or closes the socket as a slow consumer when its buffer is full: an ack is
+/// never lost silently.
+fn send_ack<T: serde::Serialize + ?Sized>(s: &SocketRef, ack: AckSender, body: &T) {
+    if let Err(socketioxide::SendError::Socket(socketioxide::SocketError::InternalChannelFull)) =
+        ack.send(body)
+    {
+        close_slow(s, "an acknowledgement");
     }
 }
 
@@ -193,6 +219,7 @@ async fn on_connect(s: SocketRef) {
 
 fn setup(s: &SocketRef, app: &Arc<App>, principal: Principal) {
     s.extensions.insert(principal.clone());
+    s.extensions.insert(app.metrics.clone());
     app.metrics
         .sockets_connected
         .fetch_add(1, Ordering::Relaxed);
@@ -234,7 +261,8 @@ fn setup(s: &SocketRef, app: &Arc<App>, principal: Principal) {
 struct Queued<K>(std::marker::PhantomData<K>);
 
 trait Command {
-    fn enqueue(s: SocketRef, conn: &Connection, data: Option<Value>, ack: AckSender);
+    /// Queues the command on the connection; `false` when its queue is full.
+    fn enqueue(s: SocketRef, conn: &Connection, data: Option<Value>, ack: AckSender) -> bool;
 }
 
 impl<K: Command> FromMessageParts<LocalAdapter> for Queued<K> {
@@ -247,8 +275,10 @@ impl<K: Command> FromMessageParts<LocalAdapter> for Queued<K> {
         let TryData(data) = TryData::<Value>::from_message_parts(s, v, ack_id)?;
         let ack = AckSender::from_message_parts(s, v, ack_id)?;
         let socket = SocketRef::from_message_parts(s, v, ack_id)?;
-        if let Some(conn) = s.extensions.get::<Connection>() {
-            K::enqueue(socket, &conn, data.ok(), ack);
+        if let Some(conn) = s.extensions.get::<Connection>()
+            && !K::enqueue(socket.clone(), &conn, data.ok(), ack)
+        {
+            close_slow(&socket, "a command");
         }
         Ok(Queued(std::marker::PhantomData))
     }
@@ -269,7 +299,7 @@ fn refusal(e: AppError) -> p::SubscribeAck {
 
 struct Subscribe;
 impl Command for Subscribe {
-    fn enqueue(_: SocketRef, conn: &Connection, data: Option<Value>, ack: AckSender) {
+    fn enqueue(s: SocketRef, conn: &Connection, data: Option<Value>, ack: AckSender) -> bool {
         // Placet sends a bare channel id; Assent also takes `{channelId, lastSeq}`.
         let (channel, last_seq) = match data {
             Some(Value::String(s)) => (s, None),
@@ -283,8 +313,8 @@ impl Command for Subscribe {
                         "subscribe:channel",
                         e.to_string(),
                     ));
-                    let _ = ack.send(&refusal(err));
-                    return;
+                    send_ack(&s, ack, &refusal(err));
+                    return true;
                 }
             },
             _ => {
@@ -292,8 +322,8 @@ impl Command for Subscribe {
                     "subscribe:channel",
                     "expected a channel id or {channelId, lastSeq}",
                 ));
-                let _ = ack.send(&refusal(err));
-                return;
+                send_ack(&s, ack, &refusal(err));
+                return true;
             }
         };
         conn.subscribe(channel, last_seq, move |outcome| {
@@ -310,14 +340,14 @@ impl Command for Subscribe {
                 },
                 SubscribeOutcome::Refused(e) => refusal(e),
             };
-            let _ = ack.send(&body);
-        });
+            send_ack(&s, ack, &body);
+        })
     }
 }
 
 struct Unsubscribe;
 impl Command for Unsubscribe {
-    fn enqueue(_: SocketRef, conn: &Connection, data: Option<Value>, ack: AckSender) {
+    fn enqueue(s: SocketRef, conn: &Connection, data: Option<Value>, ack: AckSender) -> bool {
         let channel = match data {
             Some(Value::String(s)) => s,
             Some(Value::Object(o)) => o
@@ -327,22 +357,26 @@ impl Command for Unsubscribe {
                 .to_owned(),
             _ => String::new(),
         };
-        conn.unsubscribe(channel);
-        conn.run(move || {
-            let _ = ack.send(&serde_json::json!({"ok": true}));
-        });
+        conn.unsubscribe(channel)
+            && conn.run(move || send_ack(&s, ack, &serde_json::json!({"ok": true})))
     }
 }
 
 struct Ping;
 impl Command for Ping {
-    fn enqueue(s: SocketRef, conn: &Connection, _: Option<Value>, ack: AckSender) {
+    fn enqueue(s: SocketRef, conn: &Connection, _: Option<Value>, ack: AckSender) -> bool {
         // `pong` is emitted in order with deliveries, so a ping also works as a barrier.
         conn.run(move || {
             let no_args: [u8; 0] = [];
-            let _ = s.emit(events::PONG, &no_args);
-            let _ = ack.send(&serde_json::json!({"ok": true}));
-        });
+            if let Err(socketioxide::SendError::Socket(
+                socketioxide::SocketError::InternalChannelFull,
+            )) = s.emit(events::PONG, &no_args)
+            {
+                close_slow(&s, "a pong");
+                return;
+            }
+            send_ack(&s, ack, &serde_json::json!({"ok": true}));
+        })
     }
 }
 
@@ -382,22 +416,22 @@ impl RelayKindOf for CommandsKind {
 }
 
 impl<K: RelayKindOf> Command for Relay<K> {
-    fn enqueue(_: SocketRef, conn: &Connection, data: Option<Value>, ack: AckSender) {
+    fn enqueue(s: SocketRef, conn: &Connection, data: Option<Value>, ack: AckSender) -> bool {
         let Some(payload @ Value::Object(_)) = data else {
             let err = AppError::Invalid(assent_core::ValidationError::single(
                 "",
                 "payload must be an object",
             ));
-            let _ = ack.send(&refusal(err));
-            return;
+            send_ack(&s, ack, &refusal(err));
+            return true;
         };
         conn.relay(K::KIND, payload, move |r| {
             let body = match r {
                 Ok(()) => serde_json::json!({"ok": true}),
                 Err(e) => serde_json::to_value(refusal(e)).unwrap_or_default(),
             };
-            let _ = ack.send(&body);
-        });
+            send_ack(&s, ack, &body);
+        })
     }
 }
 

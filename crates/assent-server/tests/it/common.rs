@@ -309,6 +309,19 @@ impl Raw {
         }
     }
 
+    /// The next text message as is (for protocols other than the thread stream's JSON).
+    pub async fn ws_text(&mut self) -> Option<String> {
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        loop {
+            match tokio::time::timeout(T, self.ws.next()).await {
+                Ok(Some(Ok(Message::Text(t)))) => return Some(t.as_str().to_owned()),
+                Ok(Some(Ok(Message::Close(_)) | Err(_)) | None) | Err(_) => return None,
+                Ok(Some(Ok(_))) => continue,
+            }
+        }
+    }
+
     /// The next frame; panics on close or timeout.
     pub async fn frame(&mut self) -> Value {
         match self.next(T).await {

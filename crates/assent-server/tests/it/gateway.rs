@@ -346,3 +346,96 @@ async fn malformed_subscribe_payloads_are_refused_with_an_ack() {
         assert_eq!(ack["error"]["code"], "validation_failed", "{bad}");
     }
 }
+
+/// A bare Engine.IO/Socket.IO v4 client on one WebSocket, to send bursts no real client
+/// library would, and to count exactly which acks come back.
+async fn raw_sio(s: &Server, raw_key: &str) -> Raw {
+    let mut r = s.raw("/socket.io/?EIO=4&transport=websocket", None).await;
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let open = r.ws_text().await.expect("open packet");
+    assert!(open.starts_with('0'), "{open}");
+    r.ws.send(Message::text(format!(r#"40/ws,{{"apiKey":"{raw_key}"}}"#)))
+        .await
+        .unwrap();
+    let connected = r.ws_text().await.expect("connect answer");
+    assert!(connected.starts_with("40/ws,"), "{connected}");
+    r
+}
+
+#[tokio::test]
+async fn a_burst_of_subscribes_gets_every_ack_or_a_closed_socket() {
+    let s = Server::start().await;
+    let t = s.tenant().await;
+    let mut r = raw_sio(&s, &t.raw_key).await;
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    const N: i64 = 10_000;
+    for id in 1..=N {
+        let frame = format!(
+            r#"42/ws,{id}["subscribe:channel",{{"channelId":"{}","lastSeq":0}}]"#,
+            t.channel
+        );
+        r.ws.feed(Message::text(frame)).await.unwrap();
+    }
+    r.ws.flush().await.unwrap();
+    let mut acked = std::collections::BTreeSet::new();
+    let closed = loop {
+        match tokio::time::timeout(Duration::from_secs(20), r.ws.next()).await {
+            Err(_) => break false,
+            Ok(None | Some(Err(_)) | Some(Ok(Message::Close(_)))) => break true,
+            Ok(Some(Ok(Message::Text(t)))) => {
+                let t = t.as_str();
+                if t == "2" {
+                    let _ = r.ws.send(Message::text("3")).await;
+                } else if t.starts_with("41/ws") || t.starts_with('1') {
+                    break true;
+                } else if let Some(rest) = t.strip_prefix("43/ws,") {
+                    let id: i64 = rest[..rest.find('[').unwrap()].parse().unwrap();
+                    assert!(rest.contains(r#""ok":true"#), "{t}");
+                    assert!(acked.insert(id), "ack {id} twice");
+                    if acked.len() as i64 == N {
+                        break false;
+                    }
+                }
+            }
+            Ok(Some(Ok(_))) => {}
+        }
+    };
+    assert!(
+        closed || acked.len() as i64 == N,
+        "{} of {N} acks arrived and the socket is still open: acks were dropped",
+        acked.len()
+    );
+    // Either way the server is fine, and a new socket works.
+    let c = s.sio_agent(&t.raw_key).await;
+    assert_eq!(subscribe(&c, &t.channel, None).await["ok"], true);
+}
+
+#[tokio::test]
+async fn a_socket_subscribes_to_at_most_a_thousand_channels() {
+    let s = Server::start().await;
+    let t = s.tenant().await;
+    let mut channels = vec![t.channel.clone()];
+    for i in 0..1_000 {
+        channels.push(s.agent(&t.raw_key, &format!("bot-{i}")).await);
+    }
+    let c = s.sio_agent(&t.raw_key).await;
+    for ch in &channels[..1_000] {
+        assert_eq!(subscribe(&c, ch, None).await["ok"], true);
+    }
+    let ack = subscribe(&c, &channels[1_000], None).await;
+    assert_eq!(
+        (ack["ok"].as_bool(), ack["error"]["code"].as_str()),
+        (Some(false), Some("too_many_subscriptions")),
+        "{ack}"
+    );
+    // Re-subscribing to a channel it has is fine; leaving one makes room.
+    assert_eq!(subscribe(&c, &channels[0], None).await["ok"], true);
+    let ack = c
+        .emit_with_ack("unsubscribe:channel", json!(channels[0]), T)
+        .await
+        .unwrap();
+    assert_eq!(ack["ok"], true);
+    assert_eq!(subscribe(&c, &channels[1_000], None).await["ok"], true);
+}
