@@ -26,8 +26,8 @@ start_server() { # $1 = database url or empty
   local dir; dir="$(mktemp -d)"
   local db=()
   [[ -n "${1:-}" ]] && db=(--database-url "$1")
-  # All the load comes from one loopback address: no per-address connection cap.
-  env ASSENT_LOG=warn ASSENT_ADMIN_EMAIL=admin@example.com ASSENT_ADMIN_PASSWORD=admin-password-1 ASSENT_MAX_CONNECTIONS_PER_IP=0 \
+  # The load comes from a few loopback addresses and one key: no connection caps.
+  env ASSENT_LOG=warn ASSENT_ADMIN_EMAIL=admin@example.com ASSENT_ADMIN_PASSWORD=admin-password-1 ASSENT_MAX_CONNECTIONS_PER_IP=0 ASSENT_MAX_SOCKETS_PER_CREDENTIAL=0 \
     "${EXTRA_ENV[@]}" "$BIN" serve --addr "127.0.0.1:$PORT" --data-dir "$dir" "${db[@]}" > "$dir/server.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 1 100); do curl -fs "$URL/health" > /dev/null && return 0; sleep 0.1; done

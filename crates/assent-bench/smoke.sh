@@ -8,7 +8,7 @@ set -euo pipefail
 dir="$(mktemp -d)"
 port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
 url="http://127.0.0.1:$port"
-ASSENT_LOG=warn ASSENT_ADMIN_EMAIL=admin@example.com ASSENT_ADMIN_PASSWORD=admin-password-1 ASSENT_MAX_CONNECTIONS_PER_IP=0 \
+ASSENT_LOG=warn ASSENT_ADMIN_EMAIL=admin@example.com ASSENT_ADMIN_PASSWORD=admin-password-1 ASSENT_MAX_CONNECTIONS_PER_IP=0 ASSENT_MAX_SOCKETS_PER_CREDENTIAL=0 \
   ASSENT_ALLOW_PRIVATE_WEBHOOKS=true ASSENT_WEBHOOK_TIMEOUT_MS=500 ASSENT_WEBHOOK_RETRY_SCHEDULE=0ms,5ms,100ms,200ms,200ms,200ms,200ms,200ms,200ms,200ms,200ms,200ms \
   "$ASSENT_BIN" serve --addr "127.0.0.1:$port" --data-dir "$dir" > "$dir/server.log" 2>&1 &
 pid=$!

@@ -138,6 +138,15 @@ pub struct Config {
     #[arg(long, env = "ASSENT_MAX_CONNECTIONS_PER_IP", default_value_t = 512)]
     pub max_connections_per_ip: usize,
 
+    /// Realtime connections (Socket.IO and raw WebSockets together) one API key or one
+    /// session may hold open; more are refused (`too_many_sockets`). 0: no cap.
+    #[arg(
+        long,
+        env = "ASSENT_MAX_SOCKETS_PER_CREDENTIAL",
+        default_value_t = 1_000
+    )]
+    pub max_sockets_per_credential: usize,
+
     /// Take the client address for login throttling from the last `X-Forwarded-For` entry
     /// (set this only behind a reverse proxy that sets that header).
     #[arg(long, env = "ASSENT_TRUST_FORWARDED_FOR", default_value_t = false, action = clap::ArgAction::Set)]
@@ -291,6 +300,10 @@ impl fmt::Debug for Config {
             .field("body_read_timeout_secs", &self.body_read_timeout_secs)
             .field("max_connections_per_ip", &self.max_connections_per_ip)
             .field("trust_forwarded_for", &self.trust_forwarded_for)
+            .field(
+                "max_sockets_per_credential",
+                &self.max_sockets_per_credential,
+            )
             .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
             .field("metrics_addr", &self.metrics_addr)
             .finish()

@@ -89,6 +89,7 @@ impl ApiError {
                 AppError::ReviewExpired => (S::FORBIDDEN, "review_expired"),
                 AppError::TooManyAttempts { .. } => (S::TOO_MANY_REQUESTS, "too_many_attempts"),
                 AppError::Busy => (S::TOO_MANY_REQUESTS, "server_busy"),
+                AppError::TooManySockets(_) => (S::TOO_MANY_REQUESTS, "too_many_sockets"),
                 AppError::Store(StoreError::Rejected { code, .. }) => (S::BAD_REQUEST, code),
                 AppError::Store(StoreError::Closed) => (S::SERVICE_UNAVAILABLE, "shutting_down"),
                 AppError::Store(_) | AppError::Internal(_) => {

@@ -76,6 +76,7 @@ pub async fn run_with(
         },
         review_wait_max_ms: config.review_wait_max_ms,
         draft_idle_secs: config.draft_idle_secs as i64,
+        max_sockets_per_credential: config.max_sockets_per_credential,
     };
     let app = App::new(store.clone(), clock, metrics, settings);
     if let Some(password) = app

@@ -155,6 +155,15 @@ impl Store {
     }
 
     /// The owner's agents, newest first.
+    /// How many agents (channels) `owner` has.
+    pub async fn count_agents(&self, owner: &UserId) -> Result<i64, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM channels WHERE owner_id = $1")
+            .bind(owner.as_str())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n)
+    }
+
     pub async fn list_agents(&self, owner: &UserId) -> Result<Vec<Agent>, StoreError> {
         let rows = sqlx::query(&format!(
             "SELECT {} FROM channels WHERE owner_id = $1 ORDER BY created_at DESC, id DESC",

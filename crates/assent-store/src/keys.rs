@@ -23,16 +23,20 @@ impl Store {
     // ---- sessions ----
 
     /// Stores a session; returns its id (not the token).
+    /// Creates a session; past `keep` sessions of the user, the oldest are revoked. Returns
+    /// the new id and the revoked ones.
     pub async fn create_session(
         &self,
         user_id: &UserId,
         token_hash: String,
         now: Millis,
         expires_at: Millis,
-    ) -> Result<String, StoreError> {
+        keep: i64,
+    ) -> Result<(String, Vec<String>), StoreError> {
         let id = new_id(now.0);
         let (sid, uid) = (id.clone(), user_id.clone());
-        self.writer
+        let evicted = self
+            .writer
             .run("users", move |conn, _| {
                 Box::pin(async move {
                     sqlx::query("INSERT INTO sessions (id, token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
@@ -43,11 +47,25 @@ impl Store {
                         .bind(expires_at.0)
                         .execute(&mut *conn)
                         .await?;
-                    Ok(())
+                    let old: Vec<String> = sqlx::query_scalar(
+                        "SELECT id FROM sessions WHERE user_id = $1 \
+                         ORDER BY created_at DESC, id DESC LIMIT 1000000 OFFSET $2",
+                    )
+                    .bind(uid.as_str())
+                    .bind(keep)
+                    .fetch_all(&mut *conn)
+                    .await?;
+                    for old_id in &old {
+                        sqlx::query("DELETE FROM sessions WHERE id = $1")
+                            .bind(old_id)
+                            .execute(&mut *conn)
+                            .await?;
+                    }
+                    Ok(old)
                 })
             })
             .await?;
-        Ok(id)
+        Ok((id, evicted))
     }
 
     /// The live session with this token digest and its user.

@@ -204,8 +204,29 @@ async fn users_sessions_tickets_and_keys() {
             Err(StoreError::NotFound)
         ));
 
-        let sid = s
-            .create_session(&u, "hash1".into(), NOW, NOW.plus_secs(60))
+        let (sid, evicted) = s
+            .create_session(&u, "hash1".into(), NOW, NOW.plus_secs(60), 2)
+            .await
+            .unwrap();
+        assert!(evicted.is_empty());
+        // Past `keep` sessions, the oldest go.
+        let (s2, _) = s
+            .create_session(&u, "hash-b".into(), NOW.plus_secs(1), NOW.plus_secs(60), 2)
+            .await
+            .unwrap();
+        let (_, evicted) = s
+            .create_session(&u, "hash-c".into(), NOW.plus_secs(2), NOW.plus_secs(60), 2)
+            .await
+            .unwrap();
+        assert_eq!(evicted, vec![sid.clone()], "the oldest beyond 2");
+        let (_, evicted) = s
+            .create_session(&u, "hash-d".into(), NOW.plus_secs(3), NOW.plus_secs(60), 2)
+            .await
+            .unwrap();
+        assert_eq!(evicted, vec![s2.clone()]);
+        assert!(s.session_by_token("hash-b", NOW).await.unwrap().is_none());
+        let (sid, _) = s
+            .create_session(&u, "hash1".into(), NOW.plus_secs(4), NOW.plus_secs(60), 100)
             .await
             .unwrap();
         assert_eq!(

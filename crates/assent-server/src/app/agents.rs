@@ -65,6 +65,9 @@ pub(super) fn webhook_auth(c: &mut Checker, field: &str, v: Option<Value>) -> Op
     Some(auth)
 }
 
+/// Agents (channels) per user.
+pub const MAX_AGENTS_PER_USER: i64 = 2_000;
+
 impl App {
     /// The channel if `user` owns it; `NotYourAgent` for foreign and unknown channels alike.
     pub async fn owned_channel(
@@ -147,6 +150,12 @@ impl App {
         let webhook_url = c.opt_url("webhookUrl", input.webhook_url);
         let tag = tag(&mut c, input.tag);
         c.finish()?;
+        if self.store.count_agents(user).await? >= MAX_AGENTS_PER_USER {
+            return Err(AppError::bad_request(
+                "too_many_agents",
+                format!("A user may have at most {MAX_AGENTS_PER_USER} agents: delete one first"),
+            ));
+        }
         let agent = self
             .store
             .create_agent(

@@ -25,6 +25,10 @@ const KEY_CACHE_TTL: Duration = Duration::from_secs(30);
 const KEY_TOUCH_EVERY: Duration = Duration::from_secs(300);
 
 const SESSION_PREFIX: &str = "as_";
+/// Sessions kept per user: a login past it revokes the oldest (a user is never locked out).
+pub const MAX_SESSIONS_PER_USER: i64 = 50;
+/// API keys per user.
+pub const MAX_API_KEYS_PER_USER: usize = 100;
 const TICKET_PREFIX: &str = "wt_";
 
 /// Bounded password hashing: argon2 takes ~19 MiB and a core for tens of milliseconds per
@@ -173,9 +177,19 @@ impl App {
         let token = secret::new_token(SESSION_PREFIX);
         let now = self.now();
         let expires_at = now.plus_secs(self.settings.session_ttl_secs);
-        self.store
-            .create_session(&user.id, sha256_hex(&token), now, expires_at)
+        let (_, evicted) = self
+            .store
+            .create_session(
+                &user.id,
+                sha256_hex(&token),
+                now,
+                expires_at,
+                MAX_SESSIONS_PER_USER,
+            )
             .await?;
+        for old in &evicted {
+            self.hub.close_where(|p| is_session(p, old));
+        }
         Ok(SessionGrant {
             user,
             token,
@@ -378,6 +392,14 @@ impl App {
         user: &UserId,
         label: Option<String>,
     ) -> Result<(ApiKey, String), AppError> {
+        if self.store.list_api_keys(user).await?.len() >= MAX_API_KEYS_PER_USER {
+            return Err(AppError::bad_request(
+                "too_many_api_keys",
+                format!(
+                    "A user may have at most {MAX_API_KEYS_PER_USER} API keys: delete one first"
+                ),
+            ));
+        }
         let mut c = Checker::new();
         let label = match label {
             None => "Default".to_owned(),

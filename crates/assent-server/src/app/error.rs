@@ -34,6 +34,8 @@ pub enum AppError {
     TooManyAttempts { retry_after_secs: i64 },
     #[error("The server is busy; try again in a moment")]
     Busy,
+    #[error("This key or session already has {0} sockets open")]
+    TooManySockets(usize),
     #[error("internal error: {0}")]
     Store(#[from] StoreError),
     #[error("internal error: {0}")]

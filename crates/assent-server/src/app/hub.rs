@@ -11,7 +11,7 @@
 
 use super::{App, AppError};
 use crate::metrics::Metrics;
-use assent_core::model::Principal;
+use assent_core::model::{Principal, PrincipalKind};
 use assent_core::{Audience, ChannelId, LoggedEvent, UserId};
 use assent_store::CommittedEvent;
 use std::collections::{BTreeSet, HashMap};
@@ -222,6 +222,16 @@ struct Inner {
     /// Every live connection: who it acts as and where it is registered, so that removing
     /// it touches only its own entries and revocations find it.
     conns: HashMap<u64, Registered>,
+    /// Open connections per credential (API key or session), for the per-credential cap.
+    per_credential: HashMap<String, usize>,
+}
+
+/// The credential a connection authenticated with, as a map key.
+fn credential(p: &Principal) -> String {
+    match &p.kind {
+        PrincipalKind::ApiKey { key_id } => format!("k:{key_id}"),
+        PrincipalKind::Session { session_id } => format!("s:{session_id}"),
+    }
 }
 
 struct Registered {
@@ -343,6 +353,13 @@ impl Hub {
                 if v.is_empty() {
                     inner.channels.remove(channel);
                 }
+            }
+        }
+        let cred = credential(&r.principal);
+        if let Some(n) = inner.per_credential.get_mut(&cred) {
+            *n -= 1;
+            if *n == 0 {
+                inner.per_credential.remove(&cred);
             }
         }
         if r.in_feed
@@ -472,13 +489,15 @@ impl Connection {
 }
 
 impl App {
-    /// Registers a realtime connection and starts its worker.
+    /// Registers a realtime connection and starts its worker; refused with
+    /// [`AppError::TooManySockets`] when its credential already has the configured maximum
+    /// open.
     pub fn connect(
         self: &Arc<Self>,
         principal: Principal,
         sink: Arc<dyn Sink>,
         feed: OwnerFeed,
-    ) -> Connection {
+    ) -> Result<Connection, AppError> {
         let id = self.hub.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
         let view = if principal.is_agent() {
@@ -494,6 +513,15 @@ impl App {
         let in_feed = view == View::Dashboard && feed == OwnerFeed::Yes;
         {
             let mut inner = self.hub.inner.write().expect("hub lock poisoned");
+            let cap = self.settings.max_sockets_per_credential;
+            let open = inner
+                .per_credential
+                .entry(credential(&principal))
+                .or_insert(0);
+            if cap > 0 && *open >= cap {
+                return Err(AppError::TooManySockets(cap));
+            }
+            *open += 1;
             if in_feed {
                 inner
                     .users
@@ -524,12 +552,12 @@ impl App {
             owner_seen: HashMap::new(),
         };
         tokio::spawn(worker.run(rx));
-        Connection {
+        Ok(Connection {
             id,
             tx,
             hub: self.hub.clone(),
             closed,
-        }
+        })
     }
 }
 

@@ -17,8 +17,10 @@ pub mod throttle;
 pub mod waiters;
 mod webhooks;
 
-pub use agents::{AgentInput, AgentUpdate};
-pub use auth::{Hashing, SessionGrant, TICKET_TTL_SECS};
+pub use agents::{AgentInput, AgentUpdate, MAX_AGENTS_PER_USER};
+pub use auth::{
+    Hashing, MAX_API_KEYS_PER_USER, MAX_SESSIONS_PER_USER, SessionGrant, TICKET_TTL_SECS,
+};
 pub use error::{AppError, Missing};
 pub use messages::{AgentMessageInput, ListInput, UserMessageInput};
 pub use reviews::{ReviewPage, WaitOutcome};
@@ -43,6 +45,8 @@ pub struct AppSettings {
     pub review_wait_max_ms: u64,
     /// Streaming drafts idle for longer than this are aborted.
     pub draft_idle_secs: i64,
+    /// Realtime connections one API key or session may hold open (0: no cap).
+    pub max_sockets_per_credential: usize,
 }
 
 /// What the app remembers about a channel to answer ownership checks without a query.

@@ -61,6 +61,7 @@ fn settings() -> AppSettings {
         },
         review_wait_max_ms: 1_000,
         draft_idle_secs: 60,
+        max_sockets_per_credential: 0,
     }
 }
 
@@ -140,7 +141,8 @@ async fn connections_emit_each_channel_in_seq_order_whatever_the_bus_does() {
     let fanout = tokio::spawn(super::fanout::run(app.clone(), feed_rx));
     let connect = |p: &Principal| {
         let rec = Arc::new(Recorder::default());
-        (app.connect(p.clone(), rec.clone(), OwnerFeed::Yes), rec)
+        let conn = app.connect(p.clone(), rec.clone(), OwnerFeed::Yes).unwrap();
+        (conn, rec)
     };
     // A dashboard that never subscribes has no replay: it sees the owner feed from the moment
     // it connects, so it connects before the first event can reach the fan-out.

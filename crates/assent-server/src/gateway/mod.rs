@@ -66,11 +66,18 @@ pub async fn compact_request(req: axum::extract::Request) -> axum::extract::Requ
     axum::extract::Request::from_parts(parts, body)
 }
 
+/// Why a connection is refused; its text is the `connect_error` message.
 #[derive(Debug)]
-struct Unauthorized;
-impl std::fmt::Display for Unauthorized {
+enum Refused {
+    Unauthorized,
+    TooManySockets,
+}
+impl std::fmt::Display for Refused {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("unauthorized")
+        f.write_str(match self {
+            Refused::Unauthorized => "unauthorized",
+            Refused::TooManySockets => "too_many_sockets",
+        })
     }
 }
 
@@ -82,19 +89,16 @@ async fn authenticate(
     s: SocketRef,
     TryData(auth): TryData<Value>,
     State(app): State<Arc<App>>,
-) -> Result<(), Unauthorized> {
+) -> Result<(), Refused> {
     let auth = auth.unwrap_or(Value::Null);
     let api_key = auth.get("apiKey").and_then(Value::as_str);
     let token = auth.get("token").and_then(Value::as_str);
     match app.socket_principal(api_key, token).await {
-        Ok(Some(p)) => {
-            setup(&s, &app, p);
-            Ok(())
-        }
-        Ok(None) => Err(Unauthorized),
+        Ok(Some(p)) => setup(&s, &app, p),
+        Ok(None) => Err(Refused::Unauthorized),
         Err(e) => {
             tracing::error!(error = %e, "socket authentication failed");
-            Err(Unauthorized)
+            Err(Refused::Unauthorized)
         }
     }
 }
@@ -217,22 +221,27 @@ async fn on_connect(s: SocketRef) {
     tracing::trace!(socket = %s.id, "socket connected to /ws");
 }
 
-fn setup(s: &SocketRef, app: &Arc<App>, principal: Principal) {
+fn setup(s: &SocketRef, app: &Arc<App>, principal: Principal) -> Result<(), Refused> {
+    let conn = app
+        .connect(
+            principal.clone(),
+            Arc::new(SocketSink {
+                socket: s.clone(),
+                was_connected: AtomicBool::new(false),
+            }),
+            // Placet's user room: a dashboard hears about every channel of its user.
+            OwnerFeed::Yes,
+        )
+        .map_err(|e| {
+            tracing::info!(user_id = %principal.user_id, error = %e, "socket refused");
+            Refused::TooManySockets
+        })?;
     s.extensions.insert(principal.clone());
     s.extensions.insert(app.metrics.clone());
     app.metrics
         .sockets_connected
         .fetch_add(1, Ordering::Relaxed);
     tracing::debug!(socket = %s.id, user_id = %principal.user_id, agent = principal.is_agent(), "socket connected");
-    let conn = app.connect(
-        principal,
-        Arc::new(SocketSink {
-            socket: s.clone(),
-            was_connected: AtomicBool::new(false),
-        }),
-        // Placet's user room: a dashboard hears about every channel of its user.
-        OwnerFeed::Yes,
-    );
     s.extensions.insert(conn);
     s.on(events::SUBSCRIBE, async |_: Queued<Subscribe>| {});
     s.on(events::UNSUBSCRIBE, async |_: Queued<Unsubscribe>| {});
@@ -255,6 +264,7 @@ fn setup(s: &SocketRef, app: &Arc<App>, principal: Principal) {
             tracing::debug!(socket = %s.id, ?reason, "socket disconnected");
         },
     );
+    Ok(())
 }
 
 /// A client event, queued on the socket's connection in arrival order during extraction.

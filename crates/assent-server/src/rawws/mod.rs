@@ -34,6 +34,8 @@ pub const CLOSE_FORBIDDEN: u16 = 4403;
 pub const CLOSE_BAD_REQUEST: u16 = 4400;
 pub const CLOSE_TOO_SLOW: u16 = 4408;
 pub const CLOSE_HEARTBEAT: u16 = 4000;
+/// The key or session already holds the configured maximum of sockets.
+pub const CLOSE_TOO_MANY: u16 = 4429;
 
 /// Frames a connection may have queued for its writer before it counts as too slow.
 const OUTBOX: usize = 1_024;
@@ -244,7 +246,21 @@ async fn serve(
     } else {
         OwnerFeed::Yes
     };
-    let conn: Connection = app.connect(principal, sink, feed);
+    let conn: Connection = match app.connect(principal, sink, feed) {
+        Ok(c) => c,
+        Err(_) => {
+            app.metrics
+                .raw_sockets_connected
+                .fetch_sub(1, Ordering::Relaxed);
+            close_with(
+                socket,
+                CLOSE_TOO_MANY,
+                "too many sockets for this credential",
+            )
+            .await;
+            return;
+        }
+    };
     if let Some((thread_id, since)) = sub {
         let (tx2, closer2) = (tx.clone(), closer.clone());
         conn.subscribe(thread_id.clone(), since, move |outcome| match outcome {

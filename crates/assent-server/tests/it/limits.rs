@@ -286,3 +286,106 @@ async fn open_connections_per_address_are_capped() {
     drop(held);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn one_key_or_session_holds_a_bounded_number_of_sockets() {
+    use assent_sdk::sio::{SioError, SocketIoClient};
+    let s = Server::start_with(|c| c.max_sockets_per_credential = 3, Arc::new(SystemClock)).await;
+    let t = s.tenant().await;
+    let mut open = Vec::new();
+    for _ in 0..3 {
+        open.push(s.sio_agent(&t.raw_key).await);
+    }
+    let r = SocketIoClient::connect(&s.base, "/ws", json!({"apiKey": t.raw_key})).await;
+    assert!(
+        matches!(&r, Err(SioError::ConnectError(m)) if m == "too_many_sockets"),
+        "{:?}",
+        r.err()
+    );
+    let mut raw = s
+        .raw(&format!("/ws/threads/{}", t.channel), Some(&t.raw_key))
+        .await;
+    assert_eq!(raw.close_code().await, Some(4429), "raw sockets count too");
+    // Another credential of the same user has its own count.
+    let other = s.key(&t.human).await;
+    let _other = s.sio_agent(&other).await;
+    // A closed socket frees its place.
+    open.pop().unwrap().close();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match SocketIoClient::connect(&s.base, "/ws", json!({"apiKey": t.raw_key})).await {
+            Ok(c) => {
+                open.push(c);
+                break;
+            }
+            Err(e) => assert!(Instant::now() < deadline, "no place freed: {e}"),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn agents_keys_and_sessions_per_user_are_bounded() {
+    let s = Server::start().await;
+    let t = s.tenant().await;
+    let user = s
+        .app
+        .store
+        .user_by_email(ADMIN_EMAIL)
+        .await
+        .unwrap()
+        .unwrap()
+        .user;
+    // Agents: the tenant has one; fill up to the cap through the use case, then the API refuses.
+    for i in 1..assent_server::app::MAX_AGENTS_PER_USER {
+        let input = assent_server::app::AgentInput {
+            name: Some(format!("a{i}")),
+            ..Default::default()
+        };
+        s.app.create_agent(&user.id, input).await.unwrap();
+    }
+    let (st, v) = s
+        .post("/api/v1/agents", &t.key, json!({"name": "one more"}))
+        .await;
+    assert_eq!(
+        (st.as_u16(), v["code"].as_str()),
+        (400, Some("too_many_agents")),
+        "{v}"
+    );
+    // API keys: likewise.
+    let have = s.app.store.list_api_keys(&user.id).await.unwrap().len();
+    for _ in have..assent_server::app::MAX_API_KEYS_PER_USER {
+        s.app.create_api_key(&user.id, None).await.unwrap();
+    }
+    let (st, v) = s
+        .post("/api/api-keys", &t.human, json!({"label": "x"}))
+        .await;
+    assert_eq!(
+        (st.as_u16(), v["code"].as_str()),
+        (400, Some("too_many_api_keys")),
+        "{v}"
+    );
+    // Sessions: a login past the cap revokes the oldest, and closes its sockets.
+    let first = match &t.human {
+        Auth::Bearer(b) => b.clone(),
+        _ => unreachable!(),
+    };
+    let mut dash = s.sio_dashboard(&t.human).await;
+    for _ in 0..assent_server::app::MAX_SESSIONS_PER_USER {
+        s.app
+            .login(Some(ADMIN_EMAIL.into()), Some(ADMIN_PASSWORD.into()), None)
+            .await
+            .unwrap();
+    }
+    let (st, _) = s.get("/api/auth/me", &Auth::Bearer(first)).await;
+    assert_eq!(st, 401, "the oldest session was revoked");
+    let closed = tokio::time::timeout(Duration::from_secs(2), async {
+        while dash.next_event(Duration::from_secs(2)).await.is_ok() {}
+    })
+    .await;
+    assert!(closed.is_ok(), "its socket was closed");
+    let (st, _) = s.get("/api/auth/me", &s.owner().await).await;
+    assert_eq!(st, 200, "a login always works");
+    s.stop().await;
+}
