@@ -75,12 +75,18 @@ pub async fn serve(
         };
         // Small frames (acks, events) must not wait for Nagle + delayed ACK.
         let _ = tcp.set_nodelay(true);
-        let io = TokioIo::new(Counted { tcp, _slot: slot });
+        let stats = Arc::new(ConnStats::default());
+        let io = TokioIo::new(Counted {
+            tcp,
+            _slot: slot,
+            stats: stats.clone(),
+        });
         let router = router.clone();
         let body_timeout = limits.body_read_timeout;
         let service = hyper::service::service_fn(move |req: Request<Incoming>| {
             let mut req = req.map(|b| Body::new(Deadline::new(b, body_timeout)));
             req.extensions_mut().insert(ConnectInfo(peer));
+            req.extensions_mut().insert(stats.clone());
             tower_service::Service::call(&mut router.clone(), req)
         });
         let mut drain = drain_rx.clone();
@@ -162,10 +168,28 @@ impl Drop for Slot {
     }
 }
 
+/// What went through one TCP connection, for the edges that need to know how far a client
+/// has read (every request carries it as an extension).
+#[derive(Default, Debug)]
+pub struct ConnStats {
+    /// Bytes handed to the kernel for sending (what the process no longer holds).
+    pub written: std::sync::atomic::AtomicU64,
+}
+
 /// A TCP stream that holds its [`Slot`] for as long as it lives, upgrades included.
 struct Counted {
     tcp: TcpStream,
     _slot: Slot,
+    stats: Arc<ConnStats>,
+}
+
+impl Counted {
+    fn wrote(&self, r: Poll<std::io::Result<usize>>) -> Poll<std::io::Result<usize>> {
+        if let Poll::Ready(Ok(n)) = &r {
+            self.stats.written.fetch_add(*n as u64, Ordering::Relaxed);
+        }
+        r
+    }
 }
 
 impl AsyncRead for Counted {
@@ -184,14 +208,16 @@ impl AsyncWrite for Counted {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.tcp).poll_write(cx, buf)
+        let r = Pin::new(&mut self.tcp).poll_write(cx, buf);
+        self.wrote(r)
     }
     fn poll_write_vectored(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.tcp).poll_write_vectored(cx, bufs)
+        let r = Pin::new(&mut self.tcp).poll_write_vectored(cx, bufs);
+        self.wrote(r)
     }
     fn is_write_vectored(&self) -> bool {
         self.tcp.is_write_vectored()

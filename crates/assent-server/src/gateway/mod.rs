@@ -10,6 +10,7 @@ use crate::app::hub::{
 };
 use crate::app::{App, AppError};
 use crate::error::ApiError;
+use crate::serve::ConnStats;
 use crate::wire;
 use assent_core::ChannelId;
 use assent_core::model::Principal;
@@ -23,7 +24,7 @@ use socketioxide::handler::{ConnectHandler, FromMessageParts, Value as SioValue}
 use socketioxide::socket::{DisconnectReason, Socket};
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 pub type GatewayLayer = socketioxide::layer::SocketIoLayer<LocalAdapter>;
@@ -108,6 +109,33 @@ async fn authenticate(
 struct SocketSink {
     socket: SocketRef,
     was_connected: AtomicBool,
+    /// For a socket opened directly over WebSocket: its TCP connection's byte count and the
+    /// payload bytes emitted, whose difference bounds what socketioxide still buffers for it.
+    /// (A socket that started on long-polling and upgraded has no single connection to
+    /// measure; socketioxide's packet bound applies to it.)
+    bytes: Option<(Arc<ConnStats>, AtomicU64)>,
+}
+
+/// Payload bytes a Socket.IO socket may have waiting in the server before it counts as a
+/// slow consumer (see [`SocketSink::bytes`]).
+pub const MAX_QUEUED_BYTES: u64 = 4 << 20;
+
+impl SocketSink {
+    fn new(socket: SocketRef) -> SocketSink {
+        let parts = socket.req_parts();
+        let websocket = parts
+            .uri
+            .query()
+            .is_some_and(|q| q.split('&').any(|kv| kv == "transport=websocket"));
+        let stats = parts.extensions.get::<Arc<ConnStats>>().cloned();
+        SocketSink {
+            bytes: stats
+                .filter(|_| websocket)
+                .map(|st| (st, AtomicU64::new(0))),
+            socket,
+            was_connected: AtomicBool::new(false),
+        }
+    }
 }
 
 impl SocketSink {
@@ -123,8 +151,23 @@ impl SocketSink {
             }
             self.was_connected.store(true, Ordering::Relaxed);
         }
+        if let Some((stats, emitted)) = &self.bytes {
+            let sent = emitted.load(Ordering::Relaxed);
+            let written = stats.written.load(Ordering::Relaxed);
+            // The byte bound; one large event may still go out on a drained connection.
+            if sent.saturating_sub(written) + raw.get().len() as u64 > MAX_QUEUED_BYTES
+                && sent > written
+            {
+                return Err(SinkError::Full);
+            }
+        }
         match self.socket.emit(event, raw) {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                if let Some((_, emitted)) = &self.bytes {
+                    emitted.fetch_add(raw.get().len() as u64, Ordering::Relaxed);
+                }
+                Ok(())
+            }
             Err(socketioxide::SendError::Socket(
                 socketioxide::SocketError::InternalChannelFull,
             )) => Err(SinkError::Full),
@@ -225,10 +268,7 @@ fn setup(s: &SocketRef, app: &Arc<App>, principal: Principal) -> Result<(), Refu
     let conn = app
         .connect(
             principal.clone(),
-            Arc::new(SocketSink {
-                socket: s.clone(),
-                was_connected: AtomicBool::new(false),
-            }),
+            Arc::new(SocketSink::new(s.clone())),
             // Placet's user room: a dashboard hears about every channel of its user.
             OwnerFeed::Yes,
         )

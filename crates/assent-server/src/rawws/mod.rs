@@ -25,7 +25,7 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -39,6 +39,9 @@ pub const CLOSE_TOO_MANY: u16 = 4429;
 
 /// Frames a connection may have queued for its writer before it counts as too slow.
 const OUTBOX: usize = 1_024;
+/// Bytes a connection may have queued for its writer before it counts as too slow (it is
+/// then closed with 4408 after the worker's grace period, and resumes by `seq`).
+pub const MAX_QUEUED_BYTES: usize = 4 << 20;
 const PING_EVERY: Duration = Duration::from_secs(25);
 const DEAD_AFTER: Duration = Duration::from_secs(60);
 
@@ -57,12 +60,18 @@ struct RawSink {
     tx: mpsc::Sender<String>,
     closer: Arc<Closer>,
     thread: bool,
+    /// Bytes of the frames in the outbox (the writer subtracts what it takes).
+    queued: Arc<AtomicUsize>,
 }
 
 impl RawSink {
     fn push(&self, frame: String) -> Result<(), SinkError> {
+        let len = frame.len();
         match self.tx.try_send(frame) {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                self.queued.fetch_add(len, Ordering::Relaxed);
+                Ok(())
+            }
             Err(mpsc::error::TrySendError::Full(_)) => Err(SinkError::Full),
             Err(mpsc::error::TrySendError::Closed(_)) => Err(SinkError::Closed),
         }
@@ -86,7 +95,10 @@ impl Sink for RawSink {
         if self.tx.is_closed() {
             return Err(SinkError::Closed);
         }
-        if self.tx.capacity() < parts.len() {
+        let bytes: usize = parts.iter().map(|p| p.len()).sum();
+        let queued = self.queued.load(Ordering::Relaxed);
+        // The byte bound: one large event may still go into an empty outbox.
+        if self.tx.capacity() < parts.len() || (queued > 0 && queued + bytes > MAX_QUEUED_BYTES) {
             return Err(SinkError::Full);
         }
         for f in parts {
@@ -235,10 +247,12 @@ async fn serve(
     let (tx, mut rx) = mpsc::channel::<String>(OUTBOX);
     let (closer, mut close_rx) = tokio::sync::watch::channel(None);
     let closer = Arc::new(closer);
+    let queued = Arc::new(AtomicUsize::new(0));
     let sink = Arc::new(RawSink {
         tx: tx.clone(),
         closer: closer.clone(),
         thread,
+        queued: queued.clone(),
     });
     // A thread stream shows its one thread; the notifications stream is the owner feed.
     let feed = if thread {
@@ -300,7 +314,13 @@ async fn serve(
                     break;
                 }
                 out = rx.recv() => match out {
-                    Some(f) => Message::Text(f.into()),
+                    Some(f) => {
+                        // Saturating: control frames (ready, pong) are queued uncounted.
+                        let _ = queued.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |q| {
+                            Some(q.saturating_sub(f.len()))
+                        });
+                        Message::Text(f.into())
+                    }
                     None => break,
                 },
                 _ = ping.tick() => Message::Ping(Default::default()),

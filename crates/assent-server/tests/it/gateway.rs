@@ -439,3 +439,67 @@ async fn a_socket_subscribes_to_at_most_a_thousand_channels() {
     assert_eq!(ack["ok"], true);
     assert_eq!(subscribe(&c, &channels[1_000], None).await["ok"], true);
 }
+
+/// Posts `n` messages of 100,000 characters into the tenant's channel.
+async fn post_bulk(s: &Server, t: &Tenant, n: usize) {
+    let text = "y".repeat(100_000);
+    for _ in 0..n {
+        let (st, v) = s
+            .post(
+                "/api/v1/messages",
+                &t.key,
+                json!({"channelId": t.channel, "text": text}),
+            )
+            .await;
+        assert_eq!(st, 201, "{v}");
+    }
+}
+
+async fn slow_consumers_closed(s: &Server, at_least: u64, within: Duration) -> bool {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        let n = s
+            .app
+            .metrics
+            .slow_consumers_closed
+            .load(std::sync::atomic::Ordering::Relaxed);
+        if n >= at_least {
+            return true;
+        }
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_socketio_client_that_stops_reading_is_bounded_in_bytes_and_closed() {
+    let s = Server::start().await;
+    let t = s.tenant().await;
+    let mut r = raw_sio(&s, &t.raw_key).await;
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+    r.ws.send(Message::text(format!(
+        r#"42/ws,1["subscribe:channel","{}"]"#,
+        t.channel
+    )))
+    .await
+    .unwrap();
+    loop {
+        let t = r.ws_text().await.unwrap();
+        if t.starts_with("43/ws,1") {
+            break;
+        }
+        assert!(t == "2", "{t}");
+    }
+    // The client reads nothing more: 20 MB go out, far more than the 4 MiB bound plus what
+    // the kernel's socket buffers take.
+    post_bulk(&s, &t, 200).await;
+    assert!(
+        slow_consumers_closed(&s, 1, Duration::from_secs(20)).await,
+        "the socket was never closed: the server buffers without bound"
+    );
+    drop(r);
+    s.stop().await;
+}

@@ -820,3 +820,37 @@ async fn the_notifications_stream_carries_the_users_cross_channel_events() {
     let mut none = s.raw("/ws/notifications", None).await;
     assert_eq!(none.close_code().await, Some(4401));
 }
+
+#[tokio::test]
+async fn a_thread_stream_that_stops_reading_is_bounded_in_bytes_and_closed() {
+    let s = Server::start().await;
+    let t = s.tenant().await;
+    // Past the ready frame the client reads nothing while 20 MB are posted.
+    let mut r = thread(&s, &t, Some(0)).await;
+    let text = "y".repeat(100_000);
+    for _ in 0..200 {
+        let (st, _) = s
+            .post(
+                "/api/v1/messages",
+                &t.key,
+                json!({"channelId": t.channel, "text": text}),
+            )
+            .await;
+        assert_eq!(st, 201);
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while s
+        .app
+        .metrics
+        .slow_consumers_closed
+        .load(std::sync::atomic::Ordering::Relaxed)
+        == 0
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the stream was never closed: the server buffers without bound"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(r.close_code().await, Some(4408));
+}
