@@ -358,9 +358,15 @@ async fn raw_sio(s: &Server, raw_key: &str) -> Raw {
     r.ws.send(Message::text(format!(r#"40/ws,{{"apiKey":"{raw_key}"}}"#)))
         .await
         .unwrap();
-    let connected = r.ws_text().await.expect("connect answer");
-    assert!(connected.starts_with("40/ws,"), "{connected}");
-    r
+    loop {
+        let t = r.ws_text().await.expect("connect answer");
+        if t == "2" {
+            r.ws.send(Message::text("3")).await.unwrap();
+            continue;
+        }
+        assert!(t.starts_with("40/ws,"), "{t}");
+        return r;
+    }
 }
 
 #[tokio::test]
