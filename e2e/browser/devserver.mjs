@@ -32,7 +32,7 @@ const TYPES = {
 /** The Content-Security-Policy the dashboard is written for (no inline script or style). */
 export const CSP =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
-  "connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+  "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
 const PROXIED = /^\/(api|ws|socket\.io|health|metrics)(\/|$|\?)/;
 

@@ -190,6 +190,18 @@ impl Store {
         ticket_hash: &str,
         now: Millis,
     ) -> Result<Option<(UserId, String, String)>, StoreError> {
+        // A read first: a guessed or replayed ticket costs no write (on SQLite the writer is
+        // shared by every request).
+        let live: Option<i64> = sqlx::query_scalar(
+            "SELECT expires_at FROM ws_tickets WHERE ticket_hash = $1 AND expires_at > $2",
+        )
+        .bind(ticket_hash)
+        .bind(now.0)
+        .fetch_optional(&self.pool)
+        .await?;
+        if live.is_none() {
+            return Ok(None);
+        }
         let hash = ticket_hash.to_owned();
         self.writer
             .run("users", move |conn, _| {

@@ -42,6 +42,11 @@ async fn health_metrics_and_the_dashboard_are_served() {
     }
     let r = s.http.get(s.url("/")).send().await.unwrap();
     assert_eq!(r.status(), 200);
+    let csp = r.headers()["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("connect-src 'self';") && !csp.contains("ws:"),
+        "sockets only to the server's own origin: {csp}"
+    );
     assert!(
         r.headers()["content-type"]
             .to_str()
