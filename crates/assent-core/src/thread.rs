@@ -29,6 +29,11 @@ const KINDS: &[(&str, &[&str], &[&str])] = &[
 const MAX_STRING: usize = 2_000;
 const MAX_PREVIEW_BYTES: usize = 16_384;
 
+/// Every `event_type` an agent may report.
+pub fn event_types() -> impl Iterator<Item = &'static str> {
+    KINDS.iter().map(|(k, _, _)| *k)
+}
+
 /// Validates a reported event; returns its type and its fields (without `event_type`).
 pub fn parse_thread_event(v: &Value) -> Result<(String, Map<String, Value>), ValidationError> {
     let obj = v

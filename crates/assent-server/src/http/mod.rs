@@ -4,6 +4,7 @@
 
 mod extract;
 mod human;
+mod schemas;
 mod v1;
 
 use crate::app::App;
@@ -57,6 +58,15 @@ pub struct Route {
     pub summary: &'static str,
     pub auth: Auth,
     pub handler: MethodRouter<Ctx>,
+    /// The JSON body it reads, as a schema (`schemas.rs`); `None`: no body.
+    pub body: Option<fn() -> Value>,
+}
+
+impl Route {
+    fn body(mut self, schema: fn() -> Value) -> Route {
+        self.body = Some(schema);
+        self
+    }
 }
 
 fn r(
@@ -72,6 +82,7 @@ fn r(
         summary,
         auth,
         handler,
+        body: None,
     }
 }
 
@@ -115,14 +126,16 @@ pub fn routes() -> Vec<Route> {
             ApiKey,
             "Create an agent (channel)",
             post(v1::create_agent),
-        ),
+        )
+        .body(schemas::create_agent),
         r(
             M::PATCH,
             "/api/v1/agents/{id}",
             ApiKey,
             "Update an agent",
             patch(v1::update_agent),
-        ),
+        )
+        .body(schemas::update_agent),
         r(
             M::DELETE,
             "/api/v1/agents/{id}",
@@ -136,21 +149,24 @@ pub fn routes() -> Vec<Route> {
             ApiKey,
             "Set or clear an agent's grouping tag",
             post(v1::set_tag),
-        ),
+        )
+        .body(schemas::set_tag),
         r(
             M::POST,
             "/api/v1/agents/setWebhook",
             ApiKey,
             "Set the agent's webhook URL, headers and credentials; returns the signing secret the first time",
             post(v1::set_webhook),
-        ),
+        )
+        .body(schemas::set_webhook),
         r(
             M::POST,
             "/api/v1/agents/deleteWebhook",
             ApiKey,
             "Remove the agent's webhook URL, headers and credentials",
             post(v1::delete_webhook),
-        ),
+        )
+        .body(schemas::delete_webhook),
         r(
             M::POST,
             "/api/v1/agents/{id}/webhook-secret/rotate",
@@ -171,14 +187,16 @@ pub fn routes() -> Vec<Route> {
             ApiKey,
             "Replace an agent's slash commands",
             put(v1::set_commands),
-        ),
+        )
+        .body(schemas::set_commands),
         r(
             M::POST,
             "/api/v1/messages",
             ApiKey,
             "Post a message (idempotent on clientId)",
             post(v1::post_message),
-        ),
+        )
+        .body(schemas::agent_message),
         r(
             M::GET,
             "/api/v1/messages",
@@ -234,28 +252,32 @@ pub fn routes() -> Vec<Route> {
             ApiKey,
             "Update a streamed draft: text, complete, or streamState",
             patch(v1::patch_stream),
-        ),
+        )
+        .body(schemas::update_stream),
         r(
             M::POST,
             "/api/v1/messages/streams/{id}/status",
             ApiKey,
             "Append a status step to a stream; emits message:status",
             post(v1::stream_status),
-        ),
+        )
+        .body(schemas::stream_status),
         r(
             M::POST,
             "/api/v1/messages/streams/{id}/delta",
             ApiKey,
             "Append a text delta to a draft; emits message:delta / text_delta",
             post(v1::stream_delta),
-        ),
+        )
+        .body(schemas::stream_delta),
         r(
             M::POST,
             "/api/v1/threads/{id}/events",
             ApiKey,
             "Report a lifecycle event (tool calls, escalation, conversation) to the thread stream",
             post(v1::thread_event),
-        ),
+        )
+        .body(schemas::thread_event),
         r(
             M::GET,
             "/api/v1/reviews/pending",
@@ -283,7 +305,8 @@ pub fn routes() -> Vec<Route> {
             ApiKey,
             "Agent heartbeat; emits agent:status",
             post(v1::ping),
-        ),
+        )
+        .body(schemas::ping_status),
         r(
             M::POST,
             "/api/v1/ws-ticket",
@@ -298,7 +321,8 @@ pub fn routes() -> Vec<Route> {
             None,
             "Log in: session cookie + bearer token",
             post(human::login),
-        ),
+        )
+        .body(schemas::login),
         r(
             M::GET,
             "/api/auth/me",
@@ -326,7 +350,8 @@ pub fn routes() -> Vec<Route> {
             Session,
             "Change password; revokes other sessions",
             post(human::change_password),
-        ),
+        )
+        .body(schemas::change_password),
         r(
             M::POST,
             "/api/auth/ws-ticket",
@@ -347,14 +372,16 @@ pub fn routes() -> Vec<Route> {
             Session,
             "Create a user (owner)",
             post(human::create_user),
-        ),
+        )
+        .body(schemas::create_user),
         r(
             M::PATCH,
             "/api/users/{id}",
             Session,
             "Update a user (owner)",
             patch(human::update_user),
-        ),
+        )
+        .body(schemas::update_user),
         r(
             M::DELETE,
             "/api/users/{id}",
@@ -375,7 +402,8 @@ pub fn routes() -> Vec<Route> {
             Session,
             "Create an API key (shown once)",
             post(human::create_key),
-        ),
+        )
+        .body(schemas::create_api_key),
         r(
             M::DELETE,
             "/api/api-keys/{id}",
@@ -403,7 +431,8 @@ pub fn routes() -> Vec<Route> {
             Session,
             "Create an agent",
             post(human::create_agent),
-        ),
+        )
+        .body(schemas::create_agent),
         r(
             M::GET,
             "/api/agents/{id}",
@@ -417,7 +446,8 @@ pub fn routes() -> Vec<Route> {
             Session,
             "Update an agent",
             patch(human::update_agent),
-        ),
+        )
+        .body(schemas::update_agent),
         r(
             M::DELETE,
             "/api/agents/{id}",
@@ -431,14 +461,16 @@ pub fn routes() -> Vec<Route> {
             Session,
             "Set or clear an agent's tag",
             post(human::set_tag),
-        ),
+        )
+        .body(schemas::set_tag),
         r(
             M::PUT,
             "/api/agents/{id}/commands",
             Session,
             "Replace an agent's slash commands",
             put(human::set_commands),
-        ),
+        )
+        .body(schemas::set_commands),
         r(
             M::POST,
             "/api/agents/{id}/webhook-secret/rotate",
@@ -466,7 +498,8 @@ pub fn routes() -> Vec<Route> {
             Session,
             "Post a message as the human (idempotent on clientId)",
             post(human::post_message),
-        ),
+        )
+        .body(schemas::user_message),
         r(
             M::GET,
             "/api/messages",
@@ -494,7 +527,8 @@ pub fn routes() -> Vec<Route> {
             Session,
             "Answer a review (first answer wins)",
             post(human::respond),
-        ),
+        )
+        .body(schemas::respond),
         r(
             M::GET,
             "/api/messages/{id}/deliveries",
@@ -697,7 +731,7 @@ pub fn openapi_document() -> Value {
             .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
             .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
             .collect();
-        let op = json!({
+        let mut op = json!({
             "summary": route.summary,
             "security": security,
             "parameters": params,
@@ -706,6 +740,12 @@ pub fn openapi_document() -> Value {
                 "4XX": {"description": "Client error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
             }
         });
+        if let Some(schema) = route.body {
+            op["requestBody"] = json!({
+                "required": true,
+                "content": {"application/json": {"schema": schema()}},
+            });
+        }
         let entry = paths
             .entry(route.path.to_owned())
             .or_insert_with(|| json!({}));

@@ -149,3 +149,86 @@ async fn graceful_shutdown_keeps_everything_acknowledged() {
         );
     }
 }
+
+/// A value of `schema` with only what it requires (first enum value, `"x"` for strings).
+fn minimal(schema: &Value) -> Value {
+    if let Some(e) = schema.get("enum") {
+        return e[0].clone();
+    }
+    if let Some(one) = schema.get("oneOf") {
+        return minimal(&one[0]);
+    }
+    match schema["type"].as_str() {
+        Some("object") => {
+            let mut o = serde_json::Map::new();
+            for name in schema["required"].as_array().into_iter().flatten() {
+                let name = name.as_str().unwrap();
+                o.insert(name.into(), minimal(&schema["properties"][name]));
+            }
+            Value::Object(o)
+        }
+        Some("array") => json!([]),
+        Some("boolean") => json!(true),
+        Some("integer") => json!(1),
+        _ if schema["format"] == "email" => json!("someone@example.com"),
+        _ if schema["format"] == "uri" => json!("https://example.com/hook"),
+        _ => json!("x"),
+    }
+}
+
+#[tokio::test]
+async fn every_body_route_documents_its_schema_and_the_schema_is_accepted() {
+    let s = Server::start().await;
+    let t = s.tenant().await;
+    // Writes that read no body; anything else that writes must document its body.
+    let bodiless = [
+        "/api/v1/agents/{id}/webhook-secret/rotate",
+        "/api/v1/messages/{id}/ack",
+        "/api/v1/messages/{id}/retry",
+        "/api/v1/ws-ticket",
+        "/api/auth/logout",
+        "/api/auth/refresh",
+        "/api/auth/ws-ticket",
+        "/api/api-keys/{id}/rotate",
+        "/api/agents/{id}/webhook-secret/rotate",
+        "/api/agents/{id}/read",
+        "/api/messages/{id}/retry",
+    ];
+    for r in assent_server::http::routes() {
+        let writes = matches!(r.method.as_str(), "POST" | "PATCH" | "PUT");
+        match r.body {
+            None if writes => assert!(
+                bodiless.contains(&r.path),
+                "{} {} reads no documented body",
+                r.method,
+                r.path
+            ),
+            None => {}
+            Some(schema) => {
+                assert!(writes, "{} {} has a body schema", r.method, r.path);
+                // A body with just the required fields is never refused as malformed: it
+                // reaches validation (which may refuse the made-up values) or succeeds.
+                let body = minimal(&schema());
+                let auth = if r.path.starts_with("/api/v1/") {
+                    t.key.clone()
+                } else {
+                    t.human.clone()
+                };
+                let path = r.path.replace("{id}", &t.channel);
+                let (st, v) = s
+                    .call(r.method.clone(), &path, &auth, Some(body.clone()))
+                    .await;
+                assert!(
+                    st.is_success()
+                        || (st.is_client_error()
+                            && !matches!(
+                                v["code"].as_str(),
+                                Some("invalid_json" | "unsupported_media_type" | "route_not_found")
+                            )),
+                    "{} {path} with {body}: {st} {v}",
+                    r.method
+                );
+            }
+        }
+    }
+}
