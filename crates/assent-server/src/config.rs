@@ -343,6 +343,77 @@ pub fn describe_defaults() -> String {
             "--{long} / {env}\n    default: {default}\n    {help}\n\n"
         ));
     }
+    out.push_str(&fixed_limits());
+    out
+}
+
+/// The limits that are not settings, as `assent default-config` lists them after the settings.
+fn fixed_limits() -> String {
+    use crate::app;
+    use assent_core::validate::MAX_JSON_DEPTH;
+    let rows: Vec<(String, &str)> = vec![
+        (
+            format!("{MAX_JSON_DEPTH} levels of nesting in a JSON body"),
+            "400 invalid_json",
+        ),
+        (
+            format!(
+                "{} streaming drafts open per channel, {} per user",
+                app::MAX_OPEN_DRAFTS_PER_CHANNEL,
+                app::MAX_OPEN_DRAFTS_PER_USER
+            ),
+            "400 too_many_open_streams",
+        ),
+        (
+            format!("{} agents per user", app::MAX_AGENTS_PER_USER),
+            "400 too_many_agents",
+        ),
+        (
+            format!("{} API keys per user", app::MAX_API_KEYS_PER_USER),
+            "400 too_many_api_keys",
+        ),
+        (
+            format!("{} sessions per user", app::MAX_SESSIONS_PER_USER),
+            "a new login revokes the oldest",
+        ),
+        (
+            format!("{} channels per socket", app::hub::MAX_SUBSCRIPTIONS),
+            "ack error too_many_subscriptions",
+        ),
+        (
+            format!(
+                "{} MiB waiting for one socket (Socket.IO over WebSocket, raw WebSockets)",
+                crate::rawws::MAX_QUEUED_BYTES >> 20
+            ),
+            "closed as a slow consumer",
+        ),
+        (
+            format!(
+                "{} failed logins per account and address, {} per address, {} per account",
+                app::throttle::FREE_PER_PAIR,
+                app::throttle::FREE_PER_IP,
+                app::throttle::FREE_PER_ACCOUNT
+            ),
+            "each further attempt waits 1 s, doubling up to the cap below; 429 too_many_attempts",
+        ),
+        (
+            format!(
+                "{} min longest login back-off",
+                app::throttle::MAX_DELAY_MS / 60_000
+            ),
+            "429 with Retry-After",
+        ),
+        (
+            "one password hash per core, 64 waiting".into(),
+            "429 server_busy",
+        ),
+        ("100 reviews per listing page".into(), "X-Next-Cursor"),
+    ];
+    let mut out =
+        String::from("# Fixed limits (not settings): limit, and what happens past it.\n\n");
+    for (limit, past) in rows {
+        out.push_str(&format!("{limit}\n    past it: {past}\n\n"));
+    }
     out
 }
 
@@ -408,5 +479,16 @@ mod tests {
             assert!(text.contains(name), "{name} missing from:\n{text}");
         }
         assert!(text.contains("default: 127.0.0.1:8080"));
+        for limit in [
+            "ASSENT_MAX_CONNECTIONS_PER_IP",
+            "ASSENT_HEADER_READ_TIMEOUT_SECS",
+            "ASSENT_METRICS_TOKEN",
+            "too_many_open_streams",
+            "too_many_agents",
+            "too_many_subscriptions",
+            "too_many_attempts",
+        ] {
+            assert!(text.contains(limit), "{limit} missing from:\n{text}");
+        }
     }
 }

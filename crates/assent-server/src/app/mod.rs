@@ -22,7 +22,10 @@ pub use auth::{
     Hashing, MAX_API_KEYS_PER_USER, MAX_SESSIONS_PER_USER, SessionGrant, TICKET_TTL_SECS,
 };
 pub use error::{AppError, Missing};
-pub use messages::{AgentMessageInput, ListInput, UserMessageInput};
+pub use messages::{
+    AgentMessageInput, ListInput, MAX_OPEN_DRAFTS_PER_CHANNEL, MAX_OPEN_DRAFTS_PER_USER,
+    UserMessageInput,
+};
 pub use reviews::{ReviewPage, WaitOutcome};
 pub use webhooks::{SetWebhookInput, new_webhook_secret};
 

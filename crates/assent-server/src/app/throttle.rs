@@ -23,9 +23,9 @@ pub const MAX_DELAY_MS: i64 = 15 * 60_000;
 const FORGET_AFTER_MS: i64 = 60 * 60_000;
 const MAX_KEYS: usize = 100_000;
 
-const FREE_PER_PAIR: u32 = 5;
-const FREE_PER_IP: u32 = 20;
-const FREE_PER_ACCOUNT: u32 = 100;
+pub const FREE_PER_PAIR: u32 = 5;
+pub const FREE_PER_IP: u32 = 20;
+pub const FREE_PER_ACCOUNT: u32 = 100;
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum Key {
