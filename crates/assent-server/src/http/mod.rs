@@ -646,7 +646,8 @@ async fn observe(State(ctx): State<Ctx>, mut req: Request, next: Next) -> Respon
     if let Ok(v) = HeaderValue::from_str(&id) {
         res.headers_mut().insert("x-request-id", v);
     }
-    if status >= 500 {
+    if status > 500 {
+        // A 500 was logged, with its cause, where it was rendered (`ApiError::into_response`).
         tracing::warn!(request_id = %id, %method, %route, status, ms, "request failed");
     } else {
         tracing::debug!(request_id = %id, %method, %route, status, ms, "request served");
