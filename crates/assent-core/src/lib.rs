@@ -13,7 +13,9 @@ pub mod thread;
 pub mod time;
 pub mod validate;
 
-pub use event::{Audience, DomainEvent, LoggedEvent, StatusStep};
+pub use event::{
+    Audience, DomainEvent, Effects, LoggedEvent, RouteSource, StatusStep, WebhookCause,
+};
 pub use ids::{ChannelId, MessageId, UserId, new_id};
 pub use time::Millis;
 pub use validate::{FieldError, ValidationError};

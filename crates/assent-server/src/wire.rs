@@ -115,11 +115,13 @@ pub fn delivery(d: &assent_store::WebhookDelivery) -> p::WebhookDeliveryRecord {
 /// Password answers are not redacted: the webhook goes to the agent.
 pub fn webhook_body(e: &LoggedEvent) -> Option<String> {
     use serde_json::json;
+    // Which events cause a webhook is decided in core; this only renders them.
+    e.event.effects().webhook?;
     let body = match &e.event {
         DomainEvent::MessageCreated {
             message: m,
             agent_name,
-        } if m.sender_type == assent_core::model::SenderType::User => json!({
+        } => json!({
             "event": "message:created",
             "channelId": e.channel_id,
             "message": message(m, agent_name.as_deref()),

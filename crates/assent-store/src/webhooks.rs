@@ -11,8 +11,8 @@
 
 use crate::events::CommittedEvent;
 use crate::{Backend, Store, StoreError, rows};
-use assent_core::model::{DeliveryStatus, SenderType, WebhookAuth, WebhookState, WebhookTarget};
-use assent_core::{ChannelId, DomainEvent, LoggedEvent, MessageId, Millis, new_id};
+use assent_core::model::{DeliveryStatus, WebhookAuth, WebhookState, WebhookTarget};
+use assent_core::{ChannelId, LoggedEvent, MessageId, Millis, RouteSource, new_id};
 use serde_json::Value;
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
@@ -155,48 +155,31 @@ pub(crate) async fn enqueue(
 ) -> Result<(), StoreError> {
     for ce in list {
         let e = &ce.event;
-        let (message_url, callback);
-        let cand = match &e.event {
-            DomainEvent::MessageCreated { message, .. }
-                if message.sender_type == SenderType::User =>
-            {
-                Candidate {
-                    message_id: &message.id,
-                    tracks_status: true,
-                    message_url: None,
-                    callback: None,
-                }
-            }
-            DomainEvent::ReviewResponded { message } => {
-                (message_url, callback) =
-                    review_routes(message.metadata.as_ref(), message.review.as_ref());
-                Candidate {
-                    message_id: &message.id,
-                    tracks_status: true,
-                    message_url,
-                    callback,
-                }
-            }
-            DomainEvent::ReviewExpired { message_id, .. } => {
+        let Some(cause) = e.event.effects().webhook else {
+            continue;
+        };
+        let (message_url, callback) = match cause.routes {
+            RouteSource::AgentOnly => (None, None),
+            RouteSource::Message(m) => review_routes(m.metadata.as_ref(), m.review.as_ref()),
+            RouteSource::Stored => {
                 let row = sqlx::query("SELECT metadata, review FROM messages WHERE id = $1")
-                    .bind(message_id.as_str())
+                    .bind(cause.message_id.as_str())
                     .fetch_optional(&mut *conn)
                     .await?;
-                (message_url, callback) = match &row {
+                match &row {
                     Some(r) => review_routes(
                         rows::oj(r, "metadata")?.as_ref(),
                         rows::oj(r, "review")?.as_ref(),
                     ),
                     None => (None, None),
-                };
-                Candidate {
-                    message_id,
-                    tracks_status: false,
-                    message_url,
-                    callback,
                 }
             }
-            _ => continue,
+        };
+        let cand = Candidate {
+            message_id: cause.message_id,
+            tracks_status: cause.tracks_status,
+            message_url,
+            callback,
         };
         // Placet's resolution: the message's own URL, then the agent's, then the review's
         // legacy callback (user messages have neither of their own: the agent's URL only).

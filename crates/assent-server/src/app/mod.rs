@@ -118,29 +118,20 @@ impl App {
         self.clock.now()
     }
 
-    /// Everything that reacts to a committed event: socket fan-out, parked long-polls, the
-    /// expiry job's schedule and the webhook worker. Called only by the fan-out task
+    /// Everything that reacts to a committed event: socket fan-out, and what the event's
+    /// [`Effects`](assent_core::Effects) list (parked long-polls, the expiry job's schedule,
+    /// the webhook worker). Called only by the fan-out task
     /// ([`fanout::run`]), in per-channel `seq` order without holes or repeats.
     pub fn on_committed(&self, ev: assent_store::CommittedEvent) {
-        use assent_core::DomainEvent as E;
-        match &ev.event.event {
-            E::ReviewResponded { message } => {
-                self.waiters.wake(&message.id);
-                self.webhook_wake.notify_one();
-            }
-            E::ReviewExpired { message_id, .. } => {
-                self.waiters.wake(message_id);
-                self.webhook_wake.notify_one();
-            }
-            E::MessageCreated { message, .. } if message.review.is_some() => {
-                self.review_created.notify_one()
-            }
-            E::MessageCreated { message, .. }
-                if message.sender_type == assent_core::model::SenderType::User =>
-            {
-                self.webhook_wake.notify_one()
-            }
-            _ => {}
+        let fx = ev.event.event.effects();
+        if let Some(id) = fx.wakes_waiters {
+            self.waiters.wake(id);
+        }
+        if fx.schedules_expiry {
+            self.review_created.notify_one();
+        }
+        if fx.webhook.is_some() {
+            self.webhook_wake.notify_one();
         }
         self.hub.dispatch(ev);
     }
