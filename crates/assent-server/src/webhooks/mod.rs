@@ -164,10 +164,8 @@ impl Sender {
             "PATCH" => reqwest::Method::PATCH,
             _ => reqwest::Method::POST,
         };
-        let timestamp = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs() as i64;
+        // Real time, not the app's clock: the receiver checks it against its own.
+        let timestamp = crate::clock::Clock::now(&crate::clock::SystemClock).0 / 1000;
         let mut req = self.client.request(method, parsed);
         // The agent's credentials and headers go to the agent's own URL only.
         let custom = match d.target {

@@ -25,6 +25,7 @@ pub struct PgDb {
 
 impl PgDb {
     /// `None` when PostgreSQL tests are switched off (`ASSENT_SKIP_PG=1`).
+    #[allow(clippy::disallowed_methods)] // the test database comes from the environment
     pub async fn create() -> Option<PgDb> {
         use sqlx::Connection;
         if std::env::var("ASSENT_SKIP_PG").is_ok_and(|v| v == "1") {

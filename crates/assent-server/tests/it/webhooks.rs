@@ -354,7 +354,7 @@ async fn retries_follow_the_schedule_with_one_webhook_id_and_valid_signatures() 
         );
     }
     // A correctly signed but stale (6 min old) request is refused; a fresh one passes.
-    let now = chrono::Utc::now().timestamp();
+    let now = assent_server::clock::Clock::now(&assent_server::clock::SystemClock).0 / 1000;
     for (stamp, ok) in [(now - 360, false), (now, true)] {
         let sig = assent_server::webhooks::sign(&secret, &id, stamp, &h.body).unwrap();
         let mut hm = with("webhook-timestamp", stamp.to_string());
