@@ -19,6 +19,8 @@ pub struct Server {
     pub http: reqwest::Client,
     shutdown: CancellationToken,
     handle: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    /// The test's own PostgreSQL database, with `ASSENT_IT_DATABASE=postgres`.
+    pg: Option<PgDb>,
     _dir: tempfile::TempDir,
 }
 
@@ -39,6 +41,14 @@ impl Server {
         config.admin_email = ADMIN_EMAIL.into();
         config.admin_password = Some(ADMIN_PASSWORD.into());
         tweak(&mut config);
+        // The whole suite also runs on PostgreSQL: every server gets its own database.
+        let pg = if config.database_url.is_none() && on_postgres() {
+            let db = PgDb::create().await;
+            config.database_url = db.as_ref().map(|d| d.url.clone());
+            db
+        } else {
+            None
+        };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let shutdown = CancellationToken::new();
@@ -60,6 +70,7 @@ impl Server {
             http: reqwest::Client::new(),
             shutdown,
             handle: Some(handle),
+            pg,
             _dir: dir,
         }
     }
@@ -69,6 +80,9 @@ impl Server {
         self.shutdown.cancel();
         if let Some(h) = self.handle.take() {
             h.await.unwrap().unwrap();
+        }
+        if let Some(db) = self.pg.take() {
+            db.finish().await;
         }
     }
 
@@ -226,7 +240,24 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.shutdown.cancel();
+        if let Some(db) = self.pg.take() {
+            // Drop is synchronous: drop the database from a thread of its own.
+            let _ = std::thread::spawn(move || {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap()
+                    .block_on(db.finish())
+            })
+            .join();
+        }
     }
+}
+
+/// `ASSENT_IT_DATABASE=postgres`: servers started by the tests use PostgreSQL.
+#[allow(clippy::disallowed_methods)] // the test database comes from the environment
+pub fn on_postgres() -> bool {
+    std::env::var("ASSENT_IT_DATABASE").is_ok_and(|v| v == "postgres")
 }
 
 #[derive(Clone, Debug)]
@@ -360,5 +391,48 @@ impl Raw {
             .send(tokio_tungstenite::tungstenite::Message::text(v.to_string()))
             .await
             .unwrap();
+    }
+}
+
+/// A fresh PostgreSQL database for one test, dropped by `finish`.
+pub struct PgDb {
+    admin: String,
+    name: String,
+    pub url: String,
+}
+
+impl PgDb {
+    /// `None` when PostgreSQL tests are switched off (`ASSENT_SKIP_PG=1`).
+    #[allow(clippy::disallowed_methods)] // the test database comes from the environment
+    pub async fn create() -> Option<PgDb> {
+        use sqlx::Connection;
+        if std::env::var("ASSENT_SKIP_PG").is_ok_and(|v| v == "1") {
+            return None;
+        }
+        let admin = std::env::var("ASSENT_TEST_PG_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let name = format!("assent_it_{:016x}", rand::random::<u64>());
+        let mut conn = sqlx::PgConnection::connect(&admin)
+            .await
+            .expect("PostgreSQL reachable (set ASSENT_SKIP_PG=1 to skip)");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+        let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+        Some(PgDb { admin, name, url })
+    }
+
+    pub async fn finish(self) {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(&self.admin).await.unwrap();
+        sqlx::query(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        ))
+        .execute(&mut conn)
+        .await
+        .unwrap();
     }
 }

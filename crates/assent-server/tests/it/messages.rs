@@ -587,7 +587,7 @@ async fn resume_over_the_deepest_accepted_payload_on_sqlite() {
 
 #[tokio::test]
 async fn resume_over_the_deepest_accepted_payload_on_postgres() {
-    let Some(db) = crate::order::PgDb::create().await else {
+    let Some(db) = crate::common::PgDb::create().await else {
         return;
     };
     let url = db.url.clone();

@@ -16,49 +16,6 @@ use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// A fresh PostgreSQL database for one test, dropped by `finish`.
-pub struct PgDb {
-    admin: String,
-    name: String,
-    pub url: String,
-}
-
-impl PgDb {
-    /// `None` when PostgreSQL tests are switched off (`ASSENT_SKIP_PG=1`).
-    #[allow(clippy::disallowed_methods)] // the test database comes from the environment
-    pub async fn create() -> Option<PgDb> {
-        use sqlx::Connection;
-        if std::env::var("ASSENT_SKIP_PG").is_ok_and(|v| v == "1") {
-            return None;
-        }
-        let admin = std::env::var("ASSENT_TEST_PG_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-        let name = format!("assent_it_{:016x}", rand::random::<u64>());
-        let mut conn = sqlx::PgConnection::connect(&admin)
-            .await
-            .expect("PostgreSQL reachable (set ASSENT_SKIP_PG=1 to skip)");
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        conn.close().await.unwrap();
-        let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
-        Some(PgDb { admin, name, url })
-    }
-
-    pub async fn finish(self) {
-        use sqlx::Connection;
-        let mut conn = sqlx::PgConnection::connect(&self.admin).await.unwrap();
-        sqlx::query(&format!(
-            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-            self.name
-        ))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    }
-}
-
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {
     Agent,

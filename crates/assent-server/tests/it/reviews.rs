@@ -722,7 +722,7 @@ async fn review_listings_are_paged_newest_first_with_a_cursor_header() {
 
 #[tokio::test]
 async fn review_listings_are_paged_on_postgres_too() {
-    let Some(db) = crate::order::PgDb::create().await else {
+    let Some(db) = crate::common::PgDb::create().await else {
         return;
     };
     let url = db.url.clone();

@@ -96,7 +96,18 @@ async fn graceful_shutdown_keeps_everything_acknowledged() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().to_path_buf();
     let clock = std::sync::Arc::new(assent_server::clock::SystemClock);
-    let s = Server::start_with(|c| c.data_dir = path.clone(), clock.clone()).await;
+    // Both runs on the same database: SQLite in `path`, or one PostgreSQL database.
+    let db = if on_postgres() {
+        PgDb::create().await
+    } else {
+        None
+    };
+    let url = db.as_ref().map(|d| d.url.clone());
+    let same_db = |c: &mut assent_server::config::Config| {
+        c.data_dir = path.clone();
+        c.database_url = url.clone();
+    };
+    let s = Server::start_with(same_db, clock.clone()).await;
     let t = s.tenant().await;
     let mut ids = Vec::new();
     let posts: Vec<_> = (0..50)
@@ -128,7 +139,7 @@ async fn graceful_shutdown_keeps_everything_acknowledged() {
         }
     }
     s.stop().await;
-    let s = Server::start_with(|c| c.data_dir = path.clone(), clock).await;
+    let s = Server::start_with(same_db, clock).await;
     let (_, page) = s
         .get(
             &format!("/api/v1/messages?channel={}&limit=100", t.channel),
@@ -147,6 +158,10 @@ async fn graceful_shutdown_keeps_everything_acknowledged() {
             stored.contains(&id.as_str()),
             "acknowledged message {id} lost"
         );
+    }
+    s.stop().await;
+    if let Some(db) = db {
+        db.finish().await;
     }
 }
 
