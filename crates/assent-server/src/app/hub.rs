@@ -245,6 +245,8 @@ pub struct Hub {
     inner: RwLock<Inner>,
     /// Highest `seq` dispatched per channel (ephemeral events wait for their draft).
     dispatched: std::sync::Mutex<HashMap<ChannelId, i64>>,
+    /// Woken after every dispatch, for the deltas waiting on `dispatched`.
+    dispatched_wake: tokio::sync::Notify,
     next_id: AtomicU64,
     metrics: Arc<Metrics>,
 }
@@ -254,6 +256,7 @@ impl Hub {
         Arc::new(Hub {
             inner: RwLock::new(Inner::default()),
             dispatched: Default::default(),
+            dispatched_wake: tokio::sync::Notify::new(),
             next_id: AtomicU64::new(1),
             metrics,
         })
@@ -268,6 +271,7 @@ impl Hub {
             let head = d.entry(ev.logged.channel_id.clone()).or_insert(0);
             *head = (*head).max(ev.logged.seq);
         }
+        self.dispatched_wake.notify_waiters();
         let inner = self.inner.read().expect("hub lock poisoned");
         let mut sent: Vec<u64> = Vec::new();
         if let Some(subs) = inner.channels.get(&ev.logged.channel_id) {
@@ -309,17 +313,22 @@ impl Hub {
             ..
         } = &*ev
         {
-            for _ in 0..100 {
+            // Woken by each dispatch; bounded, so that a lost creation event (the sequencer
+            // fills such gaps within milliseconds) cannot hold deltas for good.
+            let deadline = tokio::time::Instant::now() + Duration::from_millis(200);
+            loop {
+                let woken = self.dispatched_wake.notified();
+                tokio::pin!(woken);
+                woken.as_mut().enable();
                 let done = self
                     .dispatched
                     .lock()
                     .expect("hub lock poisoned")
                     .get(channel_id)
                     .is_some_and(|h| h >= after_seq);
-                if done {
+                if done || tokio::time::timeout_at(deadline, woken).await.is_err() {
                     break;
                 }
-                tokio::time::sleep(Duration::from_millis(2)).await;
             }
         }
         let inner = self.inner.read().expect("hub lock poisoned");
