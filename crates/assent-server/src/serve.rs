@@ -51,6 +51,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) {
     let counts = Arc::new(PerIp::new(limits.max_connections_per_ip));
+    let upgrades = Arc::new(Upgrades::default());
     // Every connection task holds a receiver; the drain waits until all are dropped.
     let (drain_tx, drain_rx) = watch::channel(false);
     let mut shutdown = std::pin::pin!(shutdown);
@@ -83,11 +84,21 @@ pub async fn serve(
         });
         let router = router.clone();
         let body_timeout = limits.body_read_timeout;
+        let upgrades = upgrades.clone();
         let service = hyper::service::service_fn(move |req: Request<Incoming>| {
             let mut req = req.map(|b| Body::new(Deadline::new(b, body_timeout)));
             req.extensions_mut().insert(ConnectInfo(peer));
             req.extensions_mut().insert(stats.clone());
-            tower_service::Service::call(&mut router.clone(), req)
+            let handshake = upgrades.see(&mut req, &stats);
+            let call = tower_service::Service::call(&mut router.clone(), req);
+            let upgrades = upgrades.clone();
+            async move {
+                let res = call.await?;
+                Ok::<_, std::convert::Infallible>(match handshake {
+                    Some(link) => upgrades.after_handshake(res, link).await,
+                    None => res,
+                })
+            }
         });
         let mut drain = drain_rx.clone();
         let header_timeout = limits.header_read_timeout;
@@ -227,6 +238,84 @@ impl AsyncWrite for Counted {
     }
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.tcp).poll_shutdown(cx)
+    }
+}
+
+/// Where a Socket.IO connection that started on HTTP long-polling went when it upgraded to
+/// WebSocket: set to the upgrade's TCP connection once it arrives. Its handshake request
+/// carries it (socketioxide keeps that request's parts), so the gateway can bound the bytes
+/// such a socket has waiting just as for one opened over WebSocket directly.
+#[derive(Default, Debug)]
+pub struct UpgradeLink(std::sync::OnceLock<Arc<ConnStats>>);
+
+impl UpgradeLink {
+    pub fn connection(&self) -> Option<&Arc<ConnStats>> {
+        self.0.get()
+    }
+}
+
+/// Engine.IO handshakes waiting for their upgrade, by engine session id.
+#[derive(Default)]
+struct Upgrades(Mutex<HashMap<String, (Arc<UpgradeLink>, Instant)>>);
+
+/// A handshake that has not upgraded within this long is forgotten (clients upgrade at once).
+const UPGRADE_WAIT: Duration = Duration::from_secs(60);
+
+impl Upgrades {
+    /// Marks an Engine.IO polling handshake (returns its link, to register once the answer
+    /// names the session) and links an upgrade request to its handshake.
+    fn see(&self, req: &mut Request<Body>, stats: &Arc<ConnStats>) -> Option<Arc<UpgradeLink>> {
+        if !req.uri().path().starts_with("/socket.io") {
+            return None;
+        }
+        let query = req.uri().query().unwrap_or("");
+        let param = |name: &str| {
+            query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+        };
+        match (param("transport"), param("sid")) {
+            (Some("polling"), None) => {
+                let link = Arc::new(UpgradeLink::default());
+                req.extensions_mut().insert(link.clone());
+                Some(link)
+            }
+            (Some("websocket"), Some(sid)) => {
+                let found = self.0.lock().expect("upgrade table poisoned").remove(sid);
+                if let Some((link, _)) = found {
+                    let _ = link.0.set(stats.clone());
+                }
+                None
+            }
+            _ => None,
+        }
+    }
+
+    /// Reads the session id from a handshake's answer (`0{"sid":…}`, a few hundred bytes)
+    /// and registers the link under it.
+    async fn after_handshake(
+        &self,
+        res: axum::response::Response,
+        link: Arc<UpgradeLink>,
+    ) -> axum::response::Response {
+        if !res.status().is_success() {
+            return res;
+        }
+        let (parts, body) = res.into_parts();
+        let Ok(bytes) = axum::body::to_bytes(body, 4_096).await else {
+            return axum::response::Response::from_parts(parts, Body::empty());
+        };
+        let sid = bytes
+            .strip_prefix(b"0")
+            .and_then(|json| serde_json::from_slice::<serde_json::Value>(json).ok())
+            .and_then(|v| v.get("sid")?.as_str().map(str::to_owned));
+        if let Some(sid) = sid {
+            let mut table = self.0.lock().expect("upgrade table poisoned");
+            let now = Instant::now();
+            table.retain(|_, (_, at)| now.duration_since(*at) < UPGRADE_WAIT);
+            table.insert(sid, (link, now));
+        }
+        axum::response::Response::from_parts(parts, Body::from(bytes))
     }
 }
 

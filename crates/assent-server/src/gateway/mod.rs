@@ -10,7 +10,7 @@ use crate::app::hub::{
 };
 use crate::app::{App, AppError};
 use crate::error::ApiError;
-use crate::serve::ConnStats;
+use crate::serve::{ConnStats, UpgradeLink};
 use crate::wire;
 use assent_core::ChannelId;
 use assent_core::model::Principal;
@@ -24,7 +24,7 @@ use socketioxide::handler::{ConnectHandler, FromMessageParts, Value as SioValue}
 use socketioxide::socket::{DisconnectReason, Socket};
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 pub type GatewayLayer = socketioxide::layer::SocketIoLayer<LocalAdapter>;
@@ -109,11 +109,27 @@ async fn authenticate(
 struct SocketSink {
     socket: SocketRef,
     was_connected: AtomicBool,
-    /// For a socket opened directly over WebSocket: its TCP connection's byte count and the
-    /// payload bytes emitted, whose difference bounds what socketioxide still buffers for it.
-    /// (A socket that started on long-polling and upgraded has no single connection to
-    /// measure; socketioxide's packet bound applies to it.)
-    bytes: Option<(Arc<ConnStats>, AtomicU64)>,
+    /// How far the client has read, to bound the bytes waiting for it (see [`Meter`]).
+    meter: Meter,
+    sent: std::sync::Mutex<Option<Sent>>,
+}
+
+/// The TCP connection a socket's WebSocket runs on, and the payload bytes emitted since it
+/// was first seen: their difference with what the connection handed to the kernel bounds
+/// what socketioxide still buffers for the socket.
+enum Meter {
+    /// Opened over WebSocket: the connection of its own request.
+    Direct(Arc<ConnStats>),
+    /// Started on long-polling: the upgrade's connection, once there is one.
+    Upgraded(Arc<UpgradeLink>),
+    /// Neither is known (e.g. a client that stays on long-polling): the packet bound only.
+    None,
+}
+
+struct Sent {
+    /// Bytes the connection had written when the socket was first measured on it.
+    written_at_start: u64,
+    emitted: u64,
 }
 
 /// Payload bytes a Socket.IO socket may have waiting in the server before it counts as a
@@ -127,18 +143,33 @@ impl SocketSink {
             .uri
             .query()
             .is_some_and(|q| q.split('&').any(|kv| kv == "transport=websocket"));
-        let stats = parts.extensions.get::<Arc<ConnStats>>().cloned();
+        let direct = parts.extensions.get::<Arc<ConnStats>>().cloned();
+        let meter = match (
+            websocket,
+            direct,
+            parts.extensions.get::<Arc<UpgradeLink>>(),
+        ) {
+            (true, Some(stats), _) => Meter::Direct(stats),
+            (false, _, Some(link)) => Meter::Upgraded(link.clone()),
+            _ => Meter::None,
+        };
         SocketSink {
-            bytes: stats
-                .filter(|_| websocket)
-                .map(|st| (st, AtomicU64::new(0))),
             socket,
             was_connected: AtomicBool::new(false),
+            meter,
+            sent: std::sync::Mutex::new(None),
         }
     }
-}
 
-impl SocketSink {
+    /// The connection to measure this socket on now, if any.
+    fn connection(&self) -> Option<&Arc<ConnStats>> {
+        match &self.meter {
+            Meter::Direct(stats) => Some(stats),
+            Meter::Upgraded(link) => link.connection(),
+            Meter::None => None,
+        }
+    }
+
     fn emit_raw(&self, event: &str, json: &str) -> Result<(), SinkError> {
         let raw: &RawValue = serde_json::from_str(json).map_err(|_| SinkError::Closed)?;
         self.emit_value(event, raw)
@@ -151,20 +182,27 @@ impl SocketSink {
             }
             self.was_connected.store(true, Ordering::Relaxed);
         }
-        if let Some((stats, emitted)) = &self.bytes {
-            let sent = emitted.load(Ordering::Relaxed);
+        let len = raw.get().len() as u64;
+        let conn = self.connection();
+        if let Some(stats) = conn {
             let written = stats.written.load(Ordering::Relaxed);
+            let mut sent = self.sent.lock().expect("sink lock poisoned");
+            let s = sent.get_or_insert(Sent {
+                written_at_start: written,
+                emitted: 0,
+            });
+            let drained = written - s.written_at_start;
             // The byte bound; one large event may still go out on a drained connection.
-            if sent.saturating_sub(written) + raw.get().len() as u64 > MAX_QUEUED_BYTES
-                && sent > written
-            {
+            if s.emitted > drained && s.emitted - drained + len > MAX_QUEUED_BYTES {
                 return Err(SinkError::Full);
             }
         }
         match self.socket.emit(event, raw) {
             Ok(()) => {
-                if let Some((_, emitted)) = &self.bytes {
-                    emitted.fetch_add(raw.get().len() as u64, Ordering::Relaxed);
+                if conn.is_some()
+                    && let Some(s) = self.sent.lock().expect("sink lock poisoned").as_mut()
+                {
+                    s.emitted += len;
                 }
                 Ok(())
             }

@@ -1,7 +1,7 @@
 use crate::common::*;
 use assent_sdk::sio::{Event, SioError, SocketIoClient};
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{Value, json};
 use std::time::Duration;
 
 fn created_seqs(events: &[Event]) -> Vec<i64> {
@@ -505,6 +505,85 @@ async fn a_socketio_client_that_stops_reading_is_bounded_in_bytes_and_closed() {
     assert!(
         slow_consumers_closed(&s, 1, Duration::from_secs(20)).await,
         "the socket was never closed: the server buffers without bound"
+    );
+    drop(r);
+    s.stop().await;
+}
+
+/// What socket.io-client and python-socketio do by default: an Engine.IO session on HTTP
+/// long-polling, the Socket.IO connect over it, then the upgrade to WebSocket.
+async fn polling_then_upgraded(s: &Server, raw_key: &str) -> Raw {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let poll = |sid: &str| s.url(&format!("/socket.io/?EIO=4&transport=polling&sid={sid}"));
+    let open = s
+        .http
+        .get(s.url("/socket.io/?EIO=4&transport=polling"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let v: Value = serde_json::from_str(open.strip_prefix('0').unwrap()).unwrap();
+    let sid = v["sid"].as_str().unwrap().to_owned();
+    let r = s
+        .http
+        .post(poll(&sid))
+        .body(format!(r#"40/ws,{{"apiKey":"{raw_key}"}}"#))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let connected = s
+        .http
+        .get(poll(&sid))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(connected.contains("40/ws,"), "{connected}");
+    let mut r = s
+        .raw(
+            &format!("/socket.io/?EIO=4&transport=websocket&sid={sid}"),
+            None,
+        )
+        .await;
+    r.ws.send(Message::text("2probe")).await.unwrap();
+    assert_eq!(r.ws_text().await.as_deref(), Some("3probe"));
+    r.ws.send(Message::text("5")).await.unwrap();
+    r
+}
+
+#[tokio::test]
+async fn an_upgraded_socketio_client_that_stops_reading_is_bounded_in_bytes_too() {
+    let s = Server::start().await;
+    let t = s.tenant().await;
+    let mut r = polling_then_upgraded(&s, &t.raw_key).await;
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+    r.ws.send(Message::text(format!(
+        r#"42/ws,1["subscribe:channel","{}"]"#,
+        t.channel
+    )))
+    .await
+    .unwrap();
+    loop {
+        let t = r
+            .ws_text()
+            .await
+            .expect("the subscribe ack, over the WebSocket");
+        if t.starts_with("43/ws,1") {
+            assert!(t.contains(r#""ok":true"#), "{t}");
+            break;
+        }
+    }
+    post_bulk(&s, &t, 200).await;
+    assert!(
+        slow_consumers_closed(&s, 1, Duration::from_secs(20)).await,
+        "the upgraded socket was never closed: the server buffers without bound"
     );
     drop(r);
     s.stop().await;
