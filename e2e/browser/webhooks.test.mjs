@@ -170,7 +170,7 @@ test('webhook settings, the secret shown once, "Not delivered" with retry and at
   await shot(page, 'settings-webhook-desktop');
   const saved = (await api('GET', `/api/agents/${channelId}`, { token: me.token, expect: 200 })).body;
   assert.equal(saved.webhookUrl, url);
-  assert.deepEqual(saved.webhookHeaders, { 'X-Team': 'ops' });
+  assert.deepEqual(saved.webhookHeaders, { 'X-Team': '***' }, 'header values are masked like credentials');
   assert.deepEqual(saved.webhookAuth, { token: '***' });
   assert.equal(saved.webhookSecret, undefined);
 
@@ -179,7 +179,7 @@ test('webhook settings, the secret shown once, "Not delivered" with retry and at
   card = page.locator(`details[data-agent="${channelId}"]`);
   await card.locator('summary').click();
   await card.getByTestId('auth-set').getByText('A token is set.', { exact: false }).waitFor();
-  assert.equal(await card.getByLabel('Header value').inputValue(), 'ops');
+  assert.equal(await card.getByLabel('Header value').inputValue(), '***', 'the stored value is masked; saving *** keeps it');
   await card.getByLabel('Description').fill('Ships releases');
   await card.getByRole('button', { name: 'Save changes' }).click();
   await page.locator('#toasts').getByText('Saved').waitFor();

@@ -135,7 +135,7 @@ test('webhooks: signing secret shown once and rotated; deliveries listed and ret
   const first = await h.agents.update(a.id, { webhookUrl: url, webhookHeaders: { 'X-Team': 'ops' }, webhookAuth: { token: 'sekrit' } });
   assert.match(first.webhookSecret, /^whsec_[A-Za-z0-9+/]+=*$/);
   assert.deepEqual(first.webhookAuth, { token: '***' });
-  assert.deepEqual(first.webhookHeaders, { 'X-Team': 'ops' });
+  assert.deepEqual(first.webhookHeaders, { 'X-Team': '***' }, 'header values are masked like credentials');
   const again = await h.agents.update(a.id, { webhookUrl: url });
   assert.equal(again.webhookSecret, undefined, 'the secret is shown only by the call that first sets a URL');
   assert.equal((await h.agents.get(a.id)).webhookSecret, undefined);

@@ -28,6 +28,10 @@ pub fn new_token(prefix: &str) -> String {
     format!("{prefix}{}", random_hex(32))
 }
 
+/// What a stored secret reads as wherever it is shown (webhook credentials and header
+/// values); sent back on an update, it keeps the stored value.
+pub const MASKED: &str = "***";
+
 /// Compares two secrets in time independent of where they differ (the lengths may leak).
 pub fn same_secret(given: &str, expected: &str) -> bool {
     let (a, b) = (given.as_bytes(), expected.as_bytes());

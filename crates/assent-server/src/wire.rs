@@ -30,12 +30,24 @@ fn masked_auth(a: &Agent) -> Option<Value> {
         m.insert("username".into(), Value::from(u.clone()));
     }
     if auth.password.is_some() {
-        m.insert("password".into(), Value::from("***"));
+        m.insert("password".into(), Value::from(assent_core::secret::MASKED));
     }
     if auth.token.is_some() {
-        m.insert("token".into(), Value::from("***"));
+        m.insert("token".into(), Value::from(assent_core::secret::MASKED));
     }
     Some(Value::Object(m))
+}
+
+/// Custom webhook headers as shown to clients: names in clear, values as `***` (they often
+/// carry the receiver's credentials). Sending `***` back keeps a stored value.
+fn masked_headers(a: &Agent) -> Option<Value> {
+    let headers = a.webhook_headers.as_ref()?.as_object()?;
+    Some(Value::Object(
+        headers
+            .keys()
+            .map(|k| (k.clone(), Value::from(assent_core::secret::MASKED)))
+            .collect(),
+    ))
 }
 
 pub fn agent(a: &Agent) -> p::AgentRecord {
@@ -45,7 +57,7 @@ pub fn agent(a: &Agent) -> p::AgentRecord {
         description: a.description.clone(),
         avatar_url: a.avatar_url.clone(),
         webhook_url: a.webhook_url.clone(),
-        webhook_headers: a.webhook_headers.clone(),
+        webhook_headers: masked_headers(a),
         webhook_auth: masked_auth(a),
         status: a.status.as_str().to_owned(),
         status_message: a.status_message.clone(),

@@ -2,6 +2,7 @@
 
 use super::{App, AppError, ChannelInfo};
 use assent_core::model::{Agent, AgentStatus, AgentSummary, WebhookAuth};
+use assent_core::secret::MASKED;
 use assent_core::validate::{
     Checker, MAX_DESCRIPTION_CHARS, MAX_HEADER_VALUE, MAX_NAME_CHARS, MAX_STATUS_MESSAGE_CHARS,
     MAX_TAG_CHARS, MAX_URL_CHARS,
@@ -203,6 +204,11 @@ impl App {
         };
         c.finish()?;
         let (id, _) = self.owned_channel(user, id).await?;
+        let mut patch = patch;
+        if let Some(Some(headers)) = &mut patch.webhook_headers {
+            self.keep_masked_headers(&id, "webhookHeaders", headers)
+                .await?;
+        }
         let sets_url = matches!(patch.webhook_url, Some(Some(_)));
         let agent = self.patch_agent(&id, patch).await?;
         tracing::info!(agent_id = %agent.id, "agent updated");
@@ -212,6 +218,43 @@ impl App {
             None
         };
         Ok((agent, secret))
+    }
+
+    /// In new webhook headers, `***` (what listings show for a stored value) keeps the stored
+    /// value of that header; a `***` for a header that has none is refused.
+    pub(super) async fn keep_masked_headers(
+        &self,
+        id: &ChannelId,
+        path: &str,
+        headers: &mut Value,
+    ) -> Result<(), AppError> {
+        let Some(map) = headers.as_object_mut() else {
+            return Ok(());
+        };
+        if !map.values().any(|v| v == MASKED) {
+            return Ok(());
+        }
+        let stored = self
+            .store
+            .agent_by_id(id)
+            .await?
+            .and_then(|a| a.webhook_headers);
+        let stored = stored.as_ref().and_then(Value::as_object);
+        let mut c = Checker::new();
+        for (name, value) in map.iter_mut() {
+            if value != MASKED {
+                continue;
+            }
+            match stored.and_then(|s| s.get(name)) {
+                Some(kept) => *value = kept.clone(),
+                None => c.fail(
+                    format!("{path}.{name}"),
+                    "is *** (a stored value), but this header has no stored value",
+                ),
+            }
+        }
+        c.finish()?;
+        Ok(())
     }
 
     pub(super) async fn patch_agent(

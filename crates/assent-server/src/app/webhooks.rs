@@ -76,6 +76,10 @@ impl App {
         };
         c.finish()?;
         let (id, _) = self.owned_channel(user, channel.as_str()).await?;
+        let mut patch = patch;
+        if let Some(Some(headers)) = &mut patch.webhook_headers {
+            self.keep_masked_headers(&id, "headers", headers).await?;
+        }
         let agent = self.patch_agent(&id, patch).await?;
         let secret = self.reveal_webhook_secret(&agent).await?;
         tracing::info!(agent_id = %agent.id, "webhook set");

@@ -542,6 +542,49 @@ async fn agent_credentials_go_only_to_the_agents_own_url() {
     // Agent messages never trigger webhooks.
     s.say(&t, "agent talking").await;
     rx.stays_at(2, Duration::from_millis(300)).await;
+
+    // Header values are shown masked, like the credentials; sending the mask back keeps
+    // the stored value, and a mask for a header that has none is refused.
+    for (path, auth) in [("/api/v1/agents", &t.key), ("/api/agents", &t.human)] {
+        let (_, list) = s.get(path, auth).await;
+        let a = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["id"] == t.channel.as_str())
+            .unwrap();
+        assert_eq!(
+            a["webhookHeaders"],
+            json!({"X-Agent-Secret": "***"}),
+            "{path}"
+        );
+        assert!(!list.to_string().contains("s3cret"), "{path}: {list}");
+    }
+    let agent_path = format!("/api/v1/agents/{}", t.channel);
+    let patch = |headers: serde_json::Value| {
+        s.call(
+            Method::PATCH,
+            &agent_path,
+            &t.key,
+            Some(json!({"webhookHeaders": headers})),
+        )
+    };
+    let (st, v) = patch(json!({"X-Agent-Secret": "***", "X-Other": "***"})).await;
+    assert_eq!(
+        (st.as_u16(), v["errors"][0]["path"].as_str()),
+        (400, Some("webhookHeaders.X-Other")),
+        "{v}"
+    );
+    let (st, v) = patch(json!({"X-Agent-Secret": "***", "X-New": "fresh"})).await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(
+        v["webhookHeaders"],
+        json!({"X-Agent-Secret": "***", "X-New": "***"})
+    );
+    human_says(&s, &t, "again").await;
+    let hits = rx.wait_for(3, T).await;
+    assert_eq!(hits[2].header("x-agent-secret"), Some("s3cret"), "kept");
+    assert_eq!(hits[2].header("x-new"), Some("fresh"));
 }
 
 #[tokio::test]
