@@ -254,6 +254,16 @@ impl Drop for Server {
     }
 }
 
+/// Waits until `cond` holds (checked every 10 ms, for at most 10 s): a wait on observable
+/// state, instead of a sleep that is too short on a loaded machine and too long elsewhere.
+pub async fn eventually(what: &str, cond: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !cond() {
+        assert!(std::time::Instant::now() < deadline, "never: {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 /// `ASSENT_IT_DATABASE=postgres`: servers started by the tests use PostgreSQL.
 #[allow(clippy::disallowed_methods)] // the test database comes from the environment
 pub fn on_postgres() -> bool {
