@@ -28,6 +28,10 @@ pub mod events {
 pub struct ErrorBody {
     pub status_code: u16,
     pub message: String,
+    /// The status's reason phrase (`"Bad Request"`, `"Forbidden"`, …), as NestJS (Placet)
+    /// sends it: clients that read it keep working.
+    #[serde(default)]
+    pub error: String,
     pub code: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<FieldIssue>>,
@@ -126,7 +130,7 @@ pub struct WebhookAttemptRecord {
 }
 
 /// `POST /api/v1/agents/setWebhook` (Placet). `management`, `isSubagent` and
-/// `parentChannelId` are accepted for compatibility and ignored.
+/// `parentChannelId` (sub-agents, management credentials) are refused when set.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SetWebhook {

@@ -135,6 +135,7 @@ impl ApiError {
         };
         ErrorBody {
             status_code: status.as_u16(),
+            error: status.canonical_reason().unwrap_or_default().to_owned(),
             message,
             code: code.to_owned(),
             errors,

@@ -228,7 +228,20 @@ impl App {
     pub async fn list_messages(&self, user: &UserId, q: ListInput) -> Result<Page, AppError> {
         let mut c = Checker::new();
         let channel = c.channel_id("channel", q.channel);
-        let limit = parse_i64(&mut c, "limit", q.limit, 1, 100).unwrap_or(50);
+        // Like Placet, a `limit` above 100 means 100.
+        let limit = match q.limit.as_deref().map(str::trim) {
+            None => 50,
+            Some(s) => match s.parse::<i64>() {
+                Ok(n) if n >= 1 => n.min(100),
+                _ => {
+                    c.fail(
+                        "limit",
+                        "must be a positive integer (at most 100 are returned)",
+                    );
+                    50
+                }
+            },
+        };
         let after = parse_i64(&mut c, "after", q.after, 0, i64::MAX);
         let cursor = match q.cursor.filter(|s| !s.is_empty()) {
             None => None,

@@ -10,7 +10,7 @@ use assent_store::{Page, RespondOutcome, ReviewFilter, StoreError};
 use serde_json::{Map, Value};
 use std::time::Duration;
 
-/// Paging of review listings: `limit` (1–100, default 100) and `cursor` (the previous
+/// Paging of review listings: `limit` (at most 100, the default) and `cursor` (the previous
 /// page's last message id, handed out as `X-Next-Cursor`).
 #[derive(Debug, Default)]
 pub struct ReviewPage {
@@ -22,10 +22,14 @@ impl ReviewPage {
     fn check(self, c: &mut Checker) -> (i64, Option<MessageId>) {
         let limit = match self.limit.as_deref().filter(|s| !s.is_empty()) {
             None => 100,
+            // Like Placet, more than 100 means 100.
             Some(s) => match s.parse::<i64>() {
-                Ok(n) if (1..=100).contains(&n) => n,
+                Ok(n) if n >= 1 => n.min(100),
                 _ => {
-                    c.fail("limit", "must be an integer from 1 to 100");
+                    c.fail(
+                        "limit",
+                        "must be a positive integer (at most 100 are returned)",
+                    );
                     100
                 }
             },
@@ -225,21 +229,15 @@ impl App {
             .ok_or(AppError::NotFound(Missing::Message))
     }
 
-    /// Parses the long-poll timeout in milliseconds: default and cap are the configured
-    /// maximum.
-    pub fn wait_timeout(&self, raw: Option<&str>) -> Result<Duration, AppError> {
+    /// The long-poll timeout in milliseconds: default and cap are the configured maximum.
+    /// As in Placet, a missing, non-numeric or non-positive value means the default.
+    pub fn wait_timeout(&self, raw: Option<&str>) -> Duration {
         let cap = self.settings.review_wait_max_ms;
-        match raw.filter(|s| !s.is_empty()) {
-            None => Ok(Duration::from_millis(cap)),
-            Some(s) => match s.trim().parse::<u64>() {
-                Ok(ms) if ms > 0 => Ok(Duration::from_millis(ms.min(cap))),
-                _ => Err(assent_core::ValidationError::single(
-                    "timeout",
-                    "must be a positive number of milliseconds",
-                )
-                .into()),
-            },
-        }
+        let ms = raw
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .filter(|ms| *ms > 0)
+            .map_or(cap, |ms| ms.min(cap));
+        Duration::from_millis(ms)
     }
 
     /// Waits until the review is answered or expires, or `timeout` passes. Registers for the

@@ -167,7 +167,7 @@ impl App {
             (None, true) => buffered,
             (None, false) => None,
         };
-        let m = self
+        let m = match self
             .store
             .update_stream(
                 &channel,
@@ -178,7 +178,23 @@ impl App {
                 self.now(),
             )
             .await
-            .map_err(stream_error)?;
+        {
+            Ok(m) => m,
+            // A retried completion (or abort), e.g. after a timeout: the stream already ended
+            // that way with that text, so the call is answered as the first one was.
+            Err(e @ StoreError::Rejected { .. }) if finishing => {
+                match self.store.draft(&channel, stream_id).await? {
+                    Some(m)
+                        if m.stream_state == state
+                            && text.as_ref().is_none_or(|t| m.text.as_ref() == Some(t)) =>
+                    {
+                        return Ok(m);
+                    }
+                    _ => return Err(stream_error(e)),
+                }
+            }
+            Err(e) => return Err(stream_error(e)),
+        };
         let mut drafts = self.drafts.lock().expect("drafts lock poisoned");
         if finishing {
             drafts.remove(&key);

@@ -28,6 +28,9 @@ pub struct SetWebhookInput {
     pub url: Option<String>,
     pub headers: Option<Value>,
     pub auth: Option<Value>,
+    /// Placet fields Assent does not implement that the caller set (`management`,
+    /// `isSubagent`, `parentChannelId`): refused, never accepted and ignored.
+    pub unsupported: Vec<&'static str>,
 }
 
 /// Most deliveries one listing returns.
@@ -67,6 +70,12 @@ impl App {
         let url = c.opt_url("url", input.url);
         if url.is_none() {
             c.fail("url", "is required");
+        }
+        for field in input.unsupported {
+            c.fail(
+                field,
+                "sub-agents and management credentials are not supported by Assent: leave it out",
+            );
         }
         let patch = AgentPatch {
             webhook_url: Some(url),

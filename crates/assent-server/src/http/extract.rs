@@ -160,10 +160,14 @@ pub struct AgentAuth(pub Principal);
 impl FromRequestParts<Ctx> for AgentAuth {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, ctx: &Ctx) -> Result<Self, ApiError> {
-        let raw = parts
-            .headers
-            .get("x-api-key")
-            .and_then(|v| v.to_str().ok())
+        // `x-api-key`, or (as Placet's older docs show) `Authorization: Bearer hp_…`.
+        let header = |name| parts.headers.get(name).and_then(|v| v.to_str().ok());
+        let bearer = header(AUTHORIZATION.as_str()).and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        });
+        let raw = header("x-api-key")
+            .or(bearer)
             .map(str::trim)
             .filter(|k| k.starts_with("hp_"))
             .ok_or(EdgeError::MissingApiKey)?;

@@ -766,10 +766,11 @@ pub fn openapi_document() -> Value {
             "schemas": {
                 "Error": {
                     "type": "object",
-                    "required": ["statusCode", "message", "code"],
+                    "required": ["statusCode", "message", "error", "code"],
                     "properties": {
                         "statusCode": {"type": "integer"},
                         "message": {"type": "string"},
+                        "error": {"type": "string"},
                         "code": {"type": "string"},
                         "errors": {"type": "array", "items": {"type": "object", "properties": {"path": {"type": "string"}, "message": {"type": "string"}}}},
                     }

@@ -246,7 +246,7 @@ pub async fn wait_review(
     Path(id): Path<String>,
     q: Q,
 ) -> Result<Response, ApiError> {
-    let timeout = c.app.wait_timeout(q.get("timeout").as_deref())?;
+    let timeout = c.app.wait_timeout(q.get("timeout").as_deref());
     let outcome = c
         .app
         .wait_review(&a.user_id, q.get("channel").as_deref(), &id, timeout)
@@ -338,11 +338,25 @@ pub async fn set_webhook(
     AgentAuth(a): AgentAuth,
     JsonBody(b): JsonBody<p::SetWebhook>,
 ) -> Result<Response, ApiError> {
+    // Set, not null or false: refused rather than silently ignored.
+    let set = |v: &Option<serde_json::Value>| {
+        v.as_ref()
+            .is_some_and(|v| !v.is_null() && v != &serde_json::Value::Bool(false))
+    };
+    let unsupported = [
+        ("management", set(&b.management)),
+        ("isSubagent", set(&b.is_subagent)),
+        ("parentChannelId", set(&b.parent_channel_id)),
+    ]
+    .into_iter()
+    .filter_map(|(name, on)| on.then_some(name))
+    .collect();
     let input = crate::app::SetWebhookInput {
         channel_id: b.channel_id,
         url: b.url,
         headers: b.headers,
         auth: b.auth,
+        unsupported,
     };
     let (agent, secret) = c.app.set_webhook(&a.user_id, input).await?;
     Ok(ok(&wire::agent_with_secret(&agent, secret)))

@@ -8,6 +8,7 @@ mod gateway;
 mod limits;
 mod messages;
 mod order;
+mod placet;
 mod reviews;
 mod streams;
 mod system;

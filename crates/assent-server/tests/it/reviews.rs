@@ -465,22 +465,8 @@ async fn wait_answers_within_milliseconds_of_the_click() {
         .await;
     assert_eq!((st.as_u16(), v), (200, json!({"status": "timeout"})));
     assert!(started.elapsed() >= Duration::from_millis(200));
-    for bad in ["abc", "0", "-5"] {
-        let (st, v) = s
-            .get(
-                &format!(
-                    "/api/v1/reviews/{}/wait?channel={}&timeout={bad}",
-                    id(&m2),
-                    t.channel
-                ),
-                &t.key,
-            )
-            .await;
-        assert_eq!(
-            (st.as_u16(), v["errors"][0]["path"].as_str()),
-            (400, Some("timeout"))
-        );
-    }
+    // As in Placet, a timeout that is not a positive number means the default: the wait
+    // stays parked rather than failing (see tests/it/placet.rs).
     let plain = s.say(&t, "no review").await;
     let (st, v) = s
         .get(
@@ -800,7 +786,7 @@ async fn review_paging(s: Server) {
         )
         .await;
     assert_eq!((st.as_u16(), v.as_array().map(Vec::len)), (200, Some(5)));
-    for bad in ["limit=0", "limit=101", "limit=x", "cursor=not%20an%20id"] {
+    for bad in ["limit=0", "limit=x", "cursor=not%20an%20id"] {
         let (st, v) = s
             .get(&format!("/api/messages/reviews?{bad}"), &t.human)
             .await;
