@@ -20,9 +20,7 @@ async fn limits_above_100_are_clamped_and_bad_wait_timeouts_mean_the_default() {
         .await;
     assert_eq!(st, 200, "{v}");
     assert_eq!(v["data"].as_array().unwrap().len(), 3);
-    let (st, v) = s
-        .get("/api/messages/reviews?limit=500", &t.human)
-        .await;
+    let (st, v) = s.get("/api/messages/reviews?limit=500", &t.human).await;
     assert_eq!(st, 200, "{v}");
 
     let (_, m) = s
