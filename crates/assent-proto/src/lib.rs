@@ -346,6 +346,8 @@ pub struct StreamStatus {
 pub struct StreamDelta {
     pub channel_id: Option<String>,
     pub delta: Option<String>,
+    /// The last delta of the stream (Placet's `streamEnd`).
+    pub stream_end: Option<bool>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]

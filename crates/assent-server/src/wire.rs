@@ -519,11 +519,21 @@ pub fn notification_frames(e: &LoggedEvent) -> String {
 /// The thread-stream frame of an ephemeral event (`text_delta`), if it has one.
 pub fn thread_ephemeral(ev: &crate::app::hub::Ephemeral) -> Option<String> {
     match ev {
-        crate::app::hub::Ephemeral::Delta { channel_id, stream_id, message_id, delta, .. } => Some(
-            serde_json::json!({"event_type": "text_delta", "thread_id": channel_id, "agent_id": channel_id,
-                               "stream_id": stream_id, "message_id": message_id, "content": delta})
-            .to_string(),
-        ),
+        crate::app::hub::Ephemeral::Delta {
+            channel_id,
+            stream_id,
+            message_id,
+            delta,
+            end,
+            ..
+        } => {
+            let mut f = serde_json::json!({"event_type": "text_delta", "thread_id": channel_id, "agent_id": channel_id,
+                               "stream_id": stream_id, "message_id": message_id, "content": delta});
+            if *end {
+                f["stream_end"] = serde_json::Value::Bool(true);
+            }
+            Some(f.to_string())
+        }
         crate::app::hub::Ephemeral::Relay {
             channel_id,
             kind,
@@ -548,12 +558,23 @@ pub fn thread_ephemeral(ev: &crate::app::hub::Ephemeral) -> Option<String> {
 pub fn socketio_ephemeral(ev: &crate::app::hub::Ephemeral) -> (&'static str, String) {
     use crate::app::hub::{Ephemeral, RelayKind};
     match ev {
-        Ephemeral::Delta { channel_id, stream_id, message_id, delta, n, started_at, .. } => (
-            "message:delta",
-            serde_json::json!({"channelId": channel_id, "delta": delta, "streamBaseId": stream_id,
-                               "streamId": format!("{stream_id}:{n}"), "streamStartedAt": started_at.to_iso(), "messageId": message_id})
-            .to_string(),
-        ),
+        Ephemeral::Delta {
+            channel_id,
+            stream_id,
+            message_id,
+            delta,
+            n,
+            started_at,
+            end,
+            ..
+        } => {
+            let mut p = serde_json::json!({"channelId": channel_id, "delta": delta, "streamBaseId": stream_id,
+                               "streamId": format!("{stream_id}:{n}"), "streamStartedAt": started_at.to_iso(), "messageId": message_id});
+            if *end {
+                p["streamEnd"] = serde_json::Value::Bool(true);
+            }
+            ("message:delta", p.to_string())
+        }
         Ephemeral::Relay { kind, payload, .. } => (
             match kind {
                 RelayKind::Progress => "message:progress",

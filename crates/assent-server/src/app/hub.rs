@@ -104,6 +104,8 @@ pub enum Ephemeral {
         started_at: assent_core::Millis,
         /// The `seq` that created the draft: the delta is held until that event went out.
         after_seq: i64,
+        /// The agent marked it the stream's last (Placet's `streamEnd`), relayed as is.
+        end: bool,
     },
     Relay {
         channel_id: ChannelId,
@@ -827,6 +829,9 @@ impl Worker {
                     channel_id: s("channelId"),
                     stream_id,
                     delta: s("delta"),
+                    end: payload
+                        .get("streamEnd")
+                        .and_then(serde_json::Value::as_bool),
                 };
                 self.app.stream_delta(&self.principal, input).await
             }

@@ -33,6 +33,8 @@ pub struct DeltaInput {
     pub channel_id: Option<String>,
     pub stream_id: Option<String>,
     pub delta: Option<String>,
+    /// `streamEnd`: the last delta of the stream (its text may then be empty).
+    pub end: Option<bool>,
 }
 
 fn stream_error(e: StoreError) -> AppError {
@@ -81,7 +83,11 @@ impl App {
         if stream_id.is_none() {
             c.fail("streamId", "is required");
         }
-        let delta = c.opt_text("delta", input.delta, MAX_TEXT_CHARS);
+        let end = input.end.unwrap_or(false);
+        let mut delta = c.opt_text("delta", input.delta, MAX_TEXT_CHARS);
+        if delta.is_none() && end {
+            delta = Some(String::new());
+        }
         if delta.is_none() {
             c.fail("delta", "is required");
         }
@@ -130,6 +136,7 @@ impl App {
                 n: d.deltas,
                 started_at: d.started_at,
                 after_seq: d.created_seq,
+                end,
             }
         };
         self.hub.dispatch_ephemeral(Arc::new(ev)).await;

@@ -139,7 +139,7 @@ pub fn stream_status() -> Value {
 pub fn stream_delta() -> Value {
     object(
         &["channelId", "delta"],
-        json!({"channelId": id(), "delta": text(MAX_TEXT_CHARS)}),
+        json!({"channelId": id(), "delta": text(MAX_TEXT_CHARS), "streamEnd": {"type": "boolean"}}),
     )
 }
 

@@ -316,6 +316,7 @@ pub async fn stream_delta(
         channel_id: b.channel_id,
         stream_id: Some(stream_id),
         delta: b.delta,
+        end: b.stream_end,
     };
     c.app.stream_delta(&a, input).await?;
     Ok(ok(&json!({"ok": true})))

@@ -854,3 +854,52 @@ async fn a_thread_stream_that_stops_reading_is_bounded_in_bytes_and_closed() {
     }
     assert_eq!(r.close_code().await, Some(4408));
 }
+
+#[tokio::test]
+async fn stream_end_is_relayed_with_the_last_delta() {
+    let s = Server::start().await;
+    let t = s.tenant().await;
+    s.post(
+        "/api/v1/messages",
+        &t.key,
+        json!({"channelId": t.channel, "streamId": "e1", "streamState": "streaming"}),
+    )
+    .await;
+    let mut watcher = s.sio_dashboard(&t.human).await;
+    subscribe(&watcher, &t.channel, None).await;
+    let mut th = thread(&s, &t, None).await;
+    let agent = s.sio_agent(&t.raw_key).await;
+    for (delta, end) in [(json!("Done"), None), (json!(""), Some(true))] {
+        let mut payload = json!({"channelId": t.channel, "delta": delta, "streamBaseId": "e1"});
+        if let Some(end) = end {
+            payload["streamEnd"] = json!(end);
+        }
+        let ack = agent
+            .emit_with_ack("message:delta", payload, T)
+            .await
+            .unwrap();
+        assert_eq!(ack["ok"], true, "{ack}");
+    }
+    let first = watcher.next_named("message:delta", T).await.unwrap();
+    assert!(first.data.get("streamEnd").is_none(), "{:?}", first.data);
+    let last = watcher.next_named("message:delta", T).await.unwrap();
+    assert_eq!(
+        (last.data["streamEnd"].clone(), last.data["delta"].clone()),
+        (json!(true), json!(""))
+    );
+    let frames = th.until("text_delta").await;
+    assert!(frames.last().unwrap().get("stream_end").is_none());
+    let frames = th.until("text_delta").await;
+    assert_eq!(frames.last().unwrap()["stream_end"], true);
+    // Over REST too.
+    let (st, v) = s
+        .post(
+            "/api/v1/messages/streams/e1/delta",
+            &t.key,
+            json!({"channelId": t.channel, "delta": "!", "streamEnd": true}),
+        )
+        .await;
+    assert_eq!(st, 200, "{v}");
+    let e = watcher.next_named("message:delta", T).await.unwrap();
+    assert_eq!(e.data["streamEnd"], true);
+}
