@@ -269,12 +269,7 @@ impl Store {
             .bind(search)
             .fetch_all(&self.pool)
             .await?;
-        let mut data = rows
-            .iter()
-            .map(rows::message)
-            .collect::<Result<Vec<_>, _>>()?;
-        let more = data.len() as i64 > limit;
-        data.truncate(limit as usize);
+        let (data, more) = page_of(&rows, limit)?;
         let (next_cursor, next_after) = if forward {
             (None, data.last().map(|m| m.seq).or(q.after))
         } else {
@@ -663,12 +658,7 @@ impl Store {
         .bind(cursor.map(|c| c.as_str().to_owned()))
         .fetch_all(&self.pool)
         .await?;
-        let mut data = rows
-            .iter()
-            .map(rows::message)
-            .collect::<Result<Vec<_>, _>>()?;
-        let more = data.len() as i64 > limit;
-        data.truncate(limit as usize);
+        let (data, more) = page_of(&rows, limit)?;
         let next_cursor = if more {
             data.last().map(|m| m.id.to_string())
         } else {
@@ -707,4 +697,16 @@ impl Store {
             rows.iter().map(rows::message).collect::<Result<_, _>>()?,
         )))
     }
+}
+
+/// The messages of a page read with `LIMIT limit + 1`: at most `limit` of them, and whether
+/// there were more.
+fn page_of(rows: &[sqlx::any::AnyRow], limit: i64) -> Result<(Vec<Message>, bool), StoreError> {
+    let mut data = rows
+        .iter()
+        .map(rows::message)
+        .collect::<Result<Vec<_>, _>>()?;
+    let more = data.len() as i64 > limit;
+    data.truncate(limit as usize);
+    Ok((data, more))
 }

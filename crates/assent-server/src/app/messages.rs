@@ -49,6 +49,33 @@ pub const MAX_OPEN_DRAFTS_PER_USER: i64 = 32;
 const EMPTY_MESSAGE: &str =
     "Message must contain at least one of: text, review, status, attachmentIds, or textAttachments";
 
+/// A listing's `limit` (`None`: `default`). Like Placet, more than 100 means 100.
+pub(super) fn page_limit(c: &mut Checker, raw: Option<&str>, default: i64) -> i64 {
+    match raw {
+        None => default,
+        Some(s) => match s.parse::<i64>() {
+            Ok(n) if n >= 1 => n.min(100),
+            _ => {
+                c.fail(
+                    "limit",
+                    "must be a positive integer (at most 100 are returned)",
+                );
+                default
+            }
+        },
+    }
+}
+
+/// A listing's `cursor`: the id of the last message of the previous page (empty: none).
+pub(super) fn page_cursor(c: &mut Checker, raw: Option<String>) -> Option<MessageId> {
+    let s = raw.filter(|s| !s.is_empty())?;
+    let id = MessageId::parse(&s);
+    if id.is_none() {
+        c.fail("cursor", "is not a message id");
+    }
+    id
+}
+
 fn parse_i64(c: &mut Checker, path: &str, v: Option<String>, min: i64, max: i64) -> Option<i64> {
     let s = v?;
     match s.trim().parse::<i64>() {
@@ -228,31 +255,9 @@ impl App {
     pub async fn list_messages(&self, user: &UserId, q: ListInput) -> Result<Page, AppError> {
         let mut c = Checker::new();
         let channel = c.channel_id("channel", q.channel);
-        // Like Placet, a `limit` above 100 means 100.
-        let limit = match q.limit.as_deref().map(str::trim) {
-            None => 50,
-            Some(s) => match s.parse::<i64>() {
-                Ok(n) if n >= 1 => n.min(100),
-                _ => {
-                    c.fail(
-                        "limit",
-                        "must be a positive integer (at most 100 are returned)",
-                    );
-                    50
-                }
-            },
-        };
+        let limit = page_limit(&mut c, q.limit.as_deref().map(str::trim), 50);
         let after = parse_i64(&mut c, "after", q.after, 0, i64::MAX);
-        let cursor = match q.cursor.filter(|s| !s.is_empty()) {
-            None => None,
-            Some(s) => match MessageId::parse(&s) {
-                Some(id) => Some(id),
-                None => {
-                    c.fail("cursor", "is not a message id");
-                    None
-                }
-            },
-        };
+        let cursor = page_cursor(&mut c, q.cursor);
         if cursor.is_some() && after.is_some() {
             c.fail("after", "cannot be combined with cursor");
         }

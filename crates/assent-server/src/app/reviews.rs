@@ -20,30 +20,9 @@ pub struct ReviewPage {
 
 impl ReviewPage {
     fn check(self, c: &mut Checker) -> (i64, Option<MessageId>) {
-        let limit = match self.limit.as_deref().filter(|s| !s.is_empty()) {
-            None => 100,
-            // Like Placet, more than 100 means 100.
-            Some(s) => match s.parse::<i64>() {
-                Ok(n) if n >= 1 => n.min(100),
-                _ => {
-                    c.fail(
-                        "limit",
-                        "must be a positive integer (at most 100 are returned)",
-                    );
-                    100
-                }
-            },
-        };
-        let cursor = match self.cursor.filter(|s| !s.is_empty()) {
-            None => None,
-            Some(s) => {
-                let id = MessageId::parse(&s);
-                if id.is_none() {
-                    c.fail("cursor", "is not a message id");
-                }
-                id
-            }
-        };
+        let limit =
+            super::messages::page_limit(c, self.limit.as_deref().filter(|s| !s.is_empty()), 100);
+        let cursor = super::messages::page_cursor(c, self.cursor);
         (limit, cursor)
     }
 }
