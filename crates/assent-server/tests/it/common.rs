@@ -75,6 +75,16 @@ impl Server {
         }
     }
 
+    /// A server on a fresh PostgreSQL database of its own (dropped with the server); `None`
+    /// when PostgreSQL tests are switched off.
+    pub async fn start_on_postgres() -> Option<Server> {
+        let db = PgDb::create().await?;
+        let url = db.url.clone();
+        let mut s = Self::start_with(|c| c.database_url = Some(url), Arc::new(SystemClock)).await;
+        s.pg = Some(db);
+        Some(s)
+    }
+
     /// Stops the server gracefully and waits for it.
     pub async fn stop(mut self) {
         self.shutdown.cancel();

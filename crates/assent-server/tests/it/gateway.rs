@@ -479,26 +479,35 @@ async fn slow_consumers_closed(s: &Server, at_least: u64, within: Duration) -> b
     }
 }
 
+/// Subscribes a bare Socket.IO client to `channel` (ack id 1) and waits for its ack, over
+/// the WebSocket; engine pings may come first.
+async fn raw_subscribe(r: &mut Raw, channel: &str) {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+    r.ws.send(Message::text(format!(
+        r#"42/ws,1["subscribe:channel","{channel}"]"#
+    )))
+    .await
+    .unwrap();
+    loop {
+        let t = r
+            .ws_text()
+            .await
+            .expect("the subscribe ack, over the WebSocket");
+        if t.starts_with("43/ws,1") {
+            assert!(t.contains(r#""ok":true"#), "{t}");
+            return;
+        }
+        assert!(t == "2", "{t}");
+    }
+}
+
 #[tokio::test]
 async fn a_socketio_client_that_stops_reading_is_bounded_in_bytes_and_closed() {
     let s = Server::start().await;
     let t = s.tenant().await;
     let mut r = raw_sio(&s, &t.raw_key).await;
-    use futures_util::SinkExt;
-    use tokio_tungstenite::tungstenite::Message;
-    r.ws.send(Message::text(format!(
-        r#"42/ws,1["subscribe:channel","{}"]"#,
-        t.channel
-    )))
-    .await
-    .unwrap();
-    loop {
-        let t = r.ws_text().await.unwrap();
-        if t.starts_with("43/ws,1") {
-            break;
-        }
-        assert!(t == "2", "{t}");
-    }
+    raw_subscribe(&mut r, &t.channel).await;
     // The client reads nothing more: 20 MB go out, far more than the 4 MiB bound plus what
     // the kernel's socket buffers take.
     post_bulk(&s, &t, 200).await;
@@ -562,24 +571,7 @@ async fn an_upgraded_socketio_client_that_stops_reading_is_bounded_in_bytes_too(
     let s = Server::start().await;
     let t = s.tenant().await;
     let mut r = polling_then_upgraded(&s, &t.raw_key).await;
-    use futures_util::SinkExt;
-    use tokio_tungstenite::tungstenite::Message;
-    r.ws.send(Message::text(format!(
-        r#"42/ws,1["subscribe:channel","{}"]"#,
-        t.channel
-    )))
-    .await
-    .unwrap();
-    loop {
-        let t = r
-            .ws_text()
-            .await
-            .expect("the subscribe ack, over the WebSocket");
-        if t.starts_with("43/ws,1") {
-            assert!(t.contains(r#""ok":true"#), "{t}");
-            break;
-        }
-    }
+    raw_subscribe(&mut r, &t.channel).await;
     post_bulk(&s, &t, 200).await;
     assert!(
         slow_consumers_closed(&s, 1, Duration::from_secs(20)).await,

@@ -587,15 +587,8 @@ async fn resume_over_the_deepest_accepted_payload_on_sqlite() {
 
 #[tokio::test]
 async fn resume_over_the_deepest_accepted_payload_on_postgres() {
-    let Some(db) = crate::common::PgDb::create().await else {
+    let Some(s) = Server::start_on_postgres().await else {
         return;
     };
-    let url = db.url.clone();
-    let s = Server::start_with(
-        |c| c.database_url = Some(url),
-        std::sync::Arc::new(assent_server::clock::SystemClock),
-    )
-    .await;
     resume_over_the_deepest_accepted_payload(s).await;
-    db.finish().await;
 }

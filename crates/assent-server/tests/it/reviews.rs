@@ -704,17 +704,10 @@ async fn review_listings_are_paged_newest_first_with_a_cursor_header() {
 
 #[tokio::test]
 async fn review_listings_are_paged_on_postgres_too() {
-    let Some(db) = crate::common::PgDb::create().await else {
+    let Some(s) = Server::start_on_postgres().await else {
         return;
     };
-    let url = db.url.clone();
-    let s = Server::start_with(
-        |c| c.database_url = Some(url),
-        std::sync::Arc::new(assent_server::clock::SystemClock),
-    )
-    .await;
     review_paging(s).await;
-    db.finish().await;
 }
 
 async fn review_paging(s: Server) {
