@@ -222,7 +222,10 @@ mod tests {
             sender_id: "x".into(),
             text: Some("hi".into()),
             status: None,
-            review: review.then(|| serde_json::json!({"type": "approval"})),
+            review: review.then(|| {
+                let r = serde_json::json!({"type": "approval"});
+                crate::review::Review::create(&r, Millis(0), Default::default()).unwrap()
+            }),
             metadata: None,
             client_id: None,
             stream_id: None,

@@ -139,7 +139,7 @@ pub struct Message {
     pub sender_id: String,
     pub text: Option<String>,
     pub status: Option<MessageStatus>,
-    pub review: Option<Value>,
+    pub review: Option<crate::review::Review>,
     pub metadata: Option<Value>,
     pub client_id: Option<String>,
     pub stream_id: Option<String>,

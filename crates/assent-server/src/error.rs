@@ -3,6 +3,7 @@
 //! 5xx bodies are opaque and logged once here.
 
 use crate::app::{AppError, Missing};
+use assent_core::review::Refusal;
 use assent_proto::{ErrorBody, FieldIssue};
 use assent_store::StoreError;
 use axum::http::StatusCode;
@@ -85,8 +86,7 @@ impl ApiError {
                 AppError::CannotDeleteSelf => (S::FORBIDDEN, "cannot_delete_self"),
                 AppError::NotFound(what) => (S::NOT_FOUND, not_found_code(what)),
                 AppError::EmailInUse => (S::CONFLICT, "email_in_use"),
-                AppError::ReviewAlreadyResponded => (S::FORBIDDEN, "review_already_responded"),
-                AppError::ReviewExpired => (S::FORBIDDEN, "review_expired"),
+                AppError::Refused(r) => refusal_code(r),
                 AppError::TooManyAttempts { .. } => (S::TOO_MANY_REQUESTS, "too_many_attempts"),
                 AppError::Busy => (S::TOO_MANY_REQUESTS, "server_busy"),
                 AppError::TooManySockets(_) => (S::TOO_MANY_REQUESTS, "too_many_sockets"),
@@ -102,7 +102,7 @@ impl ApiError {
     pub fn body(&self) -> ErrorBody {
         let (status, code) = self.status_and_code();
         let (message, errors) = match self {
-            ApiError::App(AppError::Invalid(v)) => (
+            ApiError::App(AppError::Invalid(v) | AppError::Refused(Refusal::Invalid(v))) => (
                 v.to_string(),
                 Some(
                     v.errors
@@ -140,6 +140,14 @@ impl ApiError {
             code: code.to_owned(),
             errors,
         }
+    }
+}
+
+fn refusal_code(r: &Refusal) -> (StatusCode, &'static str) {
+    match r {
+        Refusal::AlreadyResponded => (StatusCode::FORBIDDEN, "review_already_responded"),
+        Refusal::Expired | Refusal::PastDeadline => (StatusCode::FORBIDDEN, "review_expired"),
+        Refusal::Invalid(_) => (StatusCode::BAD_REQUEST, "validation_failed"),
     }
 }
 

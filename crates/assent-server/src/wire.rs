@@ -3,6 +3,7 @@
 
 use crate::app::hub::View;
 use assent_core::model::{Agent, AgentSummary, ApiKey, Message, User};
+use assent_core::review::Review;
 use assent_core::{DomainEvent, LoggedEvent, Millis};
 use assent_proto as p;
 use serde_json::Value;
@@ -140,7 +141,7 @@ pub fn webhook_body(e: &LoggedEvent) -> Option<String> {
             "seq": e.seq,
         }),
         DomainEvent::ReviewResponded { message: m } => {
-            let review = m.review.as_ref()?;
+            let review = m.review.as_ref()?.to_json();
             let mut b = json!({
                 "event": "review:responded",
                 "channelId": e.channel_id,
@@ -196,7 +197,7 @@ pub fn message(m: &Message, agent_name: Option<&str>) -> p::MessageRecord {
         sender_id: m.sender_id.clone(),
         text: m.text.clone(),
         status: m.status.map(|s| s.as_str().to_owned()),
-        review: m.review.clone(),
+        review: m.review.as_ref().map(Review::to_json),
         metadata: m.metadata.clone(),
         client_id: m.client_id.clone(),
         stream_id: m.stream_id.clone(),
@@ -216,9 +217,7 @@ pub fn message(m: &Message, agent_name: Option<&str>) -> p::MessageRecord {
 /// A message as humans' dashboards and listings see it: password answers redacted.
 pub fn message_redacted(m: &Message, agent_name: Option<&str>) -> p::MessageRecord {
     let mut r = message(m, agent_name);
-    if let Some(review) = r.review.as_mut() {
-        assent_core::review::redact_review(review);
-    }
+    r.review = m.review.as_ref().map(|x| x.redacted().to_json());
     r
 }
 
@@ -400,7 +399,7 @@ pub fn thread_frames(e: &LoggedEvent, view: View) -> String {
                 })],
                 (_, _, Some(review)) => vec![json!({
                     "event_type": "approval_pending", "thread_id": t, "agent_id": t, "seq": e.seq, "message_id": m.id,
-                    "review_type": review.get("type"), "content": m.text, "expires_at": review.get("expiresAt"), "review": review,
+                    "review_type": review.kind(), "content": m.text, "expires_at": review.deadline.to_iso(), "review": review,
                 })],
                 _ => vec![json!({
                     "event_type": "message_completed", "thread_id": t, "agent_id": t, "seq": e.seq, "message_id": m.id,
@@ -488,7 +487,7 @@ pub fn notification_frames(e: &LoggedEvent) -> String {
         }
         DomainEvent::MessageCreated { message: m, .. } if m.review.is_some() => json!({
             "event_type": "review_pending", "channel_id": c, "seq": e.seq, "message_id": m.id,
-            "review_type": m.review.as_ref().and_then(|r| r.get("type")), "preview": preview(m)}),
+            "review_type": m.review.as_ref().map(Review::kind), "preview": preview(m)}),
         DomainEvent::MessageCreated { message: m, .. } => json!({
             "event_type": "message_created", "channel_id": c, "seq": e.seq, "message_id": m.id,
             "sender_type": m.sender_type.as_str(), "preview": preview(m)}),

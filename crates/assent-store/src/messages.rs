@@ -2,10 +2,10 @@
 
 use crate::events;
 use crate::{Store, StoreError, rows};
+use assent_core::UserId;
 use assent_core::model::{DeliveryStatus, Message, MessageStatus, SenderType, StreamState};
-use assent_core::review::ReviewStatus;
+use assent_core::review::{Refusal, Reply, Review, ReviewStatus};
 use assent_core::{ChannelId, DomainEvent, MessageId, Millis};
-use assent_core::{UserId, ValidationError};
 use serde_json::Value;
 use sqlx::AnyConnection;
 
@@ -16,13 +16,11 @@ pub struct NewMessage {
     pub sender_id: String,
     pub text: Option<String>,
     pub status: Option<MessageStatus>,
-    pub review: Option<Value>,
+    pub review: Option<Review>,
     pub metadata: Option<Value>,
     pub client_id: Option<String>,
     pub stream_id: Option<String>,
     pub stream_state: Option<StreamState>,
-    /// Deadline of a pending review (indexed for the expiry job).
-    pub review_expires_at: Option<Millis>,
     /// Continues the iteration chain of this earlier review message.
     pub iteration_of: Option<MessageId>,
 }
@@ -31,9 +29,9 @@ pub struct NewMessage {
 #[derive(Clone, Debug)]
 pub enum RespondOutcome {
     Answered(Box<Message>),
-    AlreadyResponded,
-    /// The deadline had passed; the review is now expired (and the event logged once).
-    Expired,
+    /// The review's rules refused the answer. A deadline that had passed is `Expired`, and
+    /// the review is now expired (the event logged once).
+    Refused(Refusal),
     NoReview,
     NotFound,
 }
@@ -177,7 +175,7 @@ impl Store {
                     .bind(&msg.sender_id)
                     .bind(&msg.text)
                     .bind(msg.status.map(|s| s.as_str()))
-                    .bind(rows::json_text(&msg.review))
+                    .bind(rows::review_text(&msg.review))
                     .bind(rows::json_text(&msg.metadata))
                     .bind(&msg.client_id)
                     .bind(&msg.stream_id)
@@ -185,7 +183,7 @@ impl Store {
                     .bind(msg.delivery_status.as_str())
                     .bind(review_status)
                     .bind(now.0)
-                    .bind(new.review_expires_at.map(|t| t.0))
+                    .bind(msg.review_deadline().map(|t| t.0))
                     .bind(&msg.iteration_group_id)
                     .bind(msg.iteration)
                     .fetch_optional(&mut *conn)
@@ -472,7 +470,7 @@ async fn save_review(
     sqlx::query("UPDATE messages SET review = $3, review_status = $4, updated_at = $5 WHERE id = $1 AND channel_id = $2")
         .bind(m.id.as_str())
         .bind(m.channel_id.as_str())
-        .bind(rows::json_text(&m.review))
+        .bind(rows::review_text(&m.review))
         .bind(status.as_str())
         .bind(now.0)
         .execute(&mut *conn)
@@ -480,23 +478,16 @@ async fn save_review(
     Ok(())
 }
 
-/// Marks a pending review expired and logs `review:expired` (inside a writer job).
-async fn expire_in_job(
+/// Writes the expired review of `m` and logs `review:expired` (inside a writer job).
+async fn save_expired(
     conn: &mut AnyConnection,
     events: &mut crate::writer::Events,
     mut m: Message,
+    expired: Review,
     now: Millis,
 ) -> Result<(), StoreError> {
-    let review_type = m
-        .review
-        .as_ref()
-        .and_then(|r| r.get("type"))
-        .and_then(serde_json::Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
-    if let Some(r) = m.review.as_mut().and_then(serde_json::Value::as_object_mut) {
-        r.insert("status".into(), "expired".into());
-    }
+    let review_type = expired.kind().to_owned();
+    m.review = Some(expired);
     save_review(conn, &m, ReviewStatus::Expired, now).await?;
     let ev = DomainEvent::ReviewExpired {
         message_id: m.id.clone(),
@@ -507,21 +498,15 @@ async fn expire_in_job(
 }
 
 impl Store {
-    /// Answers a review, first answer wins. `answer` validates the response against the
-    /// review JSON and returns the answered review JSON. A review past its deadline is
-    /// expired here (once) instead.
-    pub async fn respond_review<F>(
+    /// Answers a review, first answer wins (`Review::respond` decides). A review past its
+    /// deadline is expired here (once) instead, and the answer refused as expired.
+    pub async fn respond_review(
         &self,
         channel: &ChannelId,
         id: &MessageId,
         now: Millis,
-        answer: F,
-    ) -> Result<RespondOutcome, StoreError>
-    where
-        F: FnOnce(&serde_json::Value) -> Result<serde_json::Value, ValidationError>
-            + Send
-            + 'static,
-    {
+        reply: Reply,
+    ) -> Result<RespondOutcome, StoreError> {
         let (channel, id) = (channel.clone(), id.clone());
         let key = channel.to_string();
         self.writer
@@ -530,19 +515,18 @@ impl Store {
                     let Some(mut m) = load(conn, &channel, &id).await? else {
                         return Ok(RespondOutcome::NotFound);
                     };
-                    let Some(review) = m.review.clone() else {
+                    let Some(review) = &m.review else {
                         return Ok(RespondOutcome::NoReview);
                     };
-                    match m.review_status() {
-                        Some(ReviewStatus::Pending) => {}
-                        Some(ReviewStatus::Expired) => return Ok(RespondOutcome::Expired),
-                        _ => return Ok(RespondOutcome::AlreadyResponded),
-                    }
-                    if m.review_deadline().is_some_and(|d| d <= now) {
-                        expire_in_job(conn, events, m, now).await?;
-                        return Ok(RespondOutcome::Expired);
-                    }
-                    let answered = answer(&review)?;
+                    let answered = match review.respond(&reply, now) {
+                        Ok(r) => r,
+                        Err(Refusal::PastDeadline) => {
+                            let expired = review.expire(now).expect("pending and past due");
+                            save_expired(conn, events, m, expired, now).await?;
+                            return Ok(RespondOutcome::Refused(Refusal::Expired));
+                        }
+                        Err(refusal) => return Ok(RespondOutcome::Refused(refusal)),
+                    };
                     m.review = Some(answered);
                     m.updated_at = now;
                     save_review(conn, &m, ReviewStatus::Completed, now).await?;
@@ -573,12 +557,10 @@ impl Store {
                     let Some(m) = load(conn, &channel, &id).await? else {
                         return Ok(None);
                     };
-                    let due = m.review_status() == Some(ReviewStatus::Pending)
-                        && m.review_deadline().is_some_and(|d| d <= now);
-                    if !due {
+                    let Some(expired) = m.review.as_ref().and_then(|r| r.expire(now)) else {
                         return Ok(Some(false));
-                    }
-                    expire_in_job(conn, events, m, now).await?;
+                    };
+                    save_expired(conn, events, m, expired, now).await?;
                     Ok(Some(true))
                 })
             })

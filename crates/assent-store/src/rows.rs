@@ -38,6 +38,10 @@ pub(crate) fn json_text(v: &Option<Value>) -> Option<String> {
     v.as_ref().map(|v| v.to_string())
 }
 
+pub(crate) fn review_text(v: &Option<assent_core::review::Review>) -> Option<String> {
+    v.as_ref().map(|r| r.to_json().to_string())
+}
+
 pub(crate) const USER_COLS: &str =
     "id, email, display_name, role, must_change_password, created_at";
 
@@ -101,7 +105,10 @@ pub(crate) fn message(row: &AnyRow) -> Result<Message, StoreError> {
         status: os(row, "status")?
             .map(|v| en(&v, MessageStatus::parse))
             .transpose()?,
-        review: oj(row, "review")?,
+        review: match os(row, "review")? {
+            None => None,
+            Some(text) => Some(serde_json::from_str(&text)?),
+        },
         metadata: oj(row, "metadata")?,
         client_id: os(row, "client_id")?,
         stream_id: os(row, "stream_id")?,

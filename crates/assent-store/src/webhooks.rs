@@ -12,6 +12,7 @@
 use crate::events::CommittedEvent;
 use crate::{Backend, Store, StoreError, rows};
 use assent_core::model::{DeliveryStatus, WebhookAuth, WebhookState, WebhookTarget};
+use assent_core::review::Review;
 use assent_core::{ChannelId, LoggedEvent, MessageId, Millis, RouteSource, new_id};
 use serde_json::Value;
 use sqlx::AnyConnection;
@@ -134,16 +135,13 @@ struct Candidate<'a> {
 
 fn review_routes(
     metadata: Option<&Value>,
-    review: Option<&Value>,
+    review: Option<&Review>,
 ) -> (Option<String>, Option<Value>) {
     let message_url = metadata
         .and_then(|m| m.get("webhookUrl"))
         .and_then(Value::as_str)
         .map(str::to_owned);
-    let callback = review
-        .and_then(|r| r.get("callback"))
-        .filter(|c| c.is_object())
-        .cloned();
+    let callback = review.and_then(|r| r.callback.clone()).map(Value::Object);
     (message_url, callback)
 }
 
@@ -167,10 +165,12 @@ pub(crate) async fn enqueue(
                     .fetch_optional(&mut *conn)
                     .await?;
                 match &row {
-                    Some(r) => review_routes(
-                        rows::oj(r, "metadata")?.as_ref(),
-                        rows::oj(r, "review")?.as_ref(),
-                    ),
+                    Some(r) => {
+                        let review: Option<Review> = rows::oj(r, "review")?
+                            .map(serde_json::from_value)
+                            .transpose()?;
+                        review_routes(rows::oj(r, "metadata")?.as_ref(), review.as_ref())
+                    }
                     None => (None, None),
                 }
             }

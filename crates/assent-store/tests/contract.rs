@@ -159,7 +159,6 @@ fn msg(channel: &ChannelId, text: &str, client_id: Option<&str>) -> NewMessage {
         client_id: client_id.map(str::to_owned),
         stream_id: None,
         stream_state: None,
-        review_expires_at: None,
         iteration_of: None,
     }
 }

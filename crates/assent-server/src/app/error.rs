@@ -26,10 +26,9 @@ pub enum AppError {
     NotFound(Missing),
     #[error("Email already in use")]
     EmailInUse,
-    #[error("Review already responded")]
-    ReviewAlreadyResponded,
-    #[error("Review has expired")]
-    ReviewExpired,
+    /// A review's rules refused an answer (already answered, expired, invalid).
+    #[error(transparent)]
+    Refused(#[from] assent_core::review::Refusal),
     #[error("Too many failed login attempts; try again in {retry_after_secs} s")]
     TooManyAttempts { retry_after_secs: i64 },
     #[error("The server is busy; try again in a moment")]

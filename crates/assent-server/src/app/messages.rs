@@ -105,7 +105,7 @@ impl App {
         let review = match input.review {
             None | Some(Value::Null) => None,
             Some(r) => {
-                match assent_core::review::parse_review(&r, now, self.settings.review_limits) {
+                match assent_core::review::Review::create(&r, now, self.settings.review_limits) {
                     Ok(spec) => Some(spec),
                     Err(e) => {
                         for f in e.errors {
@@ -167,8 +167,7 @@ impl App {
             sender_type: SenderType::Agent,
             text,
             status,
-            review_expires_at: review.as_ref().map(|r| r.expires_at),
-            review: review.map(|r| r.stored),
+            review,
             metadata,
             client_id,
             stream_id,
@@ -205,7 +204,6 @@ impl App {
             client_id,
             stream_id: None,
             stream_state: None,
-            review_expires_at: None,
             iteration_of: None,
         };
         self.create(new, None).await

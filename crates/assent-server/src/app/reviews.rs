@@ -3,11 +3,11 @@
 
 use super::{App, AppError, Missing};
 use assent_core::model::Message;
-use assent_core::review::{ReviewStatus, validate_response};
+use assent_core::review::{MAX_FEEDBACK, Reply, ReviewStatus};
 use assent_core::validate::Checker;
 use assent_core::{MessageId, UserId};
-use assent_store::{Page, RespondOutcome, ReviewFilter, StoreError};
-use serde_json::{Map, Value};
+use assent_store::{Page, RespondOutcome, ReviewFilter};
+use serde_json::Value;
 use std::time::Duration;
 
 /// Paging of review listings: `limit` (at most 100, the default) and `cursor` (the previous
@@ -34,8 +34,6 @@ pub enum WaitOutcome {
     Expired(Message),
     Timeout,
 }
-
-const MAX_FEEDBACK: usize = 10_000;
 
 impl App {
     /// A human answers a review (`POST /api/messages/:id/respond`).
@@ -76,7 +74,7 @@ impl App {
         };
         let modified = match modified_file_ids {
             None | Some(Value::Null) => None,
-            Some(Value::Object(m)) if m.values().all(Value::is_string) => Some(Value::Object(m)),
+            Some(Value::Object(m)) if m.values().all(Value::is_string) => Some(m),
             Some(_) => {
                 c.fail("modifiedFileIds", "must be an object of attachment ids");
                 None
@@ -84,38 +82,22 @@ impl App {
         };
         c.finish()?;
         let m = self.get_message(user, None, id).await?;
-        let response = response.expect("validated above");
-        let now = self.now();
+        let reply = Reply {
+            response: response.expect("validated above"),
+            feedback,
+            modified_file_ids: modified,
+        };
         let outcome = self
             .store
-            .respond_review(&m.channel_id, &m.id, now, move |review| {
-                let response = validate_response(review, &response)?;
-                let mut r = review.as_object().cloned().unwrap_or_else(Map::new);
-                r.insert("status".into(), Value::from("completed"));
-                r.insert("response".into(), response);
-                r.insert("completedAt".into(), Value::from(now.to_iso()));
-                r.insert(
-                    "feedback".into(),
-                    feedback.map(Value::from).unwrap_or(Value::Null),
-                );
-                if let Some(m) = modified {
-                    r.insert("modifiedFileIds".into(), m);
-                }
-                Ok(Value::Object(r))
-            })
-            .await
-            .map_err(|e| match e {
-                StoreError::Invalid(v) => AppError::Invalid(v),
-                e => AppError::Store(e),
-            })?;
+            .respond_review(&m.channel_id, &m.id, self.now(), reply)
+            .await?;
         match outcome {
             RespondOutcome::Answered(m) => {
                 let m = *m;
                 tracing::info!(message_id = %m.id, channel_id = %m.channel_id, user_id = %user, "review answered");
                 Ok(m)
             }
-            RespondOutcome::AlreadyResponded => Err(AppError::ReviewAlreadyResponded),
-            RespondOutcome::Expired => Err(AppError::ReviewExpired),
+            RespondOutcome::Refused(r) => Err(AppError::Refused(r)),
             RespondOutcome::NoReview => Err(AppError::NotFound(Missing::Review)),
             RespondOutcome::NotFound => Err(AppError::NotFound(Missing::Message)),
         }
