@@ -2,10 +2,10 @@
 //! stable `code`. No wildcard arms, so a new variant cannot ship without a mapping.
 //! 5xx bodies are opaque and logged once here.
 
-use crate::app::{AppError, Missing};
+use crate::app::{AppError, Limit, Missing};
 use assent_core::review::Refusal;
-use assent_proto::{ErrorBody, FieldIssue};
-use assent_store::StoreError;
+use assent_proto::{ErrorBody, ErrorCode, FieldIssue};
+use assent_store::{Rejection, StoreError};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
@@ -56,46 +56,10 @@ impl From<assent_core::ValidationError> for ApiError {
 }
 
 impl ApiError {
-    pub fn status_and_code(&self) -> (StatusCode, &'static str) {
-        use StatusCode as S;
+    pub fn status_and_code(&self) -> (StatusCode, ErrorCode) {
         match self {
-            ApiError::Edge(e) => match e {
-                EdgeError::InvalidJson(_) => (S::BAD_REQUEST, "invalid_json"),
-                EdgeError::InvalidField { .. } => (S::BAD_REQUEST, "validation_failed"),
-                EdgeError::PayloadTooLarge => (S::PAYLOAD_TOO_LARGE, "payload_too_large"),
-                EdgeError::RequestTimeout => (S::REQUEST_TIMEOUT, "request_timeout"),
-                EdgeError::UnsupportedMediaType => {
-                    (S::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
-                }
-                EdgeError::MissingApiKey => (S::UNAUTHORIZED, "missing_api_key"),
-                EdgeError::InvalidApiKey => (S::UNAUTHORIZED, "invalid_api_key"),
-                EdgeError::NotAuthenticated => (S::UNAUTHORIZED, "unauthorized"),
-                EdgeError::PasswordChangeRequired => (S::FORBIDDEN, "password_change_required"),
-                EdgeError::RouteNotFound => (S::NOT_FOUND, "route_not_found"),
-                EdgeError::MethodNotAllowed => (S::METHOD_NOT_ALLOWED, "method_not_allowed"),
-                EdgeError::CrossSiteRequest => (S::FORBIDDEN, "cross_site_request"),
-            },
-            ApiError::App(e) => match e {
-                AppError::Invalid(_) => (S::BAD_REQUEST, "validation_failed"),
-                AppError::BadRequest { code, .. } => (S::BAD_REQUEST, code),
-                AppError::Unauthorized(_) => (S::UNAUTHORIZED, "unauthorized"),
-                AppError::InvalidCredentials => (S::UNAUTHORIZED, "invalid_credentials"),
-                AppError::WrongPassword => (S::UNAUTHORIZED, "wrong_password"),
-                AppError::NotYourAgent => (S::FORBIDDEN, "not_your_agent"),
-                AppError::OwnerRequired => (S::FORBIDDEN, "owner_required"),
-                AppError::CannotDeleteSelf => (S::FORBIDDEN, "cannot_delete_self"),
-                AppError::NotFound(what) => (S::NOT_FOUND, not_found_code(what)),
-                AppError::EmailInUse => (S::CONFLICT, "email_in_use"),
-                AppError::Refused(r) => refusal_code(r),
-                AppError::TooManyAttempts { .. } => (S::TOO_MANY_REQUESTS, "too_many_attempts"),
-                AppError::Busy => (S::TOO_MANY_REQUESTS, "server_busy"),
-                AppError::TooManySockets(_) => (S::TOO_MANY_REQUESTS, "too_many_sockets"),
-                AppError::Store(StoreError::Rejected { code, .. }) => (S::BAD_REQUEST, code),
-                AppError::Store(StoreError::Closed) => (S::SERVICE_UNAVAILABLE, "shutting_down"),
-                AppError::Store(_) | AppError::Internal(_) => {
-                    (S::INTERNAL_SERVER_ERROR, "internal")
-                }
-            },
+            ApiError::Edge(e) => edge_code(e),
+            ApiError::App(e) => app_code(e),
         }
     }
 
@@ -121,9 +85,6 @@ impl ApiError {
                     message: message.clone(),
                 }]),
             ),
-            ApiError::App(AppError::Store(StoreError::Rejected { message, .. })) => {
-                ((*message).to_owned(), None)
-            }
             _ if status.is_server_error() => {
                 if status == StatusCode::SERVICE_UNAVAILABLE {
                     ("Server is shutting down".to_owned(), None)
@@ -137,27 +98,94 @@ impl ApiError {
             status_code: status.as_u16(),
             error: status.canonical_reason().unwrap_or_default().to_owned(),
             message,
-            code: code.to_owned(),
+            code: code.as_str().to_owned(),
             errors,
         }
     }
 }
 
-fn refusal_code(r: &Refusal) -> (StatusCode, &'static str) {
-    match r {
-        Refusal::AlreadyResponded => (StatusCode::FORBIDDEN, "review_already_responded"),
-        Refusal::Expired | Refusal::PastDeadline => (StatusCode::FORBIDDEN, "review_expired"),
-        Refusal::Invalid(_) => (StatusCode::BAD_REQUEST, "validation_failed"),
+fn edge_code(e: &EdgeError) -> (StatusCode, ErrorCode) {
+    use ErrorCode as C;
+    use StatusCode as S;
+    match e {
+        EdgeError::InvalidJson(_) => (S::BAD_REQUEST, C::InvalidJson),
+        EdgeError::InvalidField { .. } => (S::BAD_REQUEST, C::ValidationFailed),
+        EdgeError::PayloadTooLarge => (S::PAYLOAD_TOO_LARGE, C::PayloadTooLarge),
+        EdgeError::RequestTimeout => (S::REQUEST_TIMEOUT, C::RequestTimeout),
+        EdgeError::UnsupportedMediaType => (S::UNSUPPORTED_MEDIA_TYPE, C::UnsupportedMediaType),
+        EdgeError::MissingApiKey => (S::UNAUTHORIZED, C::MissingApiKey),
+        EdgeError::InvalidApiKey => (S::UNAUTHORIZED, C::InvalidApiKey),
+        EdgeError::NotAuthenticated => (S::UNAUTHORIZED, C::Unauthorized),
+        EdgeError::PasswordChangeRequired => (S::FORBIDDEN, C::PasswordChangeRequired),
+        EdgeError::RouteNotFound => (S::NOT_FOUND, C::RouteNotFound),
+        EdgeError::MethodNotAllowed => (S::METHOD_NOT_ALLOWED, C::MethodNotAllowed),
+        EdgeError::CrossSiteRequest => (S::FORBIDDEN, C::CrossSiteRequest),
     }
 }
 
-fn not_found_code(what: &Missing) -> &'static str {
+fn app_code(e: &AppError) -> (StatusCode, ErrorCode) {
+    use ErrorCode as C;
+    use StatusCode as S;
+    match e {
+        AppError::Invalid(_) => (S::BAD_REQUEST, C::ValidationFailed),
+        AppError::Limit(l) => (S::BAD_REQUEST, limit_code(l)),
+        AppError::CannotDemoteSelf => (S::BAD_REQUEST, C::CannotDemoteSelf),
+        AppError::Rejected(r) => (S::BAD_REQUEST, rejection_code(r)),
+        AppError::Unauthorized(_) => (S::UNAUTHORIZED, C::Unauthorized),
+        AppError::InvalidCredentials => (S::UNAUTHORIZED, C::InvalidCredentials),
+        AppError::WrongPassword => (S::UNAUTHORIZED, C::WrongPassword),
+        AppError::NotYourAgent => (S::FORBIDDEN, C::NotYourAgent),
+        AppError::OwnerRequired => (S::FORBIDDEN, C::OwnerRequired),
+        AppError::CannotDeleteSelf => (S::FORBIDDEN, C::CannotDeleteSelf),
+        AppError::NotFound(what) => (S::NOT_FOUND, not_found_code(what)),
+        AppError::EmailInUse => (S::CONFLICT, C::EmailInUse),
+        AppError::Refused(r) => refusal_code(r),
+        AppError::TooManyAttempts { .. } => (S::TOO_MANY_REQUESTS, C::TooManyAttempts),
+        AppError::Busy => (S::TOO_MANY_REQUESTS, C::ServerBusy),
+        AppError::TooManySockets(_) => (S::TOO_MANY_REQUESTS, C::TooManySockets),
+        AppError::Store(StoreError::Closed) => (S::SERVICE_UNAVAILABLE, C::ShuttingDown),
+        AppError::Store(_) | AppError::Internal(_) => (S::INTERNAL_SERVER_ERROR, C::Internal),
+    }
+}
+
+fn limit_code(l: &Limit) -> ErrorCode {
+    match l {
+        Limit::OpenStreams { .. } => ErrorCode::TooManyOpenStreams,
+        Limit::ApiKeys(_) => ErrorCode::TooManyApiKeys,
+        Limit::Agents(_) => ErrorCode::TooManyAgents,
+        Limit::Subscriptions(_) => ErrorCode::TooManySubscriptions,
+        Limit::StreamText => ErrorCode::StreamTooLong,
+    }
+}
+
+fn rejection_code(r: &Rejection) -> ErrorCode {
+    match r {
+        Rejection::IterationTargetMissing | Rejection::IterationTargetOpen => {
+            ErrorCode::InvalidIteration
+        }
+        Rejection::IterationChainMember => ErrorCode::IterationChainMember,
+        Rejection::StreamFinished => ErrorCode::StreamFinished,
+        Rejection::NoWebhook => ErrorCode::NoWebhook,
+    }
+}
+
+fn refusal_code(r: &Refusal) -> (StatusCode, ErrorCode) {
+    match r {
+        Refusal::AlreadyResponded => (StatusCode::FORBIDDEN, ErrorCode::ReviewAlreadyResponded),
+        Refusal::Expired | Refusal::PastDeadline => {
+            (StatusCode::FORBIDDEN, ErrorCode::ReviewExpired)
+        }
+        Refusal::Invalid(_) => (StatusCode::BAD_REQUEST, ErrorCode::ValidationFailed),
+    }
+}
+
+fn not_found_code(what: &Missing) -> ErrorCode {
     match what {
-        Missing::Message => "message_not_found",
-        Missing::User => "user_not_found",
-        Missing::ApiKey => "api_key_not_found",
-        Missing::Review => "review_not_found",
-        Missing::Stream => "stream_not_found",
+        Missing::Message => ErrorCode::MessageNotFound,
+        Missing::User => ErrorCode::UserNotFound,
+        Missing::ApiKey => ErrorCode::ApiKeyNotFound,
+        Missing::Review => ErrorCode::ReviewNotFound,
+        Missing::Stream => ErrorCode::StreamNotFound,
     }
 }
 
@@ -188,6 +216,110 @@ impl IntoResponse for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use assent_core::ValidationError;
+
+    /// One error of every kind the table maps.
+    fn every_error() -> Vec<ApiError> {
+        use AppError as A;
+        use EdgeError as E;
+        let invalid =
+            || ValidationError::single("review.payload.options[0].id", "must not be empty");
+        let mut all: Vec<ApiError> = vec![
+            E::InvalidJson("expected value at line 1 column 2".into()).into(),
+            E::InvalidField {
+                path: "limit".into(),
+                message: "must be a number".into(),
+            }
+            .into(),
+            E::PayloadTooLarge.into(),
+            E::RequestTimeout.into(),
+            E::UnsupportedMediaType.into(),
+            E::MissingApiKey.into(),
+            E::InvalidApiKey.into(),
+            E::NotAuthenticated.into(),
+            E::PasswordChangeRequired.into(),
+            E::RouteNotFound.into(),
+            E::MethodNotAllowed.into(),
+            E::CrossSiteRequest.into(),
+        ];
+        let app = [
+            A::Invalid(invalid()),
+            A::Limit(Limit::OpenStreams {
+                per_channel: 8,
+                per_user: 32,
+            }),
+            A::Limit(Limit::ApiKeys(100)),
+            A::Limit(Limit::Agents(2000)),
+            A::Limit(Limit::Subscriptions(1000)),
+            A::Limit(Limit::StreamText),
+            A::CannotDemoteSelf,
+            A::Rejected(Rejection::IterationTargetMissing),
+            A::Rejected(Rejection::IterationTargetOpen),
+            A::Rejected(Rejection::IterationChainMember),
+            A::Rejected(Rejection::StreamFinished),
+            A::Rejected(Rejection::NoWebhook),
+            A::Unauthorized("Session expired"),
+            A::InvalidCredentials,
+            A::WrongPassword,
+            A::NotYourAgent,
+            A::OwnerRequired,
+            A::CannotDeleteSelf,
+            A::NotFound(Missing::Message),
+            A::NotFound(Missing::User),
+            A::NotFound(Missing::ApiKey),
+            A::NotFound(Missing::Review),
+            A::NotFound(Missing::Stream),
+            A::EmailInUse,
+            A::Refused(Refusal::AlreadyResponded),
+            A::Refused(Refusal::Expired),
+            A::Refused(Refusal::Invalid(invalid())),
+            A::TooManyAttempts {
+                retry_after_secs: 4,
+            },
+            A::Busy,
+            A::TooManySockets(1000),
+            A::Store(StoreError::Closed),
+            A::Store(StoreError::Corrupt("row 7".into())),
+            A::Internal("db password is hunter2".into()),
+        ];
+        all.extend(app.into_iter().map(ApiError::from));
+        all
+    }
+
+    /// The bodies clients see, compared with `tests/snapshots/error_bodies.txt`. After an
+    /// intended change, rerun with `UPDATE_SNAPSHOTS=1` and review the diff.
+    #[test]
+    fn error_bodies_match_their_snapshot() {
+        let rendered: String = every_error()
+            .iter()
+            .map(|e| format!("{}\n", serde_json::to_string(&e.body()).unwrap()))
+            .collect();
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/snapshots/error_bodies.txt"
+        );
+        // A test switch, not a setting.
+        #[allow(clippy::disallowed_methods)]
+        if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+            std::fs::write(path, &rendered).unwrap();
+        }
+        let expected = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            rendered == expected,
+            "error bodies changed; rerun with UPDATE_SNAPSHOTS=1 if intended:\n{rendered}"
+        );
+    }
+
+    #[test]
+    fn every_code_is_produced_by_some_error() {
+        let produced: Vec<ErrorCode> = every_error()
+            .iter()
+            .map(|e| e.status_and_code().1)
+            .collect();
+        for code in ErrorCode::ALL {
+            assert!(produced.contains(code), "{code} is never produced");
+        }
+    }
 
     #[test]
     fn internal_errors_are_opaque() {

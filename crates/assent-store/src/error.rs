@@ -10,12 +10,9 @@ pub enum StoreError {
     NotFound,
     #[error("conflict: {0}")]
     Conflict(&'static str),
-    /// A business rule refused the write (the message says which).
-    #[error("{message}")]
-    Rejected {
-        code: &'static str,
-        message: &'static str,
-    },
+    /// A business rule refused the write.
+    #[error(transparent)]
+    Rejected(#[from] Rejection),
     #[error(transparent)]
     Invalid(#[from] assent_core::ValidationError),
     #[error("corrupt row: {0}")]
@@ -24,6 +21,21 @@ pub enum StoreError {
     Config(String),
     #[error("the store is shut down")]
     Closed,
+}
+
+/// The rules a write job checks against stored state, refused before anything is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum Rejection {
+    #[error("iterationOf target does not exist in this channel")]
+    IterationTargetMissing,
+    #[error("iterationOf target must have a completed or expired review")]
+    IterationTargetOpen,
+    #[error("Cannot delete a message that is part of an iteration chain with other messages")]
+    IterationChainMember,
+    #[error("This stream is already complete or aborted")]
+    StreamFinished,
+    #[error("No webhook configured for this message")]
+    NoWebhook,
 }
 
 impl From<serde_json::Error> for StoreError {
@@ -39,7 +51,7 @@ impl StoreError {
             self,
             StoreError::NotFound
                 | StoreError::Conflict(_)
-                | StoreError::Rejected { .. }
+                | StoreError::Rejected(_)
                 | StoreError::Invalid(_)
         )
     }

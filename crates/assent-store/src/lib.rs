@@ -21,7 +21,7 @@ mod webhooks;
 pub mod writer;
 
 pub use channels::{AgentPatch, NewAgent, PingOutcome};
-pub use error::StoreError;
+pub use error::{Rejection, StoreError};
 pub use events::{CommittedEvent, EventPage};
 pub use messages::{MessageQuery, NewMessage, Page, RespondOutcome, ReviewFilter};
 pub use users::{NewUser, UserWithHash};

@@ -1,7 +1,7 @@
 //! Messages: create (idempotent on `clientId`), read, page, delete, acknowledge.
 
 use crate::events;
-use crate::{Store, StoreError, rows};
+use crate::{Rejection, Store, StoreError, rows};
 use assent_core::UserId;
 use assent_core::model::{DeliveryStatus, Message, MessageStatus, SenderType, StreamState};
 use assent_core::review::{Refusal, Reply, Review, ReviewStatus};
@@ -307,15 +307,14 @@ impl Store {
                     .fetch_optional(&mut *conn)
                     .await?;
                     if let Some(Some(g)) = group {
-                        let members: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM messages WHERE iteration_group_id = $1")
-                            .bind(&g)
-                            .fetch_one(&mut *conn)
-                            .await?;
+                        let members: i64 = sqlx::query_scalar(
+                            "SELECT COUNT(*) FROM messages WHERE iteration_group_id = $1",
+                        )
+                        .bind(&g)
+                        .fetch_one(&mut *conn)
+                        .await?;
                         if members > 1 {
-                            return Err(StoreError::Rejected {
-                                code: "iteration_chain_member",
-                                message: "Cannot delete a message that is part of an iteration chain with other messages",
-                            });
+                            return Err(Rejection::IterationChainMember.into());
                         }
                     }
                     let r = sqlx::query("DELETE FROM messages WHERE id = $1 AND channel_id = $2")
@@ -415,16 +414,10 @@ async fn next_iteration(
     .bind(channel.as_str())
     .fetch_optional(&mut *conn)
     .await?
-    .ok_or(StoreError::Rejected {
-        code: "invalid_iteration",
-        message: "iterationOf target does not exist in this channel",
-    })?;
+    .ok_or(Rejection::IterationTargetMissing)?;
     let status = rows::os(&row, "review_status")?;
     if !matches!(status.as_deref(), Some("completed") | Some("expired")) {
-        return Err(StoreError::Rejected {
-            code: "invalid_iteration",
-            message: "iterationOf target must have a completed or expired review",
-        });
+        return Err(Rejection::IterationTargetOpen.into());
     }
     let group = match rows::os(&row, "iteration_group_id")? {
         Some(g) => g,

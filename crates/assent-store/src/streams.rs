@@ -2,7 +2,7 @@
 //! completion, status steps, stale-draft sweeps, and agent-reported thread events.
 
 use crate::events;
-use crate::{Store, StoreError, rows};
+use crate::{Rejection, Store, StoreError, rows};
 use assent_core::model::{Message, StreamState};
 use assent_core::{ChannelId, DomainEvent, Millis, StatusStep, UserId, new_id};
 use serde_json::{Map, Value};
@@ -102,10 +102,7 @@ impl Store {
                         .await?
                         .ok_or(StoreError::NotFound)?;
                     if m.stream_state != Some(StreamState::Streaming) {
-                        return Err(StoreError::Rejected {
-                            code: "stream_finished",
-                            message: "This stream is already complete or aborted",
-                        });
+                        return Err(Rejection::StreamFinished.into());
                     }
                     update_draft(conn, events, m, text, state, agent_name, now).await
                 })

@@ -10,7 +10,7 @@
 //! same bytes.
 
 use crate::events::CommittedEvent;
-use crate::{Backend, Store, StoreError, rows};
+use crate::{Backend, Rejection, Store, StoreError, rows};
 use assent_core::model::{DeliveryStatus, WebhookAuth, WebhookState, WebhookTarget};
 use assent_core::review::Review;
 use assent_core::{ChannelId, LoggedEvent, MessageId, Millis, RouteSource, new_id};
@@ -533,7 +533,7 @@ impl Store {
 
     /// A manual retry of a message's newest delivery: one more attempt, now, with the same
     /// `webhook-id`. An agent-target delivery is pointed at the agent's current URL and a
-    /// disabled endpoint is re-enabled (a human asked for it). `Rejected { no_webhook }` when
+    /// disabled endpoint is re-enabled (a human asked for it). `Rejected(NoWebhook)` when
     /// the message has no delivery or the agent no longer has a URL.
     pub async fn retry_webhook(
         &self,
@@ -547,10 +547,7 @@ impl Store {
         self.writer
             .run(&key, move |conn, _| {
                 Box::pin(async move {
-                    const NONE: StoreError = StoreError::Rejected {
-                        code: "no_webhook",
-                        message: "No webhook configured for this message",
-                    };
+                    const NONE: StoreError = StoreError::Rejected(Rejection::NoWebhook);
                     let row = sqlx::query(
                         "SELECT d.id, d.target, d.state, c.webhook_url FROM webhook_deliveries d \
                          JOIN channels c ON c.id = d.channel_id \

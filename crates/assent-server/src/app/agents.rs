@@ -152,10 +152,7 @@ impl App {
         let tag = tag(&mut c, input.tag);
         c.finish()?;
         if self.store.count_agents(user).await? >= MAX_AGENTS_PER_USER {
-            return Err(AppError::bad_request(
-                "too_many_agents",
-                format!("A user may have at most {MAX_AGENTS_PER_USER} agents: delete one first"),
-            ));
+            return Err(super::Limit::Agents(MAX_AGENTS_PER_USER).into());
         }
         let agent = self
             .store

@@ -484,12 +484,7 @@ impl App {
         label: Option<String>,
     ) -> Result<(ApiKey, String), AppError> {
         if self.store.list_api_keys(user).await?.len() >= MAX_API_KEYS_PER_USER {
-            return Err(AppError::bad_request(
-                "too_many_api_keys",
-                format!(
-                    "A user may have at most {MAX_API_KEYS_PER_USER} API keys: delete one first"
-                ),
-            ));
+            return Err(super::Limit::ApiKeys(MAX_API_KEYS_PER_USER).into());
         }
         let mut c = Checker::new();
         let label = match label {
@@ -693,10 +688,7 @@ impl App {
         c.finish()?;
         let id = UserId::parse(id).ok_or(AppError::NotFound(Missing::User))?;
         if id == actor.id && role == Some(Role::Member) {
-            return Err(AppError::bad_request(
-                "cannot_demote_self",
-                "Cannot remove your own owner role",
-            ));
+            return Err(AppError::CannotDemoteSelf);
         }
         match self.store.update_user(&id, display_name, role).await {
             Ok(u) => Ok(u),

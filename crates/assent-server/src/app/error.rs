@@ -2,14 +2,20 @@
 //! place only: `crate::error`.
 
 use assent_core::ValidationError;
-use assent_store::StoreError;
+use assent_store::{Rejection, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("{0}")]
     Invalid(#[from] ValidationError),
-    #[error("{message}")]
-    BadRequest { code: &'static str, message: String },
+    /// A per-user or per-connection cap was reached.
+    #[error(transparent)]
+    Limit(#[from] Limit),
+    #[error("Cannot remove your own owner role")]
+    CannotDemoteSelf,
+    /// A rule the store checked against stored state.
+    #[error(transparent)]
+    Rejected(#[from] Rejection),
     #[error("{0}")]
     Unauthorized(&'static str),
     #[error("Invalid credentials")]
@@ -35,8 +41,9 @@ pub enum AppError {
     Busy,
     #[error("This key or session already has {0} sockets open")]
     TooManySockets(usize),
+    /// A store failure (never a refusal: those become `Invalid` or `Rejected`).
     #[error("internal error: {0}")]
-    Store(#[from] StoreError),
+    Store(StoreError),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -63,11 +70,29 @@ impl std::fmt::Display for Missing {
     }
 }
 
-impl AppError {
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        AppError::BadRequest {
-            code,
-            message: message.into(),
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Invalid(v) => AppError::Invalid(v),
+            StoreError::Rejected(r) => AppError::Rejected(r),
+            e => AppError::Store(e),
         }
     }
+}
+
+/// The caps (`docs/LIMITS` in the README): each says what to do instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Limit {
+    #[error(
+        "At most {per_channel} streaming drafts per channel and {per_user} per user may be open: complete or abort one first"
+    )]
+    OpenStreams { per_channel: i64, per_user: i64 },
+    #[error("A user may have at most {0} API keys: delete one first")]
+    ApiKeys(usize),
+    #[error("A user may have at most {0} agents: delete one first")]
+    Agents(i64),
+    #[error("A connection may be subscribed to at most {0} channels: unsubscribe from one first")]
+    Subscriptions(usize),
+    #[error("The streamed text exceeds the message size limit")]
+    StreamText,
 }

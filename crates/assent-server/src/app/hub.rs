@@ -848,12 +848,9 @@ impl Worker {
             }
         };
         if self.subs.len() >= MAX_SUBSCRIPTIONS && !self.subs.contains_key(&channel) {
-            done(SubscribeOutcome::Refused(AppError::bad_request(
-                "too_many_subscriptions",
-                format!(
-                    "A connection may be subscribed to at most {MAX_SUBSCRIPTIONS} channels: unsubscribe from one first"
-                ),
-            )));
+            done(SubscribeOutcome::Refused(
+                super::Limit::Subscriptions(MAX_SUBSCRIPTIONS).into(),
+            ));
             return true;
         }
         // Register before reading the log: anything committed from now on is queued behind

@@ -225,13 +225,11 @@ impl App {
         if self.store.draft(channel, stream_id).await?.is_some() {
             return Ok(());
         }
-        Err(AppError::bad_request(
-            "too_many_open_streams",
-            format!(
-                "At most {MAX_OPEN_DRAFTS_PER_CHANNEL} streaming drafts per channel and \
-                 {MAX_OPEN_DRAFTS_PER_USER} per user may be open: complete or abort one first"
-            ),
-        ))
+        Err(super::Limit::OpenStreams {
+            per_channel: MAX_OPEN_DRAFTS_PER_CHANNEL,
+            per_user: MAX_OPEN_DRAFTS_PER_USER,
+        }
+        .into())
     }
 
     async fn create(

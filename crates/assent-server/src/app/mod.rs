@@ -21,7 +21,7 @@ pub use agents::{AgentInput, AgentUpdate, MAX_AGENTS_PER_USER};
 pub use auth::{
     Hashing, MAX_API_KEYS_PER_USER, MAX_SESSIONS_PER_USER, SessionGrant, TICKET_TTL_SECS,
 };
-pub use error::{AppError, Missing};
+pub use error::{AppError, Limit, Missing};
 pub use messages::{
     AgentMessageInput, ListInput, MAX_OPEN_DRAFTS_PER_CHANNEL, MAX_OPEN_DRAFTS_PER_USER,
     UserMessageInput,

@@ -9,7 +9,7 @@ use super::{App, AppError};
 use assent_core::model::{Message, Principal, StreamState};
 use assent_core::validate::{Checker, MAX_CLIENT_ID_CHARS, MAX_TEXT_CHARS};
 use assent_core::{ChannelId, StatusStep};
-use assent_store::StoreError;
+use assent_store::{Rejection, StoreError};
 use std::sync::Arc;
 
 /// The live text of a draft being streamed.
@@ -40,7 +40,7 @@ pub struct DeltaInput {
 fn stream_error(e: StoreError) -> AppError {
     match e {
         StoreError::NotFound => AppError::NotFound(super::Missing::Stream),
-        e => AppError::Store(e),
+        e => e.into(),
     }
 }
 
@@ -106,10 +106,7 @@ impl App {
                     self.remember_draft(&m)
                 }
                 Some(_) => {
-                    return Err(AppError::bad_request(
-                        "stream_finished",
-                        "This stream is already complete or aborted",
-                    ));
+                    return Err(Rejection::StreamFinished.into());
                 }
                 None => return Err(AppError::NotFound(super::Missing::Stream)),
             }
@@ -120,10 +117,7 @@ impl App {
                 return Err(AppError::NotFound(super::Missing::Stream));
             };
             if d.text.len() + delta.len() > MAX_TEXT_CHARS * 4 {
-                return Err(AppError::bad_request(
-                    "stream_too_long",
-                    "The streamed text exceeds the message size limit",
-                ));
+                return Err(super::Limit::StreamText.into());
             }
             d.text.push_str(&delta);
             d.deltas += 1;
@@ -189,7 +183,7 @@ impl App {
             Ok(m) => m,
             // A retried completion (or abort), e.g. after a timeout: the stream already ended
             // that way with that text, so the call is answered as the first one was.
-            Err(e @ StoreError::Rejected { .. }) if finishing => {
+            Err(e @ StoreError::Rejected(Rejection::StreamFinished)) if finishing => {
                 match self.store.draft(&channel, stream_id).await? {
                     Some(m)
                         if m.stream_state == state
@@ -287,7 +281,7 @@ impl App {
             match saved {
                 Ok(true) => n += 1,
                 // Completed, aborted or deleted meanwhile.
-                Ok(false) | Err(StoreError::NotFound | StoreError::Rejected { .. }) => {
+                Ok(false) | Err(StoreError::NotFound | StoreError::Rejected(_)) => {
                     self.drafts
                         .lock()
                         .expect("drafts lock poisoned")

@@ -771,7 +771,8 @@ pub fn openapi_document() -> Value {
                         "statusCode": {"type": "integer"},
                         "message": {"type": "string"},
                         "error": {"type": "string"},
-                        "code": {"type": "string"},
+                        "code": {"type": "string", "enum": assent_proto::ErrorCode::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
+                                 "description": "Stable; new codes may be added."},
                         "errors": {"type": "array", "items": {"type": "object", "properties": {"path": {"type": "string"}, "message": {"type": "string"}}}},
                     }
                 }
