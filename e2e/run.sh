@@ -122,7 +122,7 @@ if ! (cd "$root" && timeout --kill-after=10 "$suite_timeout" "$python" -m pytest
   failed+=(example-langchain)
 fi
 
-echo "e2e: ==== dashboard unit tests: crates/assent-server/tests/js (markdown renderer) ===="
+echo "e2e: ==== dashboard unit tests: crates/assent-server/tests/js (chat reducer, validation, diff, markdown) ===="
 if ! (cd "$root" && timeout --kill-after=10 "$suite_timeout" node --test crates/assent-server/tests/js/*.test.mjs); then
   failed+=(dashboard-unit)
 fi
