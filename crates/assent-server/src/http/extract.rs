@@ -2,8 +2,10 @@
 //! one table.
 
 use super::Ctx;
+use crate::app::hub::View;
 use crate::error::{ApiError, EdgeError};
-use assent_core::model::{Principal, PrincipalKind, User};
+use assent_core::UserId;
+use assent_core::model::{Message, Principal, PrincipalKind, User};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE};
 use axum::http::request::Parts;
@@ -250,5 +252,71 @@ impl FromRequestParts<Ctx> for Human {
             return Err(EdgeError::PasswordChangeRequired.into());
         }
         Ok(Human(s))
+    }
+}
+
+/// Who calls a route that the agent API and the dashboard both serve, and the view they get.
+/// The route table says which credential a route takes (its `Auth`, put in the request's
+/// extensions by `router`): an API key (`AgentAuth`, the agent view) or a session (`Human`,
+/// the dashboard view: password answers redacted, message ids found without a channel).
+pub struct Caller {
+    pub principal: Principal,
+    pub view: View,
+}
+
+impl FromRequestParts<Ctx> for Caller {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, ctx: &Ctx) -> Result<Self, ApiError> {
+        match parts.extensions.get::<super::Auth>() {
+            Some(super::Auth::ApiKey) => {
+                let AgentAuth(principal) = AgentAuth::from_request_parts(parts, ctx).await?;
+                Ok(Caller {
+                    principal,
+                    view: View::Agent,
+                })
+            }
+            Some(super::Auth::Session) => {
+                let Human(s) = Human::from_request_parts(parts, ctx).await?;
+                Ok(Caller {
+                    principal: s.principal(),
+                    view: View::Dashboard,
+                })
+            }
+            _ => Err(EdgeError::NotAuthenticated.into()),
+        }
+    }
+}
+
+impl Caller {
+    pub fn user(&self) -> &UserId {
+        &self.principal.user_id
+    }
+
+    /// A message as this caller sees it.
+    pub fn message(&self, m: &Message) -> assent_proto::MessageRecord {
+        match self.view {
+            View::Agent => crate::wire::message(m, None),
+            View::Dashboard => crate::wire::message_redacted(m, None),
+        }
+    }
+
+    /// The channel a message id is looked up in: agents name it (`?channel=`; absent is
+    /// the empty name, refused by the use case), dashboards do not (the id finds it).
+    pub fn channel_of(&self, q: &Q) -> Option<String> {
+        match self.view {
+            View::Agent => Some(q.get("channel").unwrap_or_default()),
+            View::Dashboard => None,
+        }
+    }
+
+    /// Like `channel_of`, but an agent without `?channel=` gets a 400 naming it.
+    pub fn required_channel(&self, q: &Q) -> Result<Option<String>, ApiError> {
+        match (self.view, q.get("channel")) {
+            (View::Dashboard, _) => Ok(None),
+            (View::Agent, Some(v)) if !v.is_empty() => Ok(Some(v)),
+            (View::Agent, _) => {
+                Err(assent_core::ValidationError::single("channel", "is required").into())
+            }
+        }
     }
 }

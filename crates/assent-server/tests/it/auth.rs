@@ -647,3 +647,31 @@ async fn revoked_keys_and_sessions_lose_their_open_sockets_within_a_second() {
     sio_closed_within(&mut other_dash, second).await;
     s.stop().await;
 }
+
+/// Agent API and dashboard routes share handlers (`Caller`); each route still takes only its
+/// own credential, and each caller gets its own view.
+#[tokio::test]
+async fn shared_handlers_take_only_their_routes_credential() {
+    let s = Server::start().await;
+    let t = s.tenant().await;
+    for (path, wrong, code) in [
+        ("/api/v1/agents", &t.human, "missing_api_key"),
+        ("/api/agents", &t.key, "unauthorized"),
+        ("/api/v1/agents/x/deliveries", &t.human, "missing_api_key"),
+        ("/api/agents/x/deliveries", &t.key, "unauthorized"),
+    ] {
+        let (st, v) = s.get(path, wrong).await;
+        assert_eq!((st.as_u16(), v["code"].as_str()), (401, Some(code)), "{path}");
+    }
+    let (_, agent_view) = s.get("/api/v1/agents", &t.key).await;
+    let (_, human_view) = s.get("/api/agents", &t.human).await;
+    assert_eq!(agent_view[0]["id"], human_view[0]["id"]);
+    assert!(agent_view[0].get("unreadCount").is_none(), "{agent_view}");
+    assert_eq!(human_view[0]["unreadCount"], 0, "the dashboard's summary");
+    let (st, v) = s.get("/api/v1/messages/m1/deliveries", &t.key).await;
+    assert_eq!(
+        (st.as_u16(), v["errors"][0]["path"].as_str()),
+        (400, Some("channel")),
+        "agents name the channel: {v}"
+    );
+}
