@@ -371,7 +371,11 @@ async fn ingest(
         for k in 0..subscribers {
             let mut c = sio(&s.api.base, &s.key, ci * subscribers + k).await?;
             let ack = c
-                .emit_with_ack("subscribe:channel", json!(ch), Duration::from_secs(10))
+                .emit_with_ack(
+                    assent_proto::events::SUBSCRIBE,
+                    json!(ch),
+                    Duration::from_secs(10),
+                )
                 .await?;
             if ack["ok"] != true {
                 bail!("subscribe refused: {ack}");
@@ -381,7 +385,7 @@ async fn ingest(
                 let mut local = hist();
                 while !stop.load(Ordering::Relaxed) {
                     match c.next_event(Duration::from_millis(200)).await {
-                        Ok(e) if e.name == "message:created" => {
+                        Ok(e) if e.name == assent_proto::events::MESSAGE_CREATED => {
                             if let Some(t) = e.data.pointer("/metadata/t").and_then(Value::as_u64) {
                                 let _ = local.record(micros().saturating_sub(t).max(1));
                                 received.fetch_add(1, Ordering::Relaxed);
@@ -497,8 +501,12 @@ async fn idle(cli: &Cli, connections: usize, hold: u64) -> Result<Value> {
             async move {
                 let c = sio(&base, &key, i).await?;
                 // Two rooms each, like the goal metric: the channel and (implicitly) the socket.
-                c.emit_with_ack("subscribe:channel", json!(ch), Duration::from_secs(30))
-                    .await?;
+                c.emit_with_ack(
+                    assent_proto::events::SUBSCRIBE,
+                    json!(ch),
+                    Duration::from_secs(30),
+                )
+                .await?;
                 Ok::<_, SioError>(c)
             }
         }))
@@ -582,9 +590,13 @@ async fn resume(
                     Some(l) => json!({"channelId": ch, "lastSeq": l}),
                     None => json!({"channelId": ch, "lastSeq": 0}),
                 };
-                if c.emit_with_ack("subscribe:channel", sub, Duration::from_secs(30))
-                    .await
-                    .is_err()
+                if c.emit_with_ack(
+                    assent_proto::events::SUBSCRIBE,
+                    sub,
+                    Duration::from_secs(30),
+                )
+                .await
+                .is_err()
                 {
                     continue;
                 }
@@ -606,7 +618,7 @@ async fn resume(
                         break;
                     }
                     match c.next_event(left.min(Duration::from_millis(200))).await {
-                        Ok(e) if e.name == "message:created" => {
+                        Ok(e) if e.name == assent_proto::events::MESSAGE_CREATED => {
                             let sq = e.data["seq"].as_i64().unwrap_or(-1);
                             got.push(sq);
                             last = Some(sq);

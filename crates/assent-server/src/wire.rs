@@ -135,7 +135,7 @@ pub fn webhook_body(e: &LoggedEvent) -> Option<String> {
             message: m,
             agent_name,
         } => json!({
-            "event": "message:created",
+            "event": assent_proto::events::MESSAGE_CREATED,
             "channelId": e.channel_id,
             "message": message(m, agent_name.as_deref()),
             "seq": e.seq,
@@ -143,7 +143,7 @@ pub fn webhook_body(e: &LoggedEvent) -> Option<String> {
         DomainEvent::ReviewResponded { message: m } => {
             let review = m.review.as_ref()?.to_json();
             let mut b = json!({
-                "event": "review:responded",
+                "event": assent_proto::events::REVIEW_RESPONDED,
                 "channelId": e.channel_id,
                 "message_id": m.id,
                 "review_type": review.get("type"),
@@ -169,7 +169,7 @@ pub fn webhook_body(e: &LoggedEvent) -> Option<String> {
             message_id,
             review_type,
         } => json!({
-            "event": "review:expired",
+            "event": assent_proto::events::REVIEW_EXPIRED,
             "channelId": e.channel_id,
             "message_id": message_id,
             "review_type": review_type,
@@ -390,37 +390,37 @@ pub fn thread_frames(e: &LoggedEvent, view: View) -> String {
         DomainEvent::MessageCreated { message: m, .. } => {
             match (m.sender_type, m.stream_state, &m.review) {
                 (assent_core::model::SenderType::User, _, _) => vec![json!({
-                    "event_type": "message_created", "thread_id": t, "seq": e.seq, "message_id": m.id,
+                    "event_type": assent_proto::frames::MESSAGE_CREATED, "thread_id": t, "seq": e.seq, "message_id": m.id,
                     "sender_type": "user", "sender_id": m.sender_id, "content": m.text, "message": message_redacted(m, None),
                 })],
                 (_, Some(assent_core::model::StreamState::Streaming), _) => vec![json!({
-                    "event_type": "typing_started", "thread_id": t, "agent_id": t, "seq": e.seq, "message_id": m.id,
+                    "event_type": assent_proto::frames::TYPING_STARTED, "thread_id": t, "agent_id": t, "seq": e.seq, "message_id": m.id,
                     "stream_id": m.stream_id, "workflow_id": m.metadata.as_ref().and_then(|md| md.get("workflowId")).cloned(),
                 })],
                 (_, _, Some(review)) => vec![json!({
-                    "event_type": "approval_pending", "thread_id": t, "agent_id": t, "seq": e.seq, "message_id": m.id,
+                    "event_type": assent_proto::frames::APPROVAL_PENDING, "thread_id": t, "agent_id": t, "seq": e.seq, "message_id": m.id,
                     "review_type": review.kind(), "content": m.text, "expires_at": review.deadline.to_iso(), "review": review,
                 })],
                 _ => vec![json!({
-                    "event_type": "message_completed", "thread_id": t, "agent_id": t, "seq": e.seq, "message_id": m.id,
+                    "event_type": assent_proto::frames::MESSAGE_COMPLETED, "thread_id": t, "agent_id": t, "seq": e.seq, "message_id": m.id,
                     "content": m.text, "status": m.status.map(|s| s.as_str()), "message": message(m, None),
                 })],
             }
         }
         DomainEvent::MessageUpdated { message: m, .. } => match m.stream_state {
             Some(assent_core::model::StreamState::Complete) => vec![
-                json!({"event_type": "stream_end", "thread_id": t, "agent_id": t, "seq": e.seq, "message_id": m.id, "stream_id": m.stream_id, "state": "complete"}),
-                json!({"event_type": "message_completed", "thread_id": t, "agent_id": t, "seq": e.seq, "message_id": m.id,
+                json!({"event_type": assent_proto::frames::STREAM_END, "thread_id": t, "agent_id": t, "seq": e.seq, "message_id": m.id, "stream_id": m.stream_id, "state": "complete"}),
+                json!({"event_type": assent_proto::frames::MESSAGE_COMPLETED, "thread_id": t, "agent_id": t, "seq": e.seq, "message_id": m.id,
                        "content": m.text, "status": m.status.map(|s| s.as_str()), "message": message(m, None)}),
             ],
             Some(assent_core::model::StreamState::Aborted) => vec![
-                json!({"event_type": "stream_end", "thread_id": t, "agent_id": t, "seq": e.seq, "message_id": m.id, "stream_id": m.stream_id, "state": "aborted"}),
+                json!({"event_type": assent_proto::frames::STREAM_END, "thread_id": t, "agent_id": t, "seq": e.seq, "message_id": m.id, "stream_id": m.stream_id, "state": "aborted"}),
             ],
             // Coalesced draft text: deltas already carried it live.
             _ => vec![],
         },
         DomainEvent::MessageDeleted { message_id, .. } => vec![
-            json!({"event_type": "message_deleted", "thread_id": t, "seq": e.seq, "message_id": message_id}),
+            json!({"event_type": assent_proto::frames::MESSAGE_DELETED, "thread_id": t, "seq": e.seq, "message_id": message_id}),
         ],
         DomainEvent::ReviewResponded { message: m } => {
             let r = match view {
@@ -429,7 +429,7 @@ pub fn thread_frames(e: &LoggedEvent, view: View) -> String {
             };
             let review = r.review.unwrap_or_default();
             vec![
-                json!({"event_type": "review_responded", "thread_id": t, "seq": e.seq, "message_id": m.id,
+                json!({"event_type": assent_proto::frames::REVIEW_RESPONDED, "thread_id": t, "seq": e.seq, "message_id": m.id,
                         "review_type": review.get("type"), "response": review.get("response"), "feedback": review.get("feedback")}),
             ]
         }
@@ -437,7 +437,7 @@ pub fn thread_frames(e: &LoggedEvent, view: View) -> String {
             message_id,
             review_type,
         } => vec![
-            json!({"event_type": "approval_expired", "thread_id": t, "seq": e.seq, "message_id": message_id, "review_type": review_type}),
+            json!({"event_type": assent_proto::frames::APPROVAL_EXPIRED, "thread_id": t, "seq": e.seq, "message_id": message_id, "review_type": review_type}),
         ],
         DomainEvent::ThreadEvent { event_type, fields } => {
             let mut f = fields.clone();
@@ -452,17 +452,17 @@ pub fn thread_frames(e: &LoggedEvent, view: View) -> String {
             status_message,
             ..
         } => vec![
-            json!({"event_type": "agent_status", "thread_id": t, "seq": e.seq, "status": status.as_str(), "status_message": status_message}),
+            json!({"event_type": assent_proto::frames::AGENT_STATUS, "thread_id": t, "seq": e.seq, "status": status.as_str(), "status_message": status_message}),
         ],
         DomainEvent::ChannelRead { .. } => vec![],
         DomainEvent::MessageStatus { step } => vec![
-            json!({"event_type": "status_step", "thread_id": t, "seq": e.seq, "stream_id": step.stream_id, "index": step.index, "text": step.text, "tool_hint": step.tool_hint}),
+            json!({"event_type": assent_proto::frames::STATUS_STEP, "thread_id": t, "seq": e.seq, "stream_id": step.stream_id, "index": step.index, "text": step.text, "tool_hint": step.tool_hint}),
         ],
         DomainEvent::MessageDelivery {
             message_id,
             delivery_status,
         } => vec![
-            json!({"event_type": "message_delivery", "thread_id": t, "seq": e.seq, "message_id": message_id, "delivery_status": delivery_status.as_str()}),
+            json!({"event_type": assent_proto::frames::MESSAGE_DELIVERY, "thread_id": t, "seq": e.seq, "message_id": message_id, "delivery_status": delivery_status.as_str()}),
         ],
     };
     frames
@@ -483,29 +483,29 @@ pub fn notification_frames(e: &LoggedEvent) -> String {
     };
     let frame = match &e.event {
         DomainEvent::ChannelRead { .. } => {
-            json!({"event_type": "unread_changed", "channel_id": c, "seq": e.seq, "unread_count": 0})
+            json!({"event_type": assent_proto::frames::UNREAD_CHANGED, "channel_id": c, "seq": e.seq, "unread_count": 0})
         }
         DomainEvent::MessageCreated { message: m, .. } if m.review.is_some() => json!({
-            "event_type": "review_pending", "channel_id": c, "seq": e.seq, "message_id": m.id,
+            "event_type": assent_proto::frames::REVIEW_PENDING, "channel_id": c, "seq": e.seq, "message_id": m.id,
             "review_type": m.review.as_ref().map(Review::kind), "preview": preview(m)}),
         DomainEvent::MessageCreated { message: m, .. } => json!({
-            "event_type": "message_created", "channel_id": c, "seq": e.seq, "message_id": m.id,
+            "event_type": assent_proto::frames::MESSAGE_CREATED, "channel_id": c, "seq": e.seq, "message_id": m.id,
             "sender_type": m.sender_type.as_str(), "preview": preview(m)}),
         DomainEvent::ReviewResponded { message: m } => {
-            json!({"event_type": "review_resolved", "channel_id": c, "seq": e.seq, "message_id": m.id, "status": "completed"})
+            json!({"event_type": assent_proto::frames::REVIEW_RESOLVED, "channel_id": c, "seq": e.seq, "message_id": m.id, "status": "completed"})
         }
         DomainEvent::ReviewExpired { message_id, .. } => {
-            json!({"event_type": "review_resolved", "channel_id": c, "seq": e.seq, "message_id": message_id, "status": "expired"})
+            json!({"event_type": assent_proto::frames::REVIEW_RESOLVED, "channel_id": c, "seq": e.seq, "message_id": message_id, "status": "expired"})
         }
         DomainEvent::AgentStatus {
             status,
             status_message,
             ..
         } => {
-            json!({"event_type": "agent_status", "channel_id": c, "seq": e.seq, "status": status.as_str(), "status_message": status_message})
+            json!({"event_type": assent_proto::frames::AGENT_STATUS, "channel_id": c, "seq": e.seq, "status": status.as_str(), "status_message": status_message})
         }
         DomainEvent::MessageDeleted { message_id, .. } => {
-            json!({"event_type": "message_deleted", "channel_id": c, "seq": e.seq, "message_id": message_id})
+            json!({"event_type": assent_proto::frames::MESSAGE_DELETED, "channel_id": c, "seq": e.seq, "message_id": message_id})
         }
         DomainEvent::MessageUpdated { .. }
         | DomainEvent::MessageStatus { .. }
@@ -526,7 +526,7 @@ pub fn thread_ephemeral(ev: &crate::app::hub::Ephemeral) -> Option<String> {
             end,
             ..
         } => {
-            let mut f = serde_json::json!({"event_type": "text_delta", "thread_id": channel_id, "agent_id": channel_id,
+            let mut f = serde_json::json!({"event_type": assent_proto::frames::TEXT_DELTA, "thread_id": channel_id, "agent_id": channel_id,
                                "stream_id": stream_id, "message_id": message_id, "content": delta});
             if *end {
                 f["stream_end"] = serde_json::Value::Bool(true);
@@ -540,8 +540,16 @@ pub fn thread_ephemeral(ev: &crate::app::hub::Ephemeral) -> Option<String> {
         } => {
             use crate::app::hub::RelayKind;
             let (event_type, field, value) = match kind {
-                RelayKind::Commands => ("agent_commands", "commands", payload.get("commands")),
-                RelayKind::Progress => ("progress", "content", payload.get("content")),
+                RelayKind::Commands => (
+                    assent_proto::frames::AGENT_COMMANDS,
+                    "commands",
+                    payload.get("commands"),
+                ),
+                RelayKind::Progress => (
+                    assent_proto::frames::PROGRESS,
+                    "content",
+                    payload.get("content"),
+                ),
                 RelayKind::Delta => return None,
             };
             Some(
@@ -572,13 +580,13 @@ pub fn socketio_ephemeral(ev: &crate::app::hub::Ephemeral) -> (&'static str, Str
             if *end {
                 p["streamEnd"] = serde_json::Value::Bool(true);
             }
-            ("message:delta", p.to_string())
+            (assent_proto::events::MESSAGE_DELTA, p.to_string())
         }
         Ephemeral::Relay { kind, payload, .. } => (
             match kind {
-                RelayKind::Progress => "message:progress",
-                RelayKind::Commands => "agent:commands",
-                RelayKind::Delta => "message:delta",
+                RelayKind::Progress => assent_proto::events::MESSAGE_PROGRESS,
+                RelayKind::Commands => assent_proto::events::AGENT_COMMANDS,
+                RelayKind::Delta => assent_proto::events::MESSAGE_DELTA,
             },
             payload.to_string(),
         ),

@@ -325,12 +325,18 @@ fn setup(s: &SocketRef, app: &Arc<App>, principal: Principal) -> Result<(), Refu
     s.on(events::UNSUBSCRIBE, async |_: Queued<Unsubscribe>| {});
     s.on(events::PING, async |_: Queued<Ping>| {});
     s.on(events::CHANNEL_READ, on_channel_read);
-    s.on("message:delta", async |_: Queued<Relay<DeltaKind>>| {});
     s.on(
-        "message:progress",
+        assent_proto::events::MESSAGE_DELTA,
+        async |_: Queued<Relay<DeltaKind>>| {},
+    );
+    s.on(
+        assent_proto::events::MESSAGE_PROGRESS,
         async |_: Queued<Relay<ProgressKind>>| {},
     );
-    s.on("agent:commands", async |_: Queued<Relay<CommandsKind>>| {});
+    s.on(
+        assent_proto::events::AGENT_COMMANDS,
+        async |_: Queued<Relay<CommandsKind>>| {},
+    );
     s.on_disconnect(
         async |s: SocketRef, State(app): State<Arc<App>>, reason: DisconnectReason| {
             if let Some(conn) = s.extensions.remove::<Connection>() {
@@ -398,7 +404,7 @@ impl Command for Subscribe {
                 Ok(r) => (r.channel_id, r.last_seq),
                 Err(e) => {
                     let err = AppError::Invalid(assent_core::ValidationError::single(
-                        "subscribe:channel",
+                        assent_proto::events::SUBSCRIBE,
                         e.to_string(),
                     ));
                     send_ack(&s, ack, &refusal(err));
@@ -407,7 +413,7 @@ impl Command for Subscribe {
             },
             _ => {
                 let err = AppError::Invalid(assent_core::ValidationError::single(
-                    "subscribe:channel",
+                    assent_proto::events::SUBSCRIBE,
                     "expected a channel id or {channelId, lastSeq}",
                 ));
                 send_ack(&s, ack, &refusal(err));

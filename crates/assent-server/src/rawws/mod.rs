@@ -113,7 +113,7 @@ impl Sink for RawSink {
         oldest_seq: i64,
         head_seq: i64,
     ) -> Result<(), SinkError> {
-        self.push(json!({"event_type": "sync_reset", "thread_id": channel, "oldest_seq": oldest_seq, "head_seq": head_seq}).to_string())
+        self.push(json!({"event_type": assent_proto::frames::SYNC_RESET, "thread_id": channel, "oldest_seq": oldest_seq, "head_seq": head_seq}).to_string())
     }
 
     fn deliver_ephemeral(&self, ev: &Ephemeral, _view: View) -> Result<(), SinkError> {
@@ -280,7 +280,7 @@ async fn serve(
         conn.subscribe(thread_id.clone(), since, move |outcome| match outcome {
             SubscribeOutcome::Subscribed { last_seq, .. } => {
                 let _ = tx2.try_send(
-                    json!({"event_type": "ready", "thread_id": thread_id, "last_seq": last_seq})
+                    json!({"event_type": assent_proto::frames::READY, "thread_id": thread_id, "last_seq": last_seq})
                         .to_string(),
                 );
             }
@@ -293,7 +293,7 @@ async fn serve(
             }
         });
     } else {
-        let _ = tx.try_send(json!({"event_type": "ready"}).to_string());
+        let _ = tx.try_send(json!({"event_type": assent_proto::frames::READY}).to_string());
     }
     let (mut ws_tx, mut ws_rx) = socket.split();
     let writer = tokio::spawn(async move {
@@ -357,7 +357,7 @@ async fn serve(
                         if v.get("type").and_then(Value::as_str) == Some("ping") {
                             let tx2 = tx.clone();
                             conn.run(move || {
-                                let _ = tx2.try_send(json!({"event_type": "pong"}).to_string());
+                                let _ = tx2.try_send(json!({"event_type": assent_proto::frames::PONG}).to_string());
                             });
                         }
                     }

@@ -486,7 +486,7 @@ mod tests {
             id: "msg_1".into(),
             channel_id: ChannelId::from_trusted("c".into()),
             message_id: MessageId::from_trusted("m".into()),
-            event: "review:responded".into(),
+            event: assent_proto::events::REVIEW_RESPONDED.into(),
             target,
             url: "https://example.com/hook".into(),
             method: "POST".into(),

@@ -1,4 +1,5 @@
 use crate::common::*;
+use assent_proto::events as ev;
 use reqwest::Method;
 use serde_json::json;
 
@@ -270,7 +271,7 @@ async fn heartbeat_sets_status_and_silence_marks_offline() {
         (Some("busy"), Some("crunching"))
     );
     let since = v["statusSince"].clone();
-    let e = dash.next_named("agent:status", T).await.unwrap();
+    let e = dash.next_named(ev::AGENT_STATUS, T).await.unwrap();
     assert_eq!(
         (e.data["agentId"].as_str(), e.data["status"].as_str()),
         (Some(t.channel.as_str()), Some("busy"))
@@ -304,12 +305,12 @@ async fn heartbeat_sets_status_and_silence_marks_offline() {
     clock.advance_secs(301);
     assert_eq!(s.app.sweep_presence().await.unwrap(), 1);
     assert_eq!(s.app.sweep_presence().await.unwrap(), 0, "once");
-    let e = dash.next_named("agent:status", T).await.unwrap();
+    let e = dash.next_named(ev::AGENT_STATUS, T).await.unwrap();
     assert_eq!(e.data["status"], "offline");
     let (_, list) = s.get("/api/v1/agents", &t.key).await;
     assert_eq!(list[0]["status"], "offline");
 
     // Agents never receive heartbeats (Placet sends them to the owner's dashboards only).
     let got = agent.drain(std::time::Duration::from_millis(300)).await;
-    assert!(got.iter().all(|e| e.name != "agent:status"), "{got:?}");
+    assert!(got.iter().all(|e| e.name != ev::AGENT_STATUS), "{got:?}");
 }

@@ -1,4 +1,5 @@
 use crate::common::*;
+use assent_proto::events as ev;
 use assent_sdk::sio::{SioError, SocketIoClient};
 use reqwest::Method;
 use serde_json::json;
@@ -588,7 +589,7 @@ async fn revoked_keys_and_sessions_lose_their_open_sockets_within_a_second() {
         "a ticket minted before the rotation is refused"
     );
     let pong = bystander
-        .emit_with_ack("subscribe:channel", json!(t.channel), T)
+        .emit_with_ack(ev::SUBSCRIBE, json!(t.channel), T)
         .await
         .unwrap();
     assert_eq!(
@@ -661,7 +662,11 @@ async fn shared_handlers_take_only_their_routes_credential() {
         ("/api/agents/x/deliveries", &t.key, "unauthorized"),
     ] {
         let (st, v) = s.get(path, wrong).await;
-        assert_eq!((st.as_u16(), v["code"].as_str()), (401, Some(code)), "{path}");
+        assert_eq!(
+            (st.as_u16(), v["code"].as_str()),
+            (401, Some(code)),
+            "{path}"
+        );
     }
     let (_, agent_view) = s.get("/api/v1/agents", &t.key).await;
     let (_, human_view) = s.get("/api/agents", &t.human).await;

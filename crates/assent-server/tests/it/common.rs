@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
 
+use assent_proto::events as ev;
 use tokio_util::sync::CancellationToken;
 
 pub const ADMIN_EMAIL: &str = "owner@example.com";
@@ -300,7 +301,7 @@ pub async fn subscribe(c: &SocketIoClient, channel: &str, last_seq: Option<i64>)
         None => json!(channel),
         Some(s) => json!({"channelId": channel, "lastSeq": s}),
     };
-    c.emit_with_ack("subscribe:channel", data, T)
+    c.emit_with_ack(ev::SUBSCRIBE, data, T)
         .await
         .expect("subscribe ack")
 }

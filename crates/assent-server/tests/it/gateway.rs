@@ -1,4 +1,5 @@
 use crate::common::*;
+use assent_proto::events as ev;
 use assent_sdk::sio::{Event, SioError, SocketIoClient};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -7,7 +8,7 @@ use std::time::Duration;
 fn created_seqs(events: &[Event]) -> Vec<i64> {
     events
         .iter()
-        .filter(|e| e.name == "message:created")
+        .filter(|e| e.name == ev::MESSAGE_CREATED)
         .map(|e| e.data["seq"].as_i64().unwrap())
         .collect()
 }
@@ -41,7 +42,7 @@ async fn subscribe_and_receive_message_created_with_seq() {
         json!({"ok": true, "channelId": t.channel, "lastSeq": 0})
     );
     let m = s.say(&t, "hi there").await;
-    let e = c.next_named("message:created", T).await.unwrap();
+    let e = c.next_named(ev::MESSAGE_CREATED, T).await.unwrap();
     assert_eq!(e.data["id"], m["id"]);
     assert_eq!(e.data["text"], "hi there");
     assert_eq!(e.data["seq"], m["seq"]);
@@ -54,12 +55,12 @@ async fn subscribe_and_receive_message_created_with_seq() {
         serde_json::Value::Null
     );
     let mut c2 = s.sio_agent(&t.raw_key).await;
-    c2.emit("subscribe:channel", json!(t.channel)).unwrap();
+    c2.emit(ev::SUBSCRIBE, json!(t.channel)).unwrap();
     c2.emit("ping", serde_json::Value::Null).unwrap();
     c2.next_named("pong", T).await.unwrap(); // barrier: the subscription is in place
     s.say(&t, "second").await;
     assert_eq!(
-        c2.next_named("message:created", T).await.unwrap().data["text"],
+        c2.next_named(ev::MESSAGE_CREATED, T).await.unwrap().data["text"],
         "second"
     );
 
@@ -71,7 +72,7 @@ async fn subscribe_and_receive_message_created_with_seq() {
         json!({}),
     )
     .await;
-    let e = c.next_named("message:delivery", T).await.unwrap();
+    let e = c.next_named(ev::MESSAGE_DELIVERY, T).await.unwrap();
     assert_eq!(
         (
             e.data["messageId"].as_str(),
@@ -86,13 +87,13 @@ async fn subscribe_and_receive_message_created_with_seq() {
         None,
     )
     .await;
-    let e = c.next_named("message:deleted", T).await.unwrap();
+    let e = c.next_named(ev::MESSAGE_DELETED, T).await.unwrap();
     assert_eq!(e.data["messageId"], id);
     assert!(e.data["seq"].as_i64().unwrap() > m["seq"].as_i64().unwrap());
 
     // After unsubscribe, nothing more arrives.
     let ack = c
-        .emit_with_ack("unsubscribe:channel", json!(t.channel), T)
+        .emit_with_ack(ev::UNSUBSCRIBE, json!(t.channel), T)
         .await
         .unwrap();
     assert_eq!(ack["ok"], true);
@@ -101,7 +102,7 @@ async fn subscribe_and_receive_message_created_with_seq() {
         c.drain(Duration::from_millis(300))
             .await
             .iter()
-            .all(|e| e.name != "message:created")
+            .all(|e| e.name != ev::MESSAGE_CREATED)
     );
 }
 
@@ -152,7 +153,10 @@ async fn no_event_of_user_a_reaches_user_b() {
         );
     }
     assert_eq!(
-        got_k.iter().filter(|e| e.name == "message:created").count(),
+        got_k
+            .iter()
+            .filter(|e| e.name == ev::MESSAGE_CREATED)
+            .count(),
         1,
         "B sees its own message: {got_k:?}"
     );
@@ -173,14 +177,17 @@ async fn dashboards_get_owner_events_once_even_when_subscribed() {
     )
     .await;
     let got = d.drain(Duration::from_millis(400)).await;
-    let created: Vec<_> = got.iter().filter(|e| e.name == "message:created").collect();
+    let created: Vec<_> = got
+        .iter()
+        .filter(|e| e.name == ev::MESSAGE_CREATED)
+        .collect();
     assert_eq!(created.len(), 1, "exactly once: {got:?}");
     assert_eq!(created[0].data["id"], m["id"]);
-    assert_eq!(got.iter().filter(|e| e.name == "agent:status").count(), 1);
+    assert_eq!(got.iter().filter(|e| e.name == ev::AGENT_STATUS).count(), 1);
     // A dashboard that did not subscribe still gets the user-level events (not delivery ticks).
     let got = plain.drain(Duration::from_millis(100)).await;
     assert_eq!(created_seqs(&got).len(), 1, "{got:?}");
-    assert!(got.iter().any(|e| e.name == "agent:status"));
+    assert!(got.iter().any(|e| e.name == ev::AGENT_STATUS));
     // A session token works as auth.token as well.
     let session = s.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     SocketIoClient::connect(&s.base, "/ws", json!({"token": session}))
@@ -195,7 +202,7 @@ async fn resume_with_last_seq_replays_exactly_the_missed_events_in_order() {
     let mut c = s.sio_agent(&t.raw_key).await;
     subscribe(&c, &t.channel, None).await;
     let first = s.say(&t, "seen").await;
-    let seen = c.next_named("message:created", T).await.unwrap().data["seq"]
+    let seen = c.next_named(ev::MESSAGE_CREATED, T).await.unwrap().data["seq"]
         .as_i64()
         .unwrap();
     assert_eq!(seen, first["seq"].as_i64().unwrap());
@@ -222,7 +229,7 @@ async fn resume_with_last_seq_replays_exactly_the_missed_events_in_order() {
     );
     let live = s.say(&t, "live").await;
     assert_eq!(
-        c.next_named("message:created", T).await.unwrap().data["seq"],
+        c.next_named(ev::MESSAGE_CREATED, T).await.unwrap().data["seq"],
         live["seq"]
     );
 }
@@ -271,7 +278,7 @@ async fn resume_under_concurrent_posting_has_no_gap_and_no_duplicate() {
                 deadline.saturating_duration_since(tokio::time::Instant::now())
             };
             match c.next_event(left).await {
-                Ok(e) if e.name == "message:created" => {
+                Ok(e) if e.name == ev::MESSAGE_CREATED => {
                     let seq = e.data["seq"].as_i64().unwrap();
                     received.push(seq);
                     last = seq;
@@ -304,7 +311,7 @@ async fn a_client_behind_the_retained_log_gets_sync_reset() {
     let ack = subscribe(&c, &t.channel, Some(5)).await;
     assert_eq!(ack["ok"], true);
     let e = c.next_event(T).await.unwrap();
-    assert_eq!(e.name, "sync:reset");
+    assert_eq!(e.name, ev::SYNC_RESET);
     assert_eq!(
         e.data,
         json!({"channelId": t.channel, "oldestSeq": 31, "headSeq": 130})
@@ -313,7 +320,7 @@ async fn a_client_behind_the_retained_log_gets_sync_reset() {
         c.drain(Duration::from_millis(200))
             .await
             .iter()
-            .all(|e| e.name != "message:created"),
+            .all(|e| e.name != ev::MESSAGE_CREATED),
         "no partial replay after a reset"
     );
 
@@ -325,7 +332,7 @@ async fn a_client_behind_the_retained_log_gets_sync_reset() {
     // A client from the future (e.g. after a restore) is told as well.
     let mut c = s.sio_agent(&t.raw_key).await;
     subscribe(&c, &t.channel, Some(999)).await;
-    assert_eq!(c.next_event(T).await.unwrap().name, "sync:reset");
+    assert_eq!(c.next_event(T).await.unwrap().name, ev::SYNC_RESET);
 }
 
 #[tokio::test]
@@ -339,7 +346,7 @@ async fn malformed_subscribe_payloads_are_refused_with_an_ack() {
         json!({"channelId": t.channel, "lastSeq": "x"}),
     ] {
         let ack = c
-            .emit_with_ack("subscribe:channel", bad.clone(), T)
+            .emit_with_ack(ev::SUBSCRIBE, bad.clone(), T)
             .await
             .unwrap();
         assert_eq!(ack["ok"], false, "{bad}");
@@ -439,7 +446,7 @@ async fn a_socket_subscribes_to_at_most_a_thousand_channels() {
     // Re-subscribing to a channel it has is fine; leaving one makes room.
     assert_eq!(subscribe(&c, &channels[0], None).await["ok"], true);
     let ack = c
-        .emit_with_ack("unsubscribe:channel", json!(channels[0]), T)
+        .emit_with_ack(ev::UNSUBSCRIBE, json!(channels[0]), T)
         .await
         .unwrap();
     assert_eq!(ack["ok"], true);

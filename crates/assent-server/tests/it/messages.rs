@@ -1,4 +1,5 @@
 use crate::common::*;
+use assent_proto::events as ev;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -545,7 +546,7 @@ async fn resume_over_the_deepest_accepted_payload(s: Server) {
         let mut deep_seen = false;
         loop {
             let e = c
-                .next_named("message:created", T)
+                .next_named(ev::MESSAGE_CREATED, T)
                 .await
                 .unwrap_or_else(|e| panic!("{name}: {e}"));
             if e.data["text"] == "deep" {

@@ -1,4 +1,5 @@
 use crate::common::*;
+use assent_proto::events as ev;
 use assent_sdk::sio::SioError;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -355,7 +356,7 @@ async fn reviews_expire_at_their_deadline_exactly_once() {
     let got = c.drain(Duration::from_millis(300)).await;
     let expired: Vec<&Value> = got
         .iter()
-        .filter(|e| e.name == "review:expired")
+        .filter(|e| e.name == ev::REVIEW_EXPIRED)
         .map(|e| &e.data)
         .collect();
     assert_eq!(expired.len(), 2, "one event per review: {got:?}");
@@ -387,7 +388,7 @@ async fn the_expiry_job_fires_at_the_deadline_on_a_real_clock() {
     let start = Instant::now();
     let m = ask(&s, &t, json!({"type": "approval", "expiresInSeconds": 1})).await;
     let e = c
-        .next_named("review:expired", Duration::from_secs(5))
+        .next_named(ev::REVIEW_EXPIRED, Duration::from_secs(5))
         .await
         .unwrap();
     assert_eq!(e.data["messageId"], m["id"]);
@@ -526,20 +527,20 @@ async fn password_answers_reach_only_the_agent() {
         "the human's own reply is redacted"
     );
     let raw = |v: &Value| v["review"]["response"]["pw"].clone();
-    let e = agent.next_named("review:responded", T).await.unwrap();
+    let e = agent.next_named(ev::REVIEW_RESPONDED, T).await.unwrap();
     assert_eq!(raw(&e.data), "hunter22");
     assert!(e.data["seq"].as_i64().unwrap() > m["seq"].as_i64().unwrap());
     assert!(
         !e.data.to_string().contains("agent-webhook-secret"),
         "no agent secrets in events"
     );
-    let e = dash.next_named("review:responded", T).await.unwrap();
+    let e = dash.next_named(ev::REVIEW_RESPONDED, T).await.unwrap();
     assert_eq!(raw(&e.data), "***REDACTED***");
     assert!(
         dash.drain(Duration::from_millis(200))
             .await
             .iter()
-            .all(|e| e.name != "review:responded"),
+            .all(|e| e.name != ev::REVIEW_RESPONDED),
         "once per dashboard"
     );
     let ch = &t.channel;
@@ -594,13 +595,17 @@ async fn password_answers_reach_only_the_agent() {
     let mut again = s.sio_agent(&t.raw_key).await;
     subscribe(&again, ch, Some(m["seq"].as_i64().unwrap())).await;
     assert_eq!(
-        raw(&again.next_named("review:responded", T).await.unwrap().data),
+        raw(&again
+            .next_named(ev::REVIEW_RESPONDED, T)
+            .await
+            .unwrap()
+            .data),
         "hunter22"
     );
     let mut d2 = s.sio_dashboard(&t.human).await;
     subscribe(&d2, ch, Some(m["seq"].as_i64().unwrap())).await;
     assert_eq!(
-        raw(&d2.next_named("review:responded", T).await.unwrap().data),
+        raw(&d2.next_named(ev::REVIEW_RESPONDED, T).await.unwrap().data),
         "***REDACTED***"
     );
 }
@@ -689,7 +694,7 @@ async fn review_events_resume_and_client_id_holds_for_reviews() {
     let mut c = s.sio_agent(&t.raw_key).await;
     subscribe(&c, &t.channel, Some(seen)).await;
     let e = c.next_event(T).await.unwrap();
-    assert_eq!(e.name, "review:responded");
+    assert_eq!(e.name, ev::REVIEW_RESPONDED);
     assert_eq!(e.data["review"]["response"]["selectedOption"], "approve");
     assert!(matches!(
         c.next_event(Duration::from_millis(200)).await,

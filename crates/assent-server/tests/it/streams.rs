@@ -1,4 +1,5 @@
 use crate::common::*;
+use assent_proto::events as ev;
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -356,12 +357,12 @@ async fn socketio_deltas_only_into_owned_channels_and_draft_text_is_exact() {
     let agent = s.sio_agent(&a.raw_key).await;
     let words = ["The ", "quick ", "brown ", "fox"];
     for w in words {
-        let ack = agent.emit_with_ack("message:delta", json!({"channelId": a.channel, "delta": w, "streamBaseId": "t1", "streamId": "t1:0"}), T).await.unwrap();
+        let ack = agent.emit_with_ack(ev::MESSAGE_DELTA, json!({"channelId": a.channel, "delta": w, "streamBaseId": "t1", "streamId": "t1:0"}), T).await.unwrap();
         assert_eq!(ack["ok"], true, "{ack}");
     }
     let mut got = Vec::new();
     while got.len() < words.len() {
-        let e = watcher.next_named("message:delta", T).await.unwrap();
+        let e = watcher.next_named(ev::MESSAGE_DELTA, T).await.unwrap();
         assert_eq!(e.data["streamBaseId"], "t1");
         got.push(e.data["delta"].as_str().unwrap().to_owned());
     }
@@ -413,7 +414,7 @@ async fn socketio_deltas_only_into_owned_channels_and_draft_text_is_exact() {
         .await
         .unwrap();
     assert_eq!(ack["ok"], true);
-    let e = watcher.next_named("message:progress", T).await.unwrap();
+    let e = watcher.next_named(ev::MESSAGE_PROGRESS, T).await.unwrap();
     assert_eq!(e.data["content"], "thinking");
     // The thread stream carries the relays too (the dashboard's palette updates live).
     let mut raw = thread(&s, &a, None).await;
@@ -449,7 +450,7 @@ async fn socketio_deltas_only_into_owned_channels_and_draft_text_is_exact() {
     );
     assert!(
         seen.iter()
-            .any(|e| e.name == "message:updated" && e.data["streamState"] == "complete")
+            .any(|e| e.name == ev::MESSAGE_UPDATED && e.data["streamState"] == "complete")
     );
 }
 
@@ -875,14 +876,14 @@ async fn stream_end_is_relayed_with_the_last_delta() {
             payload["streamEnd"] = json!(end);
         }
         let ack = agent
-            .emit_with_ack("message:delta", payload, T)
+            .emit_with_ack(ev::MESSAGE_DELTA, payload, T)
             .await
             .unwrap();
         assert_eq!(ack["ok"], true, "{ack}");
     }
-    let first = watcher.next_named("message:delta", T).await.unwrap();
+    let first = watcher.next_named(ev::MESSAGE_DELTA, T).await.unwrap();
     assert!(first.data.get("streamEnd").is_none(), "{:?}", first.data);
-    let last = watcher.next_named("message:delta", T).await.unwrap();
+    let last = watcher.next_named(ev::MESSAGE_DELTA, T).await.unwrap();
     assert_eq!(
         (last.data["streamEnd"].clone(), last.data["delta"].clone()),
         (json!(true), json!(""))
@@ -900,6 +901,6 @@ async fn stream_end_is_relayed_with_the_last_delta() {
         )
         .await;
     assert_eq!(st, 200, "{v}");
-    let e = watcher.next_named("message:delta", T).await.unwrap();
+    let e = watcher.next_named(ev::MESSAGE_DELTA, T).await.unwrap();
     assert_eq!(e.data["streamEnd"], true);
 }

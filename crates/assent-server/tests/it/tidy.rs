@@ -155,3 +155,90 @@ fn layers_inside_the_server_follow_the_design() {
         sql.join("\n")
     );
 }
+
+/// Socket.IO names come from `assent_proto::events`; the log's event names (core's
+/// `DomainEvent::name`, stored with each row) must be among them.
+#[test]
+fn every_logged_event_name_is_a_proto_event_name() {
+    use assent_core::model::{AgentStatus, DeliveryStatus, Message};
+    use assent_core::{ChannelId, DomainEvent, MessageId, StatusStep, UserId};
+    let m: Message = serde_json::from_value(serde_json::json!({
+        "id": "m1", "channel_id": "c1", "seq": 1, "sender_type": "agent", "sender_id": "c1",
+        "text": "hi", "status": null, "review": null, "metadata": null, "client_id": null,
+        "stream_id": null, "stream_state": null, "delivery_status": "sent",
+        "iteration_group_id": null, "iteration": null, "created_at": 1, "updated_at": 1}))
+    .unwrap();
+    let (mid, ch) = (
+        MessageId::from_trusted("m1".into()),
+        ChannelId::from_trusted("c1".into()),
+    );
+    let all = [
+        DomainEvent::MessageCreated {
+            message: Box::new(m.clone()),
+            agent_name: None,
+        },
+        DomainEvent::MessageDeleted {
+            message_id: mid.clone(),
+            channel_id: ch.clone(),
+        },
+        DomainEvent::MessageDelivery {
+            message_id: mid.clone(),
+            delivery_status: DeliveryStatus::Sent,
+        },
+        DomainEvent::MessageUpdated {
+            message: Box::new(m.clone()),
+            agent_name: None,
+        },
+        DomainEvent::MessageStatus {
+            step: StatusStep {
+                id: "s".into(),
+                channel_id: ch.clone(),
+                stream_id: "x".into(),
+                index: 0,
+                text: "t".into(),
+                tool_hint: false,
+                created_at: assent_core::Millis(0),
+            },
+        },
+        DomainEvent::ThreadEvent {
+            event_type: "tool_call_started".into(),
+            fields: Default::default(),
+        },
+        DomainEvent::ChannelRead {
+            user_id: UserId::from_trusted("u1".into()),
+        },
+        DomainEvent::ReviewResponded {
+            message: Box::new(m),
+        },
+        DomainEvent::ReviewExpired {
+            message_id: mid,
+            review_type: "approval".into(),
+        },
+        DomainEvent::AgentStatus {
+            agent_id: ch,
+            status: AgentStatus::Active,
+            status_message: None,
+            status_since: None,
+        },
+    ];
+    for e in &all {
+        // A new variant fails to compile here until it is added to `all` above.
+        match e {
+            DomainEvent::MessageCreated { .. }
+            | DomainEvent::MessageDeleted { .. }
+            | DomainEvent::MessageDelivery { .. }
+            | DomainEvent::MessageUpdated { .. }
+            | DomainEvent::MessageStatus { .. }
+            | DomainEvent::ThreadEvent { .. }
+            | DomainEvent::ChannelRead { .. }
+            | DomainEvent::ReviewResponded { .. }
+            | DomainEvent::ReviewExpired { .. }
+            | DomainEvent::AgentStatus { .. } => {}
+        }
+        assert!(
+            assent_proto::events::EMITTED.contains(&e.name()),
+            "{} is not in assent_proto::events",
+            e.name()
+        );
+    }
+}

@@ -3,6 +3,7 @@
 //! that kills the real binary with SIGKILL while deliveries are pending.
 
 use crate::common::*;
+use assent_proto::events as ev;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode as AxStatus, Uri};
 use axum::response::{IntoResponse, Response};
@@ -303,7 +304,7 @@ async fn retries_follow_the_schedule_with_one_webhook_id_and_valid_signatures() 
 
     // Placet's body, plus seq.
     let b = hits[0].json();
-    assert_eq!(b["event"], "review:responded");
+    assert_eq!(b["event"], ev::REVIEW_RESPONDED);
     assert_eq!(b["channelId"], t.channel.as_str());
     assert_eq!(b["message_id"], mid);
     assert_eq!(b["review_type"], "approval");
@@ -380,7 +381,7 @@ async fn retry_after_is_honoured_and_gone_disables_the_endpoint() {
     let m = human_says(&s, &t, "hello").await;
     let mid = m["id"].as_str().unwrap();
     let first = rx.wait_for(1, T).await;
-    assert_eq!(first[0].json()["event"], "message:created");
+    assert_eq!(first[0].json()["event"], ev::MESSAGE_CREATED);
     assert_eq!(first[0].json()["message"]["text"], "hello");
     // Not at the schedule's 5 s, but after the 120 s asked for.
     clock.advance_secs(60);
@@ -461,9 +462,9 @@ async fn exhausted_deliveries_stay_visible_and_can_be_retried_by_hand() {
     assert_eq!(delivery_status(&s, &t, mid).await, "webhook_failed");
     // The dashboard heard about it.
     let ev = dio
-        .next_named("message:delivery", T)
+        .next_named(ev::MESSAGE_DELIVERY, T)
         .await
-        .expect("message:delivery");
+        .expect(ev::MESSAGE_DELIVERY);
     assert_eq!(ev.data["deliveryStatus"], "webhook_failed");
     // It stays failed: no more attempts, whatever the time.
     clock.advance_secs(86_400);
@@ -613,7 +614,7 @@ async fn expired_reviews_reach_the_legacy_callback_without_touching_delivery_sta
             b["message_id"].as_str(),
             b["review_type"].as_str()
         ),
-        (Some("review:expired"), Some(mid), Some("text-input"))
+        (Some(ev::REVIEW_EXPIRED), Some(mid), Some("text-input"))
     );
     assert!(b["expired_at"].is_string());
     assert_eq!(hits[0].path, "/cb");
