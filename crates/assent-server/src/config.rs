@@ -383,7 +383,7 @@ fn fixed_limits() -> String {
         (
             format!(
                 "{} MiB waiting for one socket (Socket.IO over WebSocket, raw WebSockets)",
-                crate::rawws::MAX_QUEUED_BYTES >> 20
+                crate::threads::MAX_QUEUED_BYTES >> 20
             ),
             "closed as a slow consumer",
         ),

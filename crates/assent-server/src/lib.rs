@@ -13,8 +13,8 @@ pub mod gateway;
 pub mod http;
 pub mod jobs;
 pub mod metrics;
-pub mod rawws;
 pub mod serve;
+pub mod threads;
 pub mod webhooks;
 pub mod wire;
 
@@ -93,7 +93,7 @@ pub async fn run_with(
     let fanout = tokio::spawn(app::fanout::run(app.clone(), bus));
     let jobs_cancel = CancellationToken::new();
     let mut jobs = jobs::spawn_all(app.clone(), jobs_cancel.clone());
-    let worker = webhooks::Worker::new(
+    let worker = jobs::webhooks::Worker::new(
         app.clone(),
         webhooks::WebhookSettings {
             schedule: config.webhook_retry_schedule.clone(),
@@ -113,7 +113,7 @@ pub async fn run_with(
         pages: dashboard::serve,
     };
     let router = http::router(ctx)
-        .merge(rawws::router(app.clone()))
+        .merge(threads::router(app.clone()))
         .layer(sio_layer)
         .layer(axum::middleware::map_request(gateway::compact_request));
     let addr = listener.local_addr()?;

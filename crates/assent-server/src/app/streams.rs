@@ -37,6 +37,30 @@ pub struct DeltaInput {
     pub end: Option<bool>,
 }
 
+impl DeltaInput {
+    /// A Socket.IO `message:delta` relay. Placet's payload names the draft `streamBaseId`
+    /// (and `streamId` = "<base>:<n>").
+    pub fn from_relay(payload: &serde_json::Value) -> Self {
+        let s = |k: &str| {
+            payload
+                .get(k)
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned)
+        };
+        let stream_id = s("streamBaseId").or_else(|| {
+            s("streamId").map(|id| id.split(':').next().unwrap_or_default().to_owned())
+        });
+        DeltaInput {
+            channel_id: s("channelId"),
+            stream_id,
+            delta: s("delta"),
+            end: payload
+                .get("streamEnd")
+                .and_then(serde_json::Value::as_bool),
+        }
+    }
+}
+
 fn stream_error(e: StoreError) -> AppError {
     match e {
         StoreError::NotFound => AppError::NotFound(super::Missing::Stream),

@@ -1,6 +1,8 @@
 //! Background loops. Each is cancellable, logs what it did, and its body is a `run_once`
 //! style app method that tests call directly with a controlled clock.
 
+pub mod webhooks;
+
 use crate::app::{App, AppError};
 use std::future::Future;
 use std::sync::Arc;
