@@ -131,19 +131,25 @@ pub async fn run_with(
         tracing::info!(addr = %maddr, "metrics are served on http://{maddr}/metrics");
         let mrouter = http::metrics_router(app.clone(), ctx_metrics_token(&config));
         let sd = shutdown.clone();
-        let metrics = app.metrics.clone();
+        let metrics = app.metrics().clone();
         jobs.push(tokio::spawn(async move {
             serve::serve(ml, mrouter, limits, metrics, sd.cancelled_owned()).await;
         }));
     }
     let sd = shutdown.clone();
-    let closing = app.closing.clone();
-    let server = serve::serve(listener, router, limits, app.metrics.clone(), async move {
-        sd.cancelled().await;
-        tracing::info!("shutting down: closing sockets and finishing in-flight requests");
-        closing.cancel();
-        io.close().await;
-    });
+    let closing = app.closing().clone();
+    let server = serve::serve(
+        listener,
+        router,
+        limits,
+        app.metrics().clone(),
+        async move {
+            sd.cancelled().await;
+            tracing::info!("shutting down: closing sockets and finishing in-flight requests");
+            closing.cancel();
+            io.close().await;
+        },
+    );
     let served = tokio::spawn(server);
     if let Some(ready) = ready {
         let _ = ready.send(app.clone());

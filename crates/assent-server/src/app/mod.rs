@@ -7,6 +7,7 @@ mod auth;
 mod error;
 pub mod fanout;
 pub mod hub;
+mod maintenance;
 mod messages;
 #[cfg(test)]
 mod order_tests;
@@ -66,22 +67,22 @@ pub(crate) struct CachedKey {
 }
 
 pub struct App {
-    pub store: Store,
-    pub clock: Arc<dyn Clock>,
-    pub hub: Arc<hub::Hub>,
-    pub metrics: Arc<Metrics>,
-    pub settings: AppSettings,
+    store: Store,
+    clock: Arc<dyn Clock>,
+    hub: Arc<hub::Hub>,
+    metrics: Arc<Metrics>,
+    settings: AppSettings,
     pub(crate) keys: Mutex<HashMap<String, CachedKey>>,
     pub(crate) key_touched: Mutex<HashMap<String, Instant>>,
     pub(crate) channels: Mutex<HashMap<ChannelId, ChannelInfo>>,
-    pub waiters: Arc<waiters::Waiters>,
+    waiters: Arc<waiters::Waiters>,
     /// Wakes the review-expiry job when a review with a possibly earlier deadline appears.
-    pub review_created: tokio::sync::Notify,
+    review_created: tokio::sync::Notify,
     /// Wakes the webhook worker when deliveries may have become due.
-    pub webhook_wake: tokio::sync::Notify,
+    webhook_wake: tokio::sync::Notify,
     pub(crate) drafts: Mutex<HashMap<(ChannelId, String), streams::Draft>>,
     /// Cancelled when the server shuts down (raw sockets close with 1001).
-    pub closing: tokio_util::sync::CancellationToken,
+    closing: tokio_util::sync::CancellationToken,
     pub(crate) throttle: Mutex<throttle::LoginThrottle>,
     pub(crate) hashing: Hashing,
 }

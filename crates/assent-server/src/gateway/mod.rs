@@ -315,8 +315,8 @@ fn setup(s: &SocketRef, app: &Arc<App>, principal: Principal) -> Result<(), Refu
             Refused::TooManySockets
         })?;
     s.extensions.insert(principal.clone());
-    s.extensions.insert(app.metrics.clone());
-    app.metrics
+    s.extensions.insert(app.metrics().clone());
+    app.metrics()
         .sockets_connected
         .fetch_add(1, Ordering::Relaxed);
     tracing::debug!(socket = %s.id, user_id = %principal.user_id, agent = principal.is_agent(), "socket connected");
@@ -342,7 +342,7 @@ fn setup(s: &SocketRef, app: &Arc<App>, principal: Principal) -> Result<(), Refu
             if let Some(conn) = s.extensions.remove::<Connection>() {
                 conn.disconnect();
             }
-            app.metrics
+            app.metrics()
                 .sockets_connected
                 .fetch_sub(1, Ordering::Relaxed);
             tracing::debug!(socket = %s.id, ?reason, "socket disconnected");

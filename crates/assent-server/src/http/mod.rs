@@ -165,7 +165,7 @@ async fn observe(State(ctx): State<Ctx>, mut req: Request, next: Next) -> Respon
     let ms = start.elapsed().as_secs_f64() * 1000.0;
     let status = res.status().as_u16();
     ctx.app
-        .metrics
+        .metrics()
         .observe_http(method.as_str(), &route, status, ms);
     if let Ok(v) = HeaderValue::from_str(&id) {
         res.headers_mut().insert("x-request-id", v);

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 
 pub async fn health(State(c): State<Ctx>) -> Response {
-    match c.app.store.ping().await {
+    match c.app.ping_store().await {
         Ok(()) => ok(
             &json!({"status": "ok", "timestamp": c.app.now().to_iso(), "version": env!("CARGO_PKG_VERSION")}),
         ),
@@ -54,7 +54,7 @@ fn metrics_answer(app: &App, token: Option<&str>, headers: &axum::http::HeaderMa
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4",
         )],
-        app.metrics.render(),
+        app.metrics().render(),
     )
         .into_response()
 }

@@ -107,7 +107,7 @@ async fn review_expiry(app: Arc<App>, cancel: CancellationToken) {
                 tracing::warn!(job = "review-expiry", error = %e, "background job failed; will retry")
             }
         }
-        let wait = match app.store.next_review_deadline().await {
+        let wait = match app.next_review_deadline().await {
             Ok(Some(d)) => Duration::from_millis((d.0 - app.now().0).clamp(0, 60_000) as u64),
             Ok(None) => Duration::from_secs(60),
             Err(_) => Duration::from_secs(5),
@@ -115,35 +115,8 @@ async fn review_expiry(app: Arc<App>, cancel: CancellationToken) {
         tokio::select! {
             _ = cancel.cancelled() => break,
             _ = tokio::time::sleep(wait) => {}
-            _ = app.review_created.notified() => {}
+            _ = app.review_created() => {}
         }
     }
     tracing::debug!(job = "review-expiry", "background job stopped");
-}
-
-impl App {
-    /// Moves the SQLite WAL into the database file off the write path.
-    pub async fn checkpoint(&self) -> Result<(), AppError> {
-        Ok(self.store.checkpoint().await?)
-    }
-
-    /// Removes expired tickets and sessions.
-    pub async fn prune_credentials(&self) -> Result<u64, AppError> {
-        Ok(self.store.prune_credentials(self.now()).await?)
-    }
-
-    /// Drops log entries beyond the retention of each channel.
-    pub async fn prune_events(&self) -> Result<u64, AppError> {
-        let mut total = 0;
-        loop {
-            let n = self
-                .store
-                .prune_events(self.settings.event_retention, 5_000)
-                .await?;
-            total += n;
-            if n < 5_000 {
-                return Ok(total);
-            }
-        }
-    }
 }

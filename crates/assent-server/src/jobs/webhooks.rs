@@ -51,7 +51,7 @@ impl Worker {
         let lease_until = Millis(now.0 + self.lease.as_millis() as i64);
         let claimed = self
             .app
-            .store
+            .store()
             .claim_webhooks(now, lease_until, &self.node, free as i64)
             .await?;
         let mut started = 0;
@@ -118,7 +118,7 @@ impl Worker {
         let jitter = rand::thread_rng().gen_range(-1.0..=1.0);
         let now = app.now();
         let outcome = next_step(d, &sent, &self.sender.settings.schedule, now, jitter);
-        let m = &app.metrics;
+        let m = app.metrics();
         use std::sync::atomic::Ordering::Relaxed;
         match &outcome {
             AttemptOutcome::Delivered => m.webhooks_delivered.fetch_add(1, Relaxed),
@@ -140,7 +140,7 @@ impl Worker {
             url,
         };
         match app
-            .store
+            .store()
             .record_webhook_attempt(d, &self.node, rec, outcome, now)
             .await
         {
@@ -160,7 +160,7 @@ impl Worker {
             Some(s) => s.clone(),
             None => match self
                 .app
-                .store
+                .store()
                 .ensure_webhook_secret(&d.channel_id, crate::app::new_webhook_secret())
                 .await
             {
@@ -182,7 +182,7 @@ impl Worker {
     pub async fn run(self: Arc<Self>, cancel: CancellationToken) {
         loop {
             // Claims go through the writer: ask (a read) whether anything is claimable first.
-            let due = self.app.store.next_webhook_due().await;
+            let due = self.app.store().next_webhook_due().await;
             let now = self.app.now();
             if let Ok(Some(at)) = &due
                 && at.0 <= now.0
@@ -205,7 +205,7 @@ impl Worker {
             tokio::select! {
                 _ = cancel.cancelled() => break,
                 _ = tokio::time::sleep(wait) => {}
-                _ = self.app.webhook_wake.notified() => {}
+                _ = self.app.webhook_wake() => {}
                 _ = self.finished.notified() => {}
             }
         }

@@ -241,7 +241,7 @@ async fn serve(
     thread: bool,
     sub: Option<(String, Option<i64>)>,
 ) {
-    app.metrics
+    app.metrics()
         .raw_sockets_connected
         .fetch_add(1, Ordering::Relaxed);
     let (tx, mut rx) = mpsc::channel::<String>(OUTBOX);
@@ -263,7 +263,7 @@ async fn serve(
     let conn: Connection = match app.connect(principal, sink, feed) {
         Ok(c) => c,
         Err(_) => {
-            app.metrics
+            app.metrics()
                 .raw_sockets_connected
                 .fetch_sub(1, Ordering::Relaxed);
             close_with(
@@ -340,7 +340,7 @@ async fn serve(
     loop {
         let wait = DEAD_AFTER.saturating_sub(last_heard.elapsed());
         tokio::select! {
-            _ = app.closing.cancelled() => {
+            _ = app.closing().cancelled() => {
                 let _ = closer.send(Some((1001, "server shutting down")));
                 break;
             }
@@ -372,7 +372,7 @@ async fn serve(
     let _ = closer.send(Some((1000, "bye")));
     drop(tx);
     let _ = writer.await;
-    app.metrics
+    app.metrics()
         .raw_sockets_connected
         .fetch_sub(1, Ordering::Relaxed);
 }

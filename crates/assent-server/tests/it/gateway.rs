@@ -473,7 +473,7 @@ async fn slow_consumers_closed(s: &Server, at_least: u64, within: Duration) -> b
     loop {
         let n = s
             .app
-            .metrics
+            .metrics()
             .slow_consumers_closed
             .load(std::sync::atomic::Ordering::Relaxed);
         if n >= at_least {

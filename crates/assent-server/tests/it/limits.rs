@@ -58,7 +58,7 @@ async fn repeated_wrong_passwords_are_throttled_alike_for_known_and_unknown_acco
         (r.status().as_u16(), &r.headers()["retry-after"]),
         (429, &"2".parse().unwrap())
     );
-    let text = s.app.metrics.render();
+    let text = s.app.metrics().render();
     assert!(text.contains("assent_logins_throttled_total 4"), "{text}");
     s.stop().await;
 }
@@ -278,7 +278,7 @@ async fn open_connections_per_address_are_capped() {
         assert!(Instant::now() < deadline, "a freed place is usable again");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let text = s.app.metrics.render();
+    let text = s.app.metrics().render();
     assert!(
         !text.contains("assent_connections_refused_total 0"),
         "{text}"
@@ -331,7 +331,7 @@ async fn agents_keys_and_sessions_per_user_are_bounded() {
     let t = s.tenant().await;
     let user = s
         .app
-        .store
+        .store()
         .user_by_email(ADMIN_EMAIL)
         .await
         .unwrap()
@@ -354,7 +354,7 @@ async fn agents_keys_and_sessions_per_user_are_bounded() {
         "{v}"
     );
     // API keys: likewise.
-    let have = s.app.store.list_api_keys(&user.id).await.unwrap().len();
+    let have = s.app.store().list_api_keys(&user.id).await.unwrap().len();
     for _ in have..assent_server::app::MAX_API_KEYS_PER_USER {
         s.app.create_api_key(&user.id, None).await.unwrap();
     }

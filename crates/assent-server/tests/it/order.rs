@@ -210,7 +210,7 @@ async fn settled_head(s: &Server, channel: &assent_core::ChannelId) -> i64 {
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut last = (-1, Instant::now());
     loop {
-        let (head, _) = s.app.store.log_bounds(channel).await.unwrap();
+        let (head, _) = s.app.store().log_bounds(channel).await.unwrap();
         if head != last.0 {
             last = (head, Instant::now());
         } else if last.1.elapsed() > Duration::from_millis(700) {
@@ -260,7 +260,7 @@ async fn run_once(s: Server, rounds: usize) {
         let head = settled_head(&s, &channel).await;
         let log = s
             .app
-            .store
+            .store()
             .events_between(&channel, 0, head, 1_000_000)
             .await
             .unwrap();

@@ -54,7 +54,7 @@ async fn limits_above_100_are_clamped_and_bad_wait_timeouts_mean_the_default() {
             .header("x-api-key", t.raw_key.clone())
             .send(),
     );
-    eventually("the wait is parked", || s.app.waiters.count() >= 1).await;
+    eventually("the wait is parked", || s.app.parked_waits() >= 1).await;
     let (st, _) = s
         .post(
             &format!("/api/messages/{id}/respond"),

@@ -421,7 +421,7 @@ async fn wait_answers_within_milliseconds_of_the_click() {
             .unwrap()
     });
     eventually("the wait is parked, not polling", || {
-        s.app.waiters.count() == 1
+        s.app.parked_waits() == 1
     })
     .await;
     let clicked = Instant::now();
@@ -442,7 +442,7 @@ async fn wait_answers_within_milliseconds_of_the_click() {
         lag < Duration::from_secs(2),
         "woken by the answer, not a poll: {lag:?}"
     );
-    assert_eq!(s.app.waiters.count(), 0);
+    assert_eq!(s.app.parked_waits(), 0);
 
     // Already answered → immediately; timeout → {status: timeout} without message.
     let (_, v) = s
@@ -495,10 +495,10 @@ async fn wait_answers_within_milliseconds_of_the_click() {
     ));
     let (http, key) = (s.http.clone(), t.raw_key.clone());
     let gone = tokio::spawn(async move { http.get(url).header("x-api-key", key).send().await });
-    eventually("the second wait is parked", || s.app.waiters.count() == 1).await;
+    eventually("the second wait is parked", || s.app.parked_waits() == 1).await;
     gone.abort();
     eventually("the wait is released when its client disconnects", || {
-        s.app.waiters.count() == 0
+        s.app.parked_waits() == 0
     })
     .await;
 }

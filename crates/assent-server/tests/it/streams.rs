@@ -474,7 +474,7 @@ async fn drafts_are_persisted_coalesced_and_stale_ones_aborted() {
     }
     let before = s
         .app
-        .store
+        .store()
         .log_bounds(&assent_core::ChannelId::parse(&t.channel).unwrap())
         .await
         .unwrap()
@@ -482,7 +482,7 @@ async fn drafts_are_persisted_coalesced_and_stale_ones_aborted() {
     assert!(s.app.flush_drafts().await.unwrap() <= 1);
     let after = s
         .app
-        .store
+        .store()
         .log_bounds(&assent_core::ChannelId::parse(&t.channel).unwrap())
         .await
         .unwrap()
@@ -505,10 +505,10 @@ async fn drafts_are_persisted_coalesced_and_stale_ones_aborted() {
         assert!(s.app.flush_drafts().await.unwrap() <= 1);
     }
     let channel = assent_core::ChannelId::parse(&t.channel).unwrap();
-    let end = s.app.store.log_bounds(&channel).await.unwrap().0;
+    let end = s.app.store().log_bounds(&channel).await.unwrap().0;
     let logged = s
         .app
-        .store
+        .store()
         .events_between(&channel, after, end, 1_000)
         .await
         .unwrap();
@@ -738,7 +738,7 @@ async fn a_thread_client_that_cannot_keep_up_is_closed_with_4408() {
             assert_eq!(p.await.unwrap(), 201);
         }
         if s.app
-            .metrics
+            .metrics()
             .slow_consumers_closed
             .load(std::sync::atomic::Ordering::Relaxed)
             > 0
@@ -842,7 +842,7 @@ async fn a_thread_stream_that_stops_reading_is_bounded_in_bytes_and_closed() {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while s
         .app
-        .metrics
+        .metrics()
         .slow_consumers_closed
         .load(std::sync::atomic::Ordering::Relaxed)
         == 0

@@ -236,7 +236,7 @@ async fn delivery_status(s: &Server, t: &Tenant, message_id: &str) -> String {
 }
 
 fn kick(s: &Server) {
-    s.app.webhook_wake.notify_one();
+    s.app.wake_webhooks();
 }
 
 fn verifier(secret: &str) -> standardwebhooks::Webhook {
