@@ -97,44 +97,7 @@ impl SocketIoClient {
         S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     {
         let (mut sink, mut stream) = ws.split();
-        // Engine.IO open packet.
-        let open = next_text(&mut stream).await?;
-        if !open.starts_with('0') {
-            return Err(SioError::Protocol(format!(
-                "expected open packet, got {open:?}"
-            )));
-        }
-        sink.send(Message::text(format!("40{ns},{auth}"))).await?;
-        let sid = loop {
-            let t = next_text(&mut stream).await?;
-            if t == "2" {
-                sink.send(Message::text("3")).await?;
-                continue;
-            }
-            let prefix_ok = format!("40{ns},");
-            let prefix_err = format!("44{ns},");
-            if let Some(rest) = t.strip_prefix(&prefix_ok) {
-                let v: Value =
-                    serde_json::from_str(rest).map_err(|e| SioError::Protocol(e.to_string()))?;
-                break v
-                    .get("sid")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned();
-            }
-            if let Some(rest) = t.strip_prefix(&prefix_err) {
-                let v: Value = serde_json::from_str(rest).unwrap_or(Value::Null);
-                let msg = v
-                    .get("message")
-                    .and_then(Value::as_str)
-                    .unwrap_or(rest)
-                    .to_owned();
-                return Err(SioError::ConnectError(msg));
-            }
-            return Err(SioError::Protocol(format!(
-                "unexpected packet during connect: {t:?}"
-            )));
-        };
+        let sid = handshake(&mut sink, &mut stream, ns, auth).await?;
         let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Message>();
         let (ev_tx, ev_rx) = mpsc::unbounded_channel();
         let pending: Pending = Arc::default();
@@ -147,40 +110,14 @@ impl SocketIoClient {
             }
             let _ = sink.close().await;
         });
-        let (ns2, p2, out2) = (ns.to_owned(), pending.clone(), out_tx.clone());
-        tokio::spawn(async move {
-            while let Some(Ok(msg)) = stream.next().await {
-                let Message::Text(t) = msg else {
-                    if matches!(msg, Message::Close(_)) {
-                        break;
-                    }
-                    continue;
-                };
-                let t = t.as_str();
-                if t == "2" {
-                    let _ = out2.send(Message::text("3"));
-                    continue;
-                }
-                if t.starts_with('1') || t.starts_with(&format!("41{ns2}")) {
-                    break;
-                }
-                if let Some(rest) = t.strip_prefix(&format!("42{ns2},")) {
-                    if let Some(ev) = parse_event(rest) {
-                        let _ = ev_tx.send(ev);
-                    }
-                } else if let Some(rest) = t.strip_prefix(&format!("43{ns2},")) {
-                    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-                    if let Ok(id) = digits.parse::<i64>() {
-                        let args: Value =
-                            serde_json::from_str(&rest[digits.len()..]).unwrap_or(Value::Null);
-                        let first = args.get(0).cloned().unwrap_or(Value::Null);
-                        if let Some(tx) = p2.lock().await.remove(&id) {
-                            let _ = tx.send(first);
-                        }
-                    }
-                }
-            }
-        });
+        let reader = read_loop(
+            stream,
+            ns.to_owned(),
+            pending.clone(),
+            out_tx.clone(),
+            ev_tx,
+        );
+        tokio::spawn(reader);
         Ok(SocketIoClient {
             ns: ns.to_owned(),
             out: out_tx,
@@ -309,4 +246,89 @@ fn engine_url(base: &str) -> String {
         "{}/socket.io/?EIO=4&transport=websocket",
         ws_base.trim_end_matches('/')
     )
+}
+
+/// The Engine.IO open and the namespace connect: the socket id, or the server's
+/// `connect_error` message.
+async fn handshake<W, R>(
+    sink: &mut W,
+    stream: &mut R,
+    ns: &str,
+    auth: Value,
+) -> Result<String, SioError>
+where
+    W: futures_util::Sink<Message, Error = tokio_tungstenite::tungstenite::Error> + Unpin,
+    R: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
+    let open = next_text(stream).await?;
+    if !open.starts_with('0') {
+        return Err(SioError::Protocol(format!(
+            "expected open packet, got {open:?}"
+        )));
+    }
+    sink.send(Message::text(format!("40{ns},{auth}"))).await?;
+    loop {
+        let t = next_text(stream).await?;
+        if t == "2" {
+            sink.send(Message::text("3")).await?;
+            continue;
+        }
+        if let Some(rest) = t.strip_prefix(&format!("40{ns},")) {
+            let v: Value =
+                serde_json::from_str(rest).map_err(|e| SioError::Protocol(e.to_string()))?;
+            let sid = v.get("sid").and_then(Value::as_str).unwrap_or_default();
+            return Ok(sid.to_owned());
+        }
+        if let Some(rest) = t.strip_prefix(&format!("44{ns},")) {
+            let v: Value = serde_json::from_str(rest).unwrap_or(Value::Null);
+            let msg = v.get("message").and_then(Value::as_str).unwrap_or(rest);
+            return Err(SioError::ConnectError(msg.to_owned()));
+        }
+        return Err(SioError::Protocol(format!(
+            "unexpected packet during connect: {t:?}"
+        )));
+    }
+}
+
+/// Reads packets until the socket closes: answers pings, forwards events, resolves acks.
+async fn read_loop<R>(
+    mut stream: R,
+    ns: String,
+    pending: Pending,
+    out: mpsc::UnboundedSender<Message>,
+    events: mpsc::UnboundedSender<Event>,
+) where
+    R: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
+    while let Some(Ok(msg)) = stream.next().await {
+        let Message::Text(t) = msg else {
+            if matches!(msg, Message::Close(_)) {
+                break;
+            }
+            continue;
+        };
+        let t = t.as_str();
+        if t == "2" {
+            let _ = out.send(Message::text("3"));
+            continue;
+        }
+        if t.starts_with('1') || t.starts_with(&format!("41{ns}")) {
+            break;
+        }
+        if let Some(rest) = t.strip_prefix(&format!("42{ns},")) {
+            if let Some(ev) = parse_event(rest) {
+                let _ = events.send(ev);
+            }
+        } else if let Some(rest) = t.strip_prefix(&format!("43{ns},")) {
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            if let Ok(id) = digits.parse::<i64>() {
+                let args: Value =
+                    serde_json::from_str(&rest[digits.len()..]).unwrap_or(Value::Null);
+                let first = args.get(0).cloned().unwrap_or(Value::Null);
+                if let Some(tx) = pending.lock().await.remove(&id) {
+                    let _ = tx.send(first);
+                }
+            }
+        }
+    }
 }

@@ -49,59 +49,11 @@ pub async fn run_with(
     ready: Option<tokio::sync::oneshot::Sender<Arc<App>>>,
 ) -> anyhow::Result<()> {
     config.validate().map_err(|e| anyhow::anyhow!(e))?;
-    if config.database_url.is_none() {
-        std::fs::create_dir_all(&config.data_dir)
-            .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
-    }
-    let opts = StoreOptions {
-        read_pool_size: config.db_read_pool,
-        writers: config.db_writers,
-        outbox: Some(assent_store::OutboxSettings {
-            render: Arc::new(wire::webhook_body),
-            max_attempts: config.webhook_retry_schedule.0.len() as i64,
-        }),
-        ..StoreOptions::default()
-    };
-    let (store, bus) = Store::open(&config.database_url(), opts)
-        .await
-        .context("opening the database")?;
-    let metrics = Arc::new(Metrics::default());
-    let settings = AppSettings {
-        session_ttl_secs: (config.session_ttl_hours * 3600) as i64,
-        agent_offline_after_secs: config.agent_offline_after_secs as i64,
-        event_retention: config.event_retention,
-        review_limits: assent_core::review::ReviewLimits {
-            default_secs: config.review_default_secs as i64,
-            max_secs: config.review_max_secs as i64,
-        },
-        review_wait_max_ms: config.review_wait_max_ms,
-        draft_idle_secs: config.draft_idle_secs as i64,
-        max_sockets_per_credential: config.max_sockets_per_credential,
-    };
-    let app = App::new(store.clone(), clock, metrics, settings);
-    if let Some(password) = app
-        .bootstrap_owner(&config.admin_email, config.admin_password.as_deref())
-        .await
-        .context("creating the first owner")?
-    {
-        // Printed once, on stdout, on purpose: it is the only way to learn it.
-        println!(
-            "\n  First owner account created.\n    email:    {}\n    password: {}\n  You will be asked to change it at first login.\n",
-            config.admin_email, password
-        );
-    }
+    let (app, bus) = open_app(&config, clock).await?;
     let fanout = tokio::spawn(app::fanout::run(app.clone(), bus));
     let jobs_cancel = CancellationToken::new();
     let mut jobs = jobs::spawn_all(app.clone(), jobs_cancel.clone());
-    let worker = jobs::webhooks::Worker::new(
-        app.clone(),
-        webhooks::WebhookSettings {
-            schedule: config.webhook_retry_schedule.clone(),
-            timeout: Duration::from_millis(config.webhook_timeout_ms),
-            concurrency: config.webhook_concurrency,
-            allow_private: config.allow_private_webhooks,
-        },
-    )?;
+    let worker = jobs::webhooks::Worker::new(app.clone(), webhook_settings(&config))?;
     jobs.push(tokio::spawn(worker.run(jobs_cancel.clone())));
     let (sio_layer, io) = gateway::layer(app.clone());
     let ctx = http::Ctx {
@@ -117,40 +69,30 @@ pub async fn run_with(
         .layer(sio_layer)
         .layer(axum::middleware::map_request(gateway::compact_request));
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, database = ?store.backend(), "Assent is listening on http://{addr}");
-
+    let backend = app.store().backend();
+    tracing::info!(%addr, database = ?backend, "Assent is listening on http://{addr}");
     let limits = serve::Limits {
         header_read_timeout: Duration::from_secs(config.header_read_timeout_secs),
         body_read_timeout: Duration::from_secs(config.body_read_timeout_secs),
         max_connections_per_ip: config.max_connections_per_ip,
     };
-    if let Some(maddr) = config.metrics_addr {
-        let ml = TcpListener::bind(maddr)
-            .await
-            .with_context(|| format!("cannot listen on --metrics-addr {maddr}"))?;
-        tracing::info!(addr = %maddr, "metrics are served on http://{maddr}/metrics");
-        let mrouter = http::metrics_router(app.clone(), ctx_metrics_token(&config));
-        let sd = shutdown.clone();
-        let metrics = app.metrics().clone();
-        jobs.push(tokio::spawn(async move {
-            serve::serve(ml, mrouter, limits, metrics, sd.cancelled_owned()).await;
-        }));
+    if let Some(j) = serve_metrics(&config, &app, limits, &shutdown).await? {
+        jobs.push(j);
     }
-    let sd = shutdown.clone();
-    let closing = app.closing().clone();
-    let server = serve::serve(
+    let (sd, closing) = (shutdown.clone(), app.closing().clone());
+    let drain = async move {
+        sd.cancelled().await;
+        tracing::info!("shutting down: closing sockets and finishing in-flight requests");
+        closing.cancel();
+        io.close().await;
+    };
+    let served = tokio::spawn(serve::serve(
         listener,
         router,
         limits,
         app.metrics().clone(),
-        async move {
-            sd.cancelled().await;
-            tracing::info!("shutting down: closing sockets and finishing in-flight requests");
-            closing.cancel();
-            io.close().await;
-        },
-    );
-    let served = tokio::spawn(server);
+        drain,
+    ));
     if let Some(ready) = ready {
         let _ = ready.send(app.clone());
     }
@@ -168,10 +110,97 @@ pub async fn run_with(
     if let Err(e) = app.flush_drafts().await {
         tracing::warn!(error = %e, "could not persist streamed draft text at shutdown");
     }
-    store.close().await;
+    app.store().close().await;
     let _ = fanout.await;
     tracing::info!("shutdown complete");
     Ok(())
+}
+
+/// Committed events, in commit order per writer, for the fan-out.
+type Bus = tokio::sync::mpsc::UnboundedReceiver<assent_store::CommittedEvent>;
+
+/// Opens the store (migrations, writers, the outbox renderer) and builds the `App`, creating
+/// the first owner on a fresh database.
+async fn open_app(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<(Arc<App>, Bus)> {
+    if config.database_url.is_none() {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+    }
+    let opts = StoreOptions {
+        read_pool_size: config.db_read_pool,
+        writers: config.db_writers,
+        outbox: Some(assent_store::OutboxSettings {
+            render: Arc::new(wire::webhook_body),
+            max_attempts: config.webhook_retry_schedule.0.len() as i64,
+        }),
+        ..StoreOptions::default()
+    };
+    let (store, bus) = Store::open(&config.database_url(), opts)
+        .await
+        .context("opening the database")?;
+    let app = App::new(
+        store,
+        clock,
+        Arc::new(Metrics::default()),
+        app_settings(config),
+    );
+    if let Some(password) = app
+        .bootstrap_owner(&config.admin_email, config.admin_password.as_deref())
+        .await
+        .context("creating the first owner")?
+    {
+        // Printed once, on stdout, on purpose: it is the only way to learn it.
+        println!(
+            "\n  First owner account created.\n    email:    {}\n    password: {}\n  You will be asked to change it at first login.\n",
+            config.admin_email, password
+        );
+    }
+    Ok((app, bus))
+}
+
+fn app_settings(config: &Config) -> AppSettings {
+    AppSettings {
+        session_ttl_secs: (config.session_ttl_hours * 3600) as i64,
+        agent_offline_after_secs: config.agent_offline_after_secs as i64,
+        event_retention: config.event_retention,
+        review_limits: assent_core::review::ReviewLimits {
+            default_secs: config.review_default_secs as i64,
+            max_secs: config.review_max_secs as i64,
+        },
+        review_wait_max_ms: config.review_wait_max_ms,
+        draft_idle_secs: config.draft_idle_secs as i64,
+        max_sockets_per_credential: config.max_sockets_per_credential,
+    }
+}
+
+fn webhook_settings(config: &Config) -> webhooks::WebhookSettings {
+    webhooks::WebhookSettings {
+        schedule: config.webhook_retry_schedule.clone(),
+        timeout: Duration::from_millis(config.webhook_timeout_ms),
+        concurrency: config.webhook_concurrency,
+        allow_private: config.allow_private_webhooks,
+    }
+}
+
+/// The separate `--metrics-addr` listener, if configured.
+async fn serve_metrics(
+    config: &Config,
+    app: &Arc<App>,
+    limits: serve::Limits,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+    let Some(maddr) = config.metrics_addr else {
+        return Ok(None);
+    };
+    let ml = TcpListener::bind(maddr)
+        .await
+        .with_context(|| format!("cannot listen on --metrics-addr {maddr}"))?;
+    tracing::info!(addr = %maddr, "metrics are served on http://{maddr}/metrics");
+    let mrouter = http::metrics_router(app.clone(), ctx_metrics_token(config));
+    let (sd, metrics) = (shutdown.clone(), app.metrics().clone());
+    Ok(Some(tokio::spawn(async move {
+        serve::serve(ml, mrouter, limits, metrics, sd.cancelled_owned()).await;
+    })))
 }
 
 fn ctx_metrics_token(config: &Config) -> Option<Arc<str>> {

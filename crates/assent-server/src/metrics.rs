@@ -41,6 +41,101 @@ pub struct Metrics {
     http: Mutex<BTreeMap<(String, String, u16), Histogram>>,
 }
 
+/// Every plain series: name, type, help, and how to read it.
+type Read = fn(&Metrics) -> i128;
+const SERIES: &[(&str, &str, &str, Read)] = &[
+    (
+        "assent_socketio_connected",
+        "gauge",
+        "Connected Socket.IO sockets.",
+        |m| m.sockets_connected.load(Ordering::Relaxed) as i128,
+    ),
+    (
+        "assent_raw_sockets_connected",
+        "gauge",
+        "Connected raw WebSockets.",
+        |m| m.raw_sockets_connected.load(Ordering::Relaxed) as i128,
+    ),
+    (
+        "assent_events_appended_total",
+        "counter",
+        "Events committed to the log.",
+        |m| m.events_appended.load(Ordering::Relaxed) as i128,
+    ),
+    (
+        "assent_events_emitted_total",
+        "counter",
+        "Event deliveries to sockets.",
+        |m| m.events_emitted.load(Ordering::Relaxed) as i128,
+    ),
+    (
+        "assent_events_replayed_total",
+        "counter",
+        "Event deliveries made by resume replay.",
+        |m| m.events_replayed.load(Ordering::Relaxed) as i128,
+    ),
+    (
+        "assent_slow_consumers_closed_total",
+        "counter",
+        "Sockets closed because they could not keep up.",
+        |m| m.slow_consumers_closed.load(Ordering::Relaxed) as i128,
+    ),
+    (
+        "assent_sync_resets_total",
+        "counter",
+        "Resumes answered with sync:reset.",
+        |m| m.sync_resets.load(Ordering::Relaxed) as i128,
+    ),
+    (
+        "assent_events_reordered_total",
+        "counter",
+        "Committed events that reached the fan-out early (held for order) or twice (dropped).",
+        |m| m.events_reordered.load(Ordering::Relaxed) as i128,
+    ),
+    (
+        "assent_event_gaps_filled_total",
+        "counter",
+        "Holes in a channel's event arrivals filled from the log before fan-out.",
+        |m| m.event_gaps_filled.load(Ordering::Relaxed) as i128,
+    ),
+    (
+        "assent_webhooks_delivered_total",
+        "counter",
+        "Webhook deliveries answered with a 2xx.",
+        |m| m.webhooks_delivered.load(Ordering::Relaxed) as i128,
+    ),
+    (
+        "assent_webhooks_failed_total",
+        "counter",
+        "Webhook deliveries that failed for good.",
+        |m| m.webhooks_failed.load(Ordering::Relaxed) as i128,
+    ),
+    (
+        "assent_webhook_attempts_retried_total",
+        "counter",
+        "Webhook attempts that failed and were scheduled again.",
+        |m| m.webhook_attempts_failed.load(Ordering::Relaxed) as i128,
+    ),
+    (
+        "assent_connections_refused_total",
+        "counter",
+        "TCP connections closed at accept because their address had too many open.",
+        |m| m.connections_refused.load(Ordering::Relaxed) as i128,
+    ),
+    (
+        "assent_logins_throttled_total",
+        "counter",
+        "Login attempts refused with 429 by the brute-force throttle.",
+        |m| m.logins_throttled.load(Ordering::Relaxed) as i128,
+    ),
+    (
+        "assent_password_hashes_running",
+        "gauge",
+        "Password hashes (argon2) running now.",
+        |m| m.password_hashes_running.load(Ordering::Relaxed) as i128,
+    ),
+];
+
 impl Metrics {
     pub fn observe_http(&self, method: &str, route: &str, status: u16, ms: f64) {
         let mut map = self.http.lock().expect("metrics lock poisoned");
@@ -58,135 +153,32 @@ impl Metrics {
 
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let gauge = |out: &mut String, name: &str, help: &str, v: i64| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
-        };
-        let counter = |out: &mut String, name: &str, help: &str, v: u64| {
+        for (name, kind, help, read) in SERIES {
+            let v = read(self);
             let _ = writeln!(
                 out,
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}"
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}"
             );
-        };
-        gauge(
-            &mut out,
-            "assent_socketio_connected",
-            "Connected Socket.IO sockets.",
-            self.sockets_connected.load(Ordering::Relaxed),
-        );
-        gauge(
-            &mut out,
-            "assent_raw_sockets_connected",
-            "Connected raw WebSockets.",
-            self.raw_sockets_connected.load(Ordering::Relaxed),
-        );
-        counter(
-            &mut out,
-            "assent_events_appended_total",
-            "Events committed to the log.",
-            self.events_appended.load(Ordering::Relaxed),
-        );
-        counter(
-            &mut out,
-            "assent_events_emitted_total",
-            "Event deliveries to sockets.",
-            self.events_emitted.load(Ordering::Relaxed),
-        );
-        counter(
-            &mut out,
-            "assent_events_replayed_total",
-            "Event deliveries made by resume replay.",
-            self.events_replayed.load(Ordering::Relaxed),
-        );
-        counter(
-            &mut out,
-            "assent_slow_consumers_closed_total",
-            "Sockets closed because they could not keep up.",
-            self.slow_consumers_closed.load(Ordering::Relaxed),
-        );
-        counter(
-            &mut out,
-            "assent_sync_resets_total",
-            "Resumes answered with sync:reset.",
-            self.sync_resets.load(Ordering::Relaxed),
-        );
-        counter(
-            &mut out,
-            "assent_events_reordered_total",
-            "Committed events that reached the fan-out early (held for order) or twice (dropped).",
-            self.events_reordered.load(Ordering::Relaxed),
-        );
-        counter(
-            &mut out,
-            "assent_event_gaps_filled_total",
-            "Holes in a channel's event arrivals filled from the log before fan-out.",
-            self.event_gaps_filled.load(Ordering::Relaxed),
-        );
-        counter(
-            &mut out,
-            "assent_webhooks_delivered_total",
-            "Webhook deliveries answered with a 2xx.",
-            self.webhooks_delivered.load(Ordering::Relaxed),
-        );
-        counter(
-            &mut out,
-            "assent_webhooks_failed_total",
-            "Webhook deliveries that failed for good.",
-            self.webhooks_failed.load(Ordering::Relaxed),
-        );
-        counter(
-            &mut out,
-            "assent_webhook_attempts_retried_total",
-            "Webhook attempts that failed and were scheduled again.",
-            self.webhook_attempts_failed.load(Ordering::Relaxed),
-        );
-        counter(
-            &mut out,
-            "assent_connections_refused_total",
-            "TCP connections closed at accept because their address had too many open.",
-            self.connections_refused.load(Ordering::Relaxed),
-        );
-        counter(
-            &mut out,
-            "assent_logins_throttled_total",
-            "Login attempts refused with 429 by the brute-force throttle.",
-            self.logins_throttled.load(Ordering::Relaxed),
-        );
-        gauge(
-            &mut out,
-            "assent_password_hashes_running",
-            "Password hashes (argon2) running now.",
-            self.password_hashes_running.load(Ordering::Relaxed),
-        );
+        }
+        self.render_http(&mut out);
+        out
+    }
+
+    fn render_http(&self, out: &mut String) {
         let map = self.http.lock().expect("metrics lock poisoned");
+        let name = "assent_http_request_duration_ms";
         let _ = writeln!(
             out,
-            "# HELP assent_http_request_duration_ms HTTP request latency by route.\n# TYPE assent_http_request_duration_ms histogram"
+            "# HELP {name} HTTP request latency by route.\n# TYPE {name} histogram"
         );
         for ((method, route, status), h) in map.iter() {
             let labels = format!("method=\"{method}\",route=\"{route}\",status=\"{status}\"");
             for (i, b) in BUCKETS_MS.iter().enumerate() {
-                let _ = writeln!(
-                    out,
-                    "assent_http_request_duration_ms_bucket{{{labels},le=\"{b}\"}} {}",
-                    h.counts[i]
-                );
+                let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{b}\"}} {}", h.counts[i]);
             }
-            let _ = writeln!(
-                out,
-                "assent_http_request_duration_ms_bucket{{{labels},le=\"+Inf\"}} {}",
-                h.count
-            );
-            let _ = writeln!(
-                out,
-                "assent_http_request_duration_ms_sum{{{labels}}} {}",
-                h.sum_ms
-            );
-            let _ = writeln!(
-                out,
-                "assent_http_request_duration_ms_count{{{labels}}} {}",
-                h.count
-            );
+            let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {}", h.count);
+            let _ = writeln!(out, "{name}_sum{{{labels}}} {}", h.sum_ms);
+            let _ = writeln!(out, "{name}_count{{{labels}}} {}", h.count);
         }
-        out
     }
 }

@@ -14,6 +14,8 @@ mod events;
 mod keys;
 mod messages;
 mod migrate;
+mod outbox;
+mod reviews;
 mod rows;
 mod streams;
 mod users;
@@ -23,11 +25,12 @@ pub mod writer;
 pub use channels::{AgentPatch, NewAgent, PingOutcome};
 pub use error::{Rejection, StoreError};
 pub use events::{CommittedEvent, EventPage};
-pub use messages::{MessageQuery, NewMessage, Page, RespondOutcome, ReviewFilter};
+pub use messages::{MessageQuery, NewMessage, Page};
+pub use outbox::{OutboxSettings, RenderWebhook};
+pub use reviews::{RespondOutcome, ReviewFilter};
 pub use users::{NewUser, UserWithHash};
 pub use webhooks::{
-    AgentEndpoint, AttemptOutcome, AttemptRecord, ClaimedDelivery, OutboxSettings, RenderWebhook,
-    WebhookAttempt, WebhookDelivery,
+    AgentEndpoint, AttemptOutcome, AttemptRecord, ClaimedDelivery, WebhookAttempt, WebhookDelivery,
 };
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};

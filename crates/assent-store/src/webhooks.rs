@@ -1,42 +1,18 @@
-//! The webhook outbox.
+//! Webhook deliveries: claims, attempts, listings, manual retry and the signing secret.
+//! (`outbox.rs` writes the rows.)
 //!
-//! A delivery row is written by the writer in the same transaction as the event that causes
-//! it (a human's message, a review answered or expired), so an event that committed always has
-//! its delivery and a rolled-back one never does. Workers claim due rows under a lease
+//! Workers claim due rows under a lease
 //! (`FOR UPDATE SKIP LOCKED` on PostgreSQL, the single writer on SQLite): a worker that dies
 //! mid-delivery only delays it until the lease runs out. The row id is the Standard Webhooks
 //! `webhook-id`, the same for every attempt. The body is rendered once, at enqueue, by the
 //! server's renderer (this crate never renders wire payloads), so every attempt signs the
 //! same bytes.
 
-use crate::events::CommittedEvent;
 use crate::{Backend, Rejection, Store, StoreError, rows};
 use assent_core::model::{DeliveryStatus, WebhookAuth, WebhookState, WebhookTarget};
-use assent_core::review::Review;
-use assent_core::{ChannelId, LoggedEvent, MessageId, Millis, RouteSource, new_id};
+use assent_core::{ChannelId, MessageId, Millis};
 use serde_json::Value;
-use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
-use std::sync::Arc;
-
-/// Renders the body of an event's webhook; `None` when the event has none.
-pub type RenderWebhook = Arc<dyn Fn(&LoggedEvent) -> Option<String> + Send + Sync>;
-
-/// What the writer needs to fill the outbox.
-#[derive(Clone)]
-pub struct OutboxSettings {
-    pub render: RenderWebhook,
-    /// Attempts a delivery gets (the length of the retry schedule).
-    pub max_attempts: i64,
-}
-
-impl std::fmt::Debug for OutboxSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OutboxSettings")
-            .field("max_attempts", &self.max_attempts)
-            .finish()
-    }
-}
 
 /// One delivery as listed to humans and agents.
 #[derive(Clone, Debug, PartialEq)]
@@ -125,120 +101,25 @@ pub enum AttemptOutcome {
     },
 }
 
-/// Where a webhook-worthy event goes, decided inside the writer's transaction.
-struct Candidate<'a> {
-    message_id: &'a MessageId,
-    tracks_status: bool,
-    message_url: Option<String>,
-    callback: Option<Value>,
-}
-
-fn review_routes(
-    metadata: Option<&Value>,
-    review: Option<&Review>,
-) -> (Option<String>, Option<Value>) {
-    let message_url = metadata
-        .and_then(|m| m.get("webhookUrl"))
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-    let callback = review.and_then(|r| r.callback.clone()).map(Value::Object);
-    (message_url, callback)
-}
-
-/// Writes the outbox rows of a batch's events (inside the batch's transaction, before commit).
-pub(crate) async fn enqueue(
-    conn: &mut AnyConnection,
-    list: &[CommittedEvent],
-    settings: &OutboxSettings,
+/// Appends one attempt to a delivery's attempt log.
+async fn log_attempt(
+    conn: &mut sqlx::AnyConnection,
+    id: &str,
+    attempt: i64,
+    rec: &AttemptRecord,
 ) -> Result<(), StoreError> {
-    for ce in list {
-        let e = &ce.event;
-        let Some(cause) = e.event.effects().webhook else {
-            continue;
-        };
-        let (message_url, callback) = match cause.routes {
-            RouteSource::AgentOnly => (None, None),
-            RouteSource::Message(m) => review_routes(m.metadata.as_ref(), m.review.as_ref()),
-            RouteSource::Stored => {
-                let row = sqlx::query("SELECT metadata, review FROM messages WHERE id = $1")
-                    .bind(cause.message_id.as_str())
-                    .fetch_optional(&mut *conn)
-                    .await?;
-                match &row {
-                    Some(r) => {
-                        let review: Option<Review> = rows::oj(r, "review")?
-                            .map(serde_json::from_value)
-                            .transpose()?;
-                        review_routes(rows::oj(r, "metadata")?.as_ref(), review.as_ref())
-                    }
-                    None => (None, None),
-                }
-            }
-        };
-        let cand = Candidate {
-            message_id: cause.message_id,
-            tracks_status: cause.tracks_status,
-            message_url,
-            callback,
-        };
-        // Placet's resolution: the message's own URL, then the agent's, then the review's
-        // legacy callback (user messages have neither of their own: the agent's URL only).
-        let mut route: Option<(WebhookTarget, String, String, Option<Value>)> = cand
-            .message_url
-            .map(|url| (WebhookTarget::Message, url, "POST".into(), None));
-        if route.is_none() {
-            let agent_url: Option<String> =
-                sqlx::query_scalar("SELECT webhook_url FROM channels WHERE id = $1")
-                    .bind(e.channel_id.as_str())
-                    .fetch_optional(&mut *conn)
-                    .await?
-                    .flatten();
-            route = agent_url.map(|url| (WebhookTarget::Agent, url, "POST".into(), None));
-        }
-        if route.is_none()
-            && let Some(cb) = cand.callback
-            && let Some(url) = cb.get("url").and_then(Value::as_str)
-        {
-            let method = cb
-                .get("method")
-                .and_then(Value::as_str)
-                .unwrap_or("POST")
-                .to_ascii_uppercase();
-            route = Some((
-                WebhookTarget::Callback,
-                url.to_owned(),
-                method,
-                cb.get("headers").filter(|h| h.is_object()).cloned(),
-            ));
-        }
-        let Some((target, url, method, extra_headers)) = route else {
-            continue;
-        };
-        let Some(body) = (settings.render)(e) else {
-            continue;
-        };
-        sqlx::query(
-            "INSERT INTO webhook_deliveries (id, channel_id, message_id, event, seq, target, url, \
-             method, extra_headers, body, tracks_status, state, attempts, max_attempts, \
-             next_attempt_at, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'pending', 0, $12, $13, $13, $13)",
-        )
-        .bind(format!("msg_{}", new_id(e.at.0)))
-        .bind(e.channel_id.as_str())
-        .bind(cand.message_id.as_str())
-        .bind(e.event.name())
-        .bind(e.seq)
-        .bind(target.as_str())
-        .bind(url)
-        .bind(method)
-        .bind(rows::json_text(&extra_headers))
-        .bind(body)
-        .bind(cand.tracks_status as i64)
-        .bind(settings.max_attempts.max(1))
-        .bind(e.at.0)
-        .execute(&mut *conn)
-        .await?;
-    }
+    sqlx::query(
+        "INSERT INTO webhook_attempts (delivery_id, attempt, started_at, duration_ms, status_code, error) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(id)
+    .bind(attempt)
+    .bind(rec.started_at.0)
+    .bind(rec.duration_ms)
+    .bind(rec.status_code)
+    .bind(&rec.error)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
@@ -403,18 +284,7 @@ impl Store {
                     .ok_or(StoreError::Conflict("the delivery's lease was lost"))?;
                     let attempt = rows::i(&row, "attempts")?;
                     let tracks = rows::i(&row, "tracks_status")? != 0;
-                    sqlx::query(
-                        "INSERT INTO webhook_attempts (delivery_id, attempt, started_at, duration_ms, status_code, error) \
-                         VALUES ($1, $2, $3, $4, $5, $6)",
-                    )
-                    .bind(&id)
-                    .bind(attempt)
-                    .bind(rec.started_at.0)
-                    .bind(rec.duration_ms)
-                    .bind(rec.status_code)
-                    .bind(&rec.error)
-                    .execute(&mut *conn)
-                    .await?;
+                    log_attempt(conn, &id, attempt, &rec).await?;
                     if let AttemptOutcome::FailedAndDisable { reason } = &outcome {
                         sqlx::query(
                             "UPDATE channels SET webhook_disabled_at = $2, webhook_disabled_reason = $3 WHERE id = $1",

@@ -12,7 +12,7 @@
 //! just before the commit.
 
 use crate::events::CommittedEvent;
-use crate::webhooks::OutboxSettings;
+use crate::outbox::OutboxSettings;
 use crate::{Backend, StoreError, connect_one};
 use sqlx::{AnyConnection, Connection};
 use std::any::Any;
@@ -179,6 +179,8 @@ async fn writer_loop(
     tracing::debug!(shard, "writer stopped");
 }
 
+type Reply = oneshot::Sender<Result<AnyBox, StoreError>>;
+
 /// Runs one batch. Returns an error only when the connection itself looks broken.
 async fn run_batch(
     conn: &mut AnyConnection,
@@ -196,8 +198,24 @@ async fn run_batch(
             return Err(e.into());
         }
     };
-    let mut done: Vec<(oneshot::Sender<Result<AnyBox, StoreError>>, AnyBox)> =
-        Vec::with_capacity(batch.len());
+    match run_jobs(&mut tx, batch).await {
+        Some((done, published)) if !done.is_empty() => {
+            commit(tx, done, published, outbox, bus).await
+        }
+        _ => {
+            let _ = tx.rollback().await;
+            Ok(())
+        }
+    }
+}
+
+/// Runs the batch's jobs in one transaction. A refused job is answered and left out; a
+/// failed one fails the whole batch (`None`: every job answered, roll back).
+async fn run_jobs(
+    tx: &mut AnyConnection,
+    batch: &mut Vec<Job>,
+) -> Option<(Vec<(Reply, AnyBox)>, Vec<CommittedEvent>)> {
+    let mut done = Vec::with_capacity(batch.len());
     let mut published = Vec::new();
     let mut broken: Option<String> = None;
     for job in batch.drain(..) {
@@ -206,7 +224,7 @@ async fn run_batch(
             continue;
         }
         let mut events = Events::default();
-        match (job.run)(&mut tx, &mut events).await {
+        match (job.run)(tx, &mut events).await {
             Ok(v) => {
                 done.push((job.reply, v));
                 published.extend(events.0);
@@ -223,30 +241,35 @@ async fn run_batch(
                 for (reply, _) in done.drain(..) {
                     let _ = reply.send(Err(StoreError::CommitFailed(msg.clone())));
                 }
-                published.clear();
                 broken = Some(msg);
             }
         }
     }
-    if broken.is_some() {
-        let _ = tx.rollback().await;
-        return Ok(());
-    }
-    if done.is_empty() {
-        let _ = tx.rollback().await;
-        return Ok(());
-    }
-    let mut written = crate::events::insert_all(&mut tx, &published).await;
-    if let (Ok(()), Some(outbox)) = (&written, outbox) {
-        // Webhook deliveries commit with the events that cause them (or not at all).
-        written = crate::webhooks::enqueue(&mut tx, &published, outbox).await;
-    }
-    if let Err(e) = written {
-        let msg = e.to_string();
-        let _ = tx.rollback().await;
+    broken.is_none().then_some((done, published))
+}
+
+/// Writes the batch's events and their webhook deliveries, commits, then answers the jobs
+/// and publishes the events (only what committed is ever published).
+async fn commit(
+    mut tx: sqlx::Transaction<'_, sqlx::Any>,
+    done: Vec<(Reply, AnyBox)>,
+    published: Vec<CommittedEvent>,
+    outbox: Option<&OutboxSettings>,
+    bus: &mpsc::UnboundedSender<CommittedEvent>,
+) -> Result<(), StoreError> {
+    let fail = |done: Vec<(Reply, AnyBox)>, msg: String| {
         for (reply, _) in done {
             let _ = reply.send(Err(StoreError::CommitFailed(msg.clone())));
         }
+    };
+    let mut written = crate::events::insert_all(&mut tx, &published).await;
+    if let (Ok(()), Some(outbox)) = (&written, outbox) {
+        // Webhook deliveries commit with the events that cause them (or not at all).
+        written = crate::outbox::enqueue(&mut tx, &published, outbox).await;
+    }
+    if let Err(e) = written {
+        let _ = tx.rollback().await;
+        fail(done, e.to_string());
         return Err(e);
     }
     match tx.commit().await {
@@ -260,10 +283,7 @@ async fn run_batch(
             Ok(())
         }
         Err(e) => {
-            let msg = e.to_string();
-            for (reply, _) in done {
-                let _ = reply.send(Err(StoreError::CommitFailed(msg.clone())));
-            }
+            fail(done, e.to_string());
             Err(e.into())
         }
     }

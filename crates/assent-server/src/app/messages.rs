@@ -2,6 +2,7 @@
 
 use super::{App, AppError, Missing};
 use assent_core::model::{DeliveryStatus, Message, Principal, SenderType, StreamState};
+use assent_core::review::Review;
 use assent_core::validate::{Checker, MAX_CLIENT_ID_CHARS, MAX_TEXT_CHARS};
 use assent_core::{ChannelId, MessageId, UserId};
 use assent_store::{MessageQuery, NewMessage, Page};
@@ -87,6 +88,53 @@ fn parse_i64(c: &mut Checker, path: &str, v: Option<String>, min: i64, max: i64)
     }
 }
 
+/// `iterationOf`: a plausible message id (whether it exists is the store's to say).
+fn check_iteration_of(c: &mut Checker, v: Option<String>) -> Option<MessageId> {
+    let s = v.filter(|s| !s.is_empty())?;
+    let id = MessageId::parse(&s);
+    if id.is_none() {
+        c.fail(
+            "iterationOf",
+            "iterationOf target does not exist in this channel",
+        );
+    }
+    id
+}
+
+/// Placet reads a per-message callback from `metadata.webhookUrl` as well as from
+/// `webhookUrl`: both are validated the same way, and `webhookUrl` lands in the metadata.
+fn check_webhook_urls(c: &mut Checker, metadata: &mut Option<Value>, webhook_url: Option<String>) {
+    match metadata.as_ref().and_then(|m| m.get("webhookUrl")) {
+        None | Some(Value::Null) => {}
+        Some(Value::String(u)) => {
+            c.opt_url("metadata.webhookUrl", Some(u.clone()));
+        }
+        Some(_) => c.fail("metadata.webhookUrl", "must be a string"),
+    }
+    if let Some(url) = c.opt_url("webhookUrl", webhook_url) {
+        let m = metadata.get_or_insert_with(|| Value::Object(Default::default()));
+        if let Some(obj) = m.as_object_mut() {
+            obj.insert("webhookUrl".into(), Value::from(url));
+        }
+    }
+}
+
+impl App {
+    /// `review`: a pending review, its errors (with paths) added to `c`.
+    fn check_review(&self, c: &mut Checker, v: Option<Value>) -> Option<Review> {
+        let r = v.filter(|r| !r.is_null())?;
+        match Review::create(&r, self.now(), self.settings.review_limits) {
+            Ok(review) => Some(review),
+            Err(e) => {
+                for f in e.errors {
+                    c.fail(f.path, f.message);
+                }
+                None
+            }
+        }
+    }
+}
+
 impl App {
     /// An agent posts into one of its user's channels. Returns the message and whether it
     /// was created now (`false`: an earlier message with the same `clientId`).
@@ -100,50 +148,10 @@ impl App {
         let text = c.opt_text("text", input.text, MAX_TEXT_CHARS);
         let status = c.message_status("status", input.status);
         let mut metadata = c.opt_object("metadata", input.metadata);
-        let now = self.now();
         let has_review = input.review.as_ref().is_some_and(|r| !r.is_null());
-        let review = match input.review {
-            None | Some(Value::Null) => None,
-            Some(r) => {
-                match assent_core::review::Review::create(&r, now, self.settings.review_limits) {
-                    Ok(spec) => Some(spec),
-                    Err(e) => {
-                        for f in e.errors {
-                            c.fail(f.path, f.message);
-                        }
-                        None
-                    }
-                }
-            }
-        };
-        let iteration_of = match input.iteration_of.filter(|s| !s.is_empty()) {
-            None => None,
-            Some(s) => match MessageId::parse(&s) {
-                Some(id) => Some(id),
-                None => {
-                    c.fail(
-                        "iterationOf",
-                        "iterationOf target does not exist in this channel",
-                    );
-                    None
-                }
-            },
-        };
-        // Placet reads a per-message callback from `metadata.webhookUrl` as well as from
-        // `webhookUrl`: both are validated the same way.
-        match metadata.as_ref().and_then(|m| m.get("webhookUrl")) {
-            None | Some(Value::Null) => {}
-            Some(Value::String(u)) => {
-                c.opt_url("metadata.webhookUrl", Some(u.clone()));
-            }
-            Some(_) => c.fail("metadata.webhookUrl", "must be a string"),
-        }
-        if let Some(url) = c.opt_url("webhookUrl", input.webhook_url) {
-            let m = metadata.get_or_insert_with(|| Value::Object(Default::default()));
-            if let Some(obj) = m.as_object_mut() {
-                obj.insert("webhookUrl".into(), Value::from(url));
-            }
-        }
+        let review = self.check_review(&mut c, input.review);
+        let iteration_of = check_iteration_of(&mut c, input.iteration_of);
+        check_webhook_urls(&mut c, &mut metadata, input.webhook_url);
         let client_id = c.opt_token("clientId", input.client_id, MAX_CLIENT_ID_CHARS);
         let stream_id = c.opt_token("streamId", input.stream_id, MAX_CLIENT_ID_CHARS);
         let stream_state = c.stream_state("streamState", input.stream_state);

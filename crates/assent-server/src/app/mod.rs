@@ -6,6 +6,7 @@ mod agents;
 mod auth;
 mod error;
 pub mod fanout;
+mod hashing;
 pub mod hub;
 mod maintenance;
 mod messages;
@@ -15,14 +16,14 @@ mod reviews;
 pub mod sequencer;
 pub mod streams;
 pub mod throttle;
+mod users;
 pub mod waiters;
 mod webhooks;
 
 pub use agents::{AgentInput, AgentUpdate, MAX_AGENTS_PER_USER};
-pub use auth::{
-    Hashing, MAX_API_KEYS_PER_USER, MAX_SESSIONS_PER_USER, SessionGrant, TICKET_TTL_SECS,
-};
+pub use auth::{MAX_API_KEYS_PER_USER, MAX_SESSIONS_PER_USER, SessionGrant, TICKET_TTL_SECS};
 pub use error::{AppError, Limit, Missing};
+pub use hashing::Hashing;
 pub use messages::{
     AgentMessageInput, ListInput, MAX_OPEN_DRAFTS_PER_CHANNEL, MAX_OPEN_DRAFTS_PER_USER,
     UserMessageInput,

@@ -241,11 +241,10 @@ async fn serve(
     thread: bool,
     sub: Option<(String, Option<i64>)>,
 ) {
-    app.metrics()
-        .raw_sockets_connected
-        .fetch_add(1, Ordering::Relaxed);
-    let (tx, mut rx) = mpsc::channel::<String>(OUTBOX);
-    let (closer, mut close_rx) = tokio::sync::watch::channel(None);
+    let connected = &app.metrics().raw_sockets_connected;
+    connected.fetch_add(1, Ordering::Relaxed);
+    let (tx, rx) = mpsc::channel::<String>(OUTBOX);
+    let (closer, close_rx) = tokio::sync::watch::channel(None);
     let closer = Arc::new(closer);
     let queued = Arc::new(AtomicUsize::new(0));
     let sink = Arc::new(RawSink {
@@ -260,104 +259,131 @@ async fn serve(
     } else {
         OwnerFeed::Yes
     };
-    let conn: Connection = match app.connect(principal, sink, feed) {
-        Ok(c) => c,
-        Err(_) => {
-            app.metrics()
-                .raw_sockets_connected
-                .fetch_sub(1, Ordering::Relaxed);
-            close_with(
-                socket,
-                CLOSE_TOO_MANY,
-                "too many sockets for this credential",
-            )
-            .await;
-            return;
-        }
+    let Ok(conn) = app.connect(principal, sink, feed) else {
+        connected.fetch_sub(1, Ordering::Relaxed);
+        close_with(
+            socket,
+            CLOSE_TOO_MANY,
+            "too many sockets for this credential",
+        )
+        .await;
+        return;
     };
-    if let Some((thread_id, since)) = sub {
-        let (tx2, closer2) = (tx.clone(), closer.clone());
-        conn.subscribe(thread_id.clone(), since, move |outcome| match outcome {
-            SubscribeOutcome::Subscribed { last_seq, .. } => {
-                let _ = tx2.try_send(
-                    json!({"event_type": assent_proto::frames::READY, "thread_id": thread_id, "last_seq": last_seq})
-                        .to_string(),
-                );
-            }
-            SubscribeOutcome::Refused(AppError::Store(_) | AppError::Internal(_)) => {
-                // Not the client's fault: it may retry with the same `since`.
-                let _ = closer2.send(Some((1011, "internal error: reconnect with since")));
-            }
-            SubscribeOutcome::Refused(_) => {
-                let _ = closer2.send(Some((CLOSE_FORBIDDEN, "forbidden")));
-            }
-        });
-    } else {
+    start(&conn, &tx, &closer, sub);
+    let (ws_tx, ws_rx) = socket.split();
+    let writer = tokio::spawn(write_loop(ws_tx, rx, close_rx, queued));
+    read_loop(&app, ws_rx, &conn, &tx, &closer, &writer).await;
+    conn.disconnect();
+    let _ = closer.send(Some((1000, "bye")));
+    drop(tx);
+    let _ = writer.await;
+    connected.fetch_sub(1, Ordering::Relaxed);
+}
+
+/// Subscribes a thread stream (then `ready` with its `last_seq`), or says `ready` at once.
+fn start(conn: &Connection, tx: &Outbox, closer: &Arc<Closer>, sub: Option<(String, Option<i64>)>) {
+    let Some((thread_id, since)) = sub else {
         let _ = tx.try_send(json!({"event_type": assent_proto::frames::READY}).to_string());
-    }
-    let (mut ws_tx, mut ws_rx) = socket.split();
-    let writer = tokio::spawn(async move {
-        let mut ping = tokio::time::interval(PING_EVERY);
-        ping.tick().await;
-        let close = |c: Option<(u16, &'static str)>| {
-            Message::Close(c.map(|(code, reason)| CloseFrame {
-                code,
-                reason: Utf8Bytes::from_static(reason),
-            }))
-        };
-        loop {
-            let msg = tokio::select! {
-                biased;
-                _ = close_rx.changed() => {
-                    let c = *close_rx.borrow();
-                    let _ = tokio::time::timeout(Duration::from_secs(1), ws_tx.send(close(c))).await;
-                    break;
-                }
-                out = rx.recv() => match out {
-                    Some(f) => {
-                        // Saturating: control frames (ready, pong) are queued uncounted.
-                        let _ = queued.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |q| {
-                            Some(q.saturating_sub(f.len()))
-                        });
-                        Message::Text(f.into())
-                    }
-                    None => break,
-                },
-                _ = ping.tick() => Message::Ping(Default::default()),
-            };
-            tokio::select! {
-                biased;
-                _ = close_rx.changed() => {
-                    let c = *close_rx.borrow();
-                    let _ = tokio::time::timeout(Duration::from_secs(1), ws_tx.send(close(c))).await;
-                    break;
-                }
-                r = ws_tx.send(msg) => if r.is_err() { break },
-            }
+        return;
+    };
+    let (tx, closer) = (tx.clone(), closer.clone());
+    conn.subscribe(thread_id.clone(), since, move |outcome| match outcome {
+        SubscribeOutcome::Subscribed { last_seq, .. } => {
+            let ready = json!({"event_type": assent_proto::frames::READY, "thread_id": thread_id, "last_seq": last_seq});
+            let _ = tx.try_send(ready.to_string());
+        }
+        SubscribeOutcome::Refused(AppError::Store(_) | AppError::Internal(_)) => {
+            // Not the client's fault: it may retry with the same `since`.
+            let _ = closer.send(Some((1011, "internal error: reconnect with since")));
+        }
+        SubscribeOutcome::Refused(_) => {
+            let _ = closer.send(Some((CLOSE_FORBIDDEN, "forbidden")));
         }
     });
+}
+
+type Outbox = mpsc::Sender<String>;
+
+/// Writes queued frames and pings until the outbox closes or a close is requested (which
+/// overtakes queued frames).
+async fn write_loop(
+    mut ws_tx: futures_util::stream::SplitSink<WebSocket, Message>,
+    mut rx: mpsc::Receiver<String>,
+    mut close_rx: tokio::sync::watch::Receiver<Option<(u16, &'static str)>>,
+    queued: Arc<AtomicUsize>,
+) {
+    let mut ping = tokio::time::interval(PING_EVERY);
+    ping.tick().await;
+    let close = |c: Option<(u16, &'static str)>| {
+        Message::Close(c.map(|(code, reason)| CloseFrame {
+            code,
+            reason: Utf8Bytes::from_static(reason),
+        }))
+    };
+    loop {
+        let msg = tokio::select! {
+            biased;
+            _ = close_rx.changed() => None,
+            out = rx.recv() => match out {
+                Some(f) => {
+                    // Saturating: control frames (ready, pong) are queued uncounted.
+                    let _ = queued.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |q| {
+                        Some(q.saturating_sub(f.len()))
+                    });
+                    Some(Message::Text(f.into()))
+                }
+                None => return,
+            },
+            _ = ping.tick() => Some(Message::Ping(Default::default())),
+        };
+        let sent = match msg {
+            None => false,
+            Some(msg) => tokio::select! {
+                biased;
+                _ = close_rx.changed() => false,
+                r = ws_tx.send(msg) => if r.is_err() { return } else { true },
+            },
+        };
+        if !sent {
+            let c = *close_rx.borrow();
+            let _ = tokio::time::timeout(Duration::from_secs(1), ws_tx.send(close(c))).await;
+            return;
+        }
+    }
+}
+
+/// Reads until the client leaves, goes quiet past `DEAD_AFTER`, the server shuts down or the
+/// writer stops; answers `{"type":"ping"}` with a pong queued behind earlier frames.
+async fn read_loop(
+    app: &App,
+    mut ws_rx: futures_util::stream::SplitStream<WebSocket>,
+    conn: &Connection,
+    tx: &Outbox,
+    closer: &Arc<Closer>,
+    writer: &tokio::task::JoinHandle<()>,
+) {
     let mut last_heard = tokio::time::Instant::now();
     loop {
         let wait = DEAD_AFTER.saturating_sub(last_heard.elapsed());
         tokio::select! {
             _ = app.closing().cancelled() => {
                 let _ = closer.send(Some((1001, "server shutting down")));
-                break;
+                return;
             }
             _ = tokio::time::sleep(wait) => {
                 let _ = closer.send(Some((CLOSE_HEARTBEAT, "heartbeat timeout")));
-                break;
+                return;
             }
             msg = ws_rx.next() => match msg {
-                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break,
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
                 Some(Ok(msg)) => {
                     last_heard = tokio::time::Instant::now();
                     if let Message::Text(t) = msg {
                         let v: Value = serde_json::from_str(t.as_str()).unwrap_or(Value::Null);
                         if v.get("type").and_then(Value::as_str) == Some("ping") {
-                            let tx2 = tx.clone();
+                            let tx = tx.clone();
                             conn.run(move || {
-                                let _ = tx2.try_send(json!({"event_type": assent_proto::frames::PONG}).to_string());
+                                let _ = tx.try_send(json!({"event_type": assent_proto::frames::PONG}).to_string());
                             });
                         }
                     }
@@ -365,14 +391,7 @@ async fn serve(
             },
         }
         if writer.is_finished() {
-            break;
+            return;
         }
     }
-    conn.disconnect();
-    let _ = closer.send(Some((1000, "bye")));
-    drop(tx);
-    let _ = writer.await;
-    app.metrics()
-        .raw_sockets_connected
-        .fetch_sub(1, Ordering::Relaxed);
 }

@@ -136,24 +136,19 @@ impl Sender {
 
     /// Sends one attempt of `d`, signed with `secret`, to `url`.
     pub async fn send(&self, d: &ClaimedDelivery, url: &str, secret: &str, now: Millis) -> Sent {
+        let refuse = |why: String| Sent {
+            error: Some(why),
+            permanent: true,
+            ..Sent::default()
+        };
         let parsed = match reqwest::Url::parse(url) {
             Ok(u) if matches!(u.scheme(), "http" | "https") => u,
-            _ => {
-                return Sent {
-                    error: Some("not an http(s) URL".into()),
-                    permanent: true,
-                    ..Sent::default()
-                };
-            }
+            _ => return refuse("not an http(s) URL".into()),
         };
         if !self.settings.allow_private
             && let Some(reason) = guard::literal_host_blocked(&parsed)
         {
-            return Sent {
-                error: Some(format!("refused by the egress guard: {reason}")),
-                permanent: true,
-                ..Sent::default()
-            };
+            return refuse(format!("refused by the egress guard: {reason}"));
         }
         let method = match d.method.as_str() {
             "PUT" => reqwest::Method::PUT,
@@ -162,30 +157,7 @@ impl Sender {
         };
         // Real time, not the app's clock: the receiver checks it against its own.
         let timestamp = crate::clock::Clock::now(&crate::clock::SystemClock).0 / 1000;
-        let mut req = self.client.request(method, parsed);
-        // The agent's credentials and headers go to the agent's own URL only.
-        let custom = match d.target {
-            WebhookTarget::Agent => {
-                if let Some(auth) = &d.agent.auth {
-                    req = match (&auth.username, &auth.password, &auth.token) {
-                        (Some(u), Some(p), _) => req.basic_auth(u, Some(p)),
-                        (_, _, Some(t)) => req.bearer_auth(t),
-                        _ => req,
-                    };
-                }
-                d.agent.headers.as_ref()
-            }
-            WebhookTarget::Callback => d.extra_headers.as_ref(),
-            WebhookTarget::Message => None,
-        };
-        if let Some(Value::Object(map)) = custom {
-            for (k, v) in map {
-                if let Some(v) = v.as_str() {
-                    req = req.header(k.as_str(), v);
-                }
-            }
-        }
-        req = req
+        let mut req = with_target_headers(self.client.request(method, parsed), d)
             .header("content-type", "application/json")
             .header("webhook-id", &d.id)
             .header("webhook-timestamp", timestamp.to_string());
@@ -193,30 +165,7 @@ impl Sender {
             req = req.header("webhook-signature", sig);
         }
         match req.body(d.body.clone()).send().await {
-            Ok(res) => {
-                let status = res.status().as_u16();
-                let ra = res
-                    .headers()
-                    .get("retry-after")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| retry_after(v, now));
-                let mut error = None;
-                if !(200..300).contains(&status) {
-                    let snippet: String =
-                        body_prefix(res).await.chars().take(ERROR_SNIPPET).collect();
-                    error = Some(if snippet.trim().is_empty() {
-                        format!("HTTP {status}")
-                    } else {
-                        format!("HTTP {status}: {}", snippet.trim())
-                    });
-                }
-                Sent {
-                    status: Some(status),
-                    retry_after: ra,
-                    error,
-                    permanent: false,
-                }
-            }
+            Ok(res) => answered(res, now).await,
             Err(e) => {
                 let refused = guard::refused_by_guard(&e);
                 Sent {
@@ -226,6 +175,61 @@ impl Sender {
                 }
             }
         }
+    }
+}
+
+/// The agent's credentials and headers go to the agent's own URL only; a callback carries
+/// its own headers; a message URL gets none.
+fn with_target_headers(
+    mut req: reqwest::RequestBuilder,
+    d: &ClaimedDelivery,
+) -> reqwest::RequestBuilder {
+    let custom = match d.target {
+        WebhookTarget::Agent => {
+            if let Some(auth) = &d.agent.auth {
+                req = match (&auth.username, &auth.password, &auth.token) {
+                    (Some(u), Some(p), _) => req.basic_auth(u, Some(p)),
+                    (_, _, Some(t)) => req.bearer_auth(t),
+                    _ => req,
+                };
+            }
+            d.agent.headers.as_ref()
+        }
+        WebhookTarget::Callback => d.extra_headers.as_ref(),
+        WebhookTarget::Message => None,
+    };
+    if let Some(Value::Object(map)) = custom {
+        for (k, v) in map {
+            if let Some(v) = v.as_str() {
+                req = req.header(k.as_str(), v);
+            }
+        }
+    }
+    req
+}
+
+/// What an answer says: its status, a `Retry-After`, and for a non-2xx the start of its body.
+async fn answered(res: reqwest::Response, now: Millis) -> Sent {
+    let status = res.status().as_u16();
+    let ra = res
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| retry_after(v, now));
+    let mut error = None;
+    if !(200..300).contains(&status) {
+        let snippet: String = body_prefix(res).await.chars().take(ERROR_SNIPPET).collect();
+        error = Some(if snippet.trim().is_empty() {
+            format!("HTTP {status}")
+        } else {
+            format!("HTTP {status}: {}", snippet.trim())
+        });
+    }
+    Sent {
+        status: Some(status),
+        retry_after: ra,
+        error,
+        permanent: false,
     }
 }
 

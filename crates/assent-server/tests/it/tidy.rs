@@ -260,3 +260,85 @@ fn every_logged_event_name_is_a_proto_event_name() {
         );
     }
 }
+
+/// The source stays readable: no function over 80 lines and no file over 600 lines in the
+/// crates' `src` (unit-test modules, test files and the bench excluded).
+#[test]
+fn functions_and_files_stay_small() {
+    const MAX_FN: usize = 80;
+    const MAX_FILE: usize = 600;
+    let mut bad = Vec::new();
+    for krate in [
+        "assent-core",
+        "assent-proto",
+        "assent-store",
+        "assent-server",
+        "assent-sdk",
+    ] {
+        for f in rs_files(&root().join("crates").join(krate).join("src")) {
+            if f.file_name()
+                .is_some_and(|n| n.to_string_lossy().ends_with("tests.rs"))
+            {
+                continue;
+            }
+            let text = fs::read_to_string(&f).unwrap();
+            let lines: Vec<&str> = text
+                .lines()
+                .take_while(|l| !l.trim_start().starts_with("#[cfg(test)]"))
+                .collect();
+            if lines.len() > MAX_FILE {
+                bad.push(format!("{}: {} lines", f.display(), lines.len()));
+            }
+            for (name, start, len) in long_functions(&lines, MAX_FN) {
+                bad.push(format!("{}:{start}: fn {name} is {len} lines", f.display()));
+            }
+        }
+    }
+    assert!(bad.is_empty(), "split these:\n{}", bad.join("\n"));
+}
+
+/// Functions longer than `max` lines: `(name, first line, length)`. A function runs from
+/// its `fn` line to the line where its braces balance (comments and strings are rough, but
+/// rustfmt's layout keeps this honest).
+fn long_functions(lines: &[&str], max: usize) -> Vec<(String, usize, usize)> {
+    let mut out = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        let code = l.split("//").next().unwrap_or("");
+        let Some(at) = code.find("fn ") else { continue };
+        let before = code[..at].trim();
+        let is_item = before.split_whitespace().all(|w| {
+            [
+                "pub",
+                "pub(crate)",
+                "pub(super)",
+                "async",
+                "const",
+                "unsafe",
+            ]
+            .contains(&w)
+        });
+        if !is_item {
+            continue;
+        }
+        let name: String = code[at + 3..]
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        let (mut depth, mut opened) = (0i64, false);
+        for (j, body) in lines.iter().enumerate().skip(i) {
+            let c = body.split("//").next().unwrap_or("");
+            if !opened && c.trim_end().ends_with(';') {
+                break; // a declaration without a body
+            }
+            depth += c.matches('{').count() as i64 - c.matches('}').count() as i64;
+            opened |= c.contains('{');
+            if opened && depth <= 0 {
+                if j - i + 1 > max {
+                    out.push((name.clone(), i + 1, j - i + 1));
+                }
+                break;
+            }
+        }
+    }
+    out
+}
