@@ -1,5 +1,6 @@
 // A small static server for the dashboard's assets, for working on them without rebuilding
-// the Rust binary. It serves crates/assent-server/assets/ the way the server does (files by
+// the Rust binary. It serves crates/assent-server/assets/ (and clients/js/src/ under /client/)
+// the way the server does (files by
 // extension, unknown non-API paths → index.html) and proxies /api, /ws, /socket.io, /health
 // and /metrics (HTTP and WebSocket upgrades) to a running Assent server.
 //
@@ -15,6 +16,8 @@ import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const ASSETS_DIR = path.resolve(here, '../../crates/assent-server/assets');
+/** `/client/…` is the JS client's sources, as the server serves them. */
+export const CLIENT_DIR = path.resolve(here, '../../clients/js/src');
 
 const TYPES = {
   '.html': 'text/html; charset=utf-8',
@@ -38,8 +41,12 @@ const PROXIED = /^\/(api|ws|socket\.io|health|metrics)(\/|$|\?)/;
 
 function serveAsset(req, res) {
   const url = new URL(req.url, 'http://x');
-  let file = path.normalize(path.join(ASSETS_DIR, decodeURIComponent(url.pathname)));
-  if (!file.startsWith(ASSETS_DIR)) {
+  const pathname = decodeURIComponent(url.pathname);
+  const [root, rel] = pathname.startsWith('/client/')
+    ? [CLIENT_DIR, pathname.slice('/client'.length)]
+    : [ASSETS_DIR, pathname];
+  let file = path.normalize(path.join(root, rel));
+  if (!file.startsWith(root)) {
     res.writeHead(400).end();
     return;
   }

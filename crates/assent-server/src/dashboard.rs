@@ -1,6 +1,8 @@
-//! The dashboard's static assets (`crates/assent-server/assets/`), embedded in release
-//! builds (debug builds read them from disk, so editing them needs no rebuild). Any
-//! non-API path that is not a file gets `index.html` (the single-page app routes itself).
+//! The dashboard's static assets (`crates/assent-server/assets/`) and, under `/client/`, the
+//! JS client's sources (`clients/js/src/`, served as they are: one copy, no sync step),
+//! embedded in release builds (debug builds read them from disk, so editing them needs no
+//! rebuild). Any non-API path that is not a file gets `index.html` (the single-page app
+//! routes itself).
 
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -8,6 +10,18 @@ use axum::response::{IntoResponse, Response};
 #[derive(rust_embed::RustEmbed)]
 #[folder = "assets/"]
 struct Assets;
+
+#[derive(rust_embed::RustEmbed)]
+#[folder = "../../clients/js/src/"]
+struct Client;
+
+/// A file of either folder: `/client/…` from the JS client, the rest from the dashboard.
+fn asset(file: &str) -> Option<rust_embed::EmbeddedFile> {
+    match file.strip_prefix("client/") {
+        Some(rest) => Client::get(rest),
+        None => Assets::get(file),
+    }
+}
 
 const SECURITY_HEADERS: [(header::HeaderName, &str); 3] = [
     (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
@@ -23,7 +37,7 @@ const SECURITY_HEADERS: [(header::HeaderName, &str); 3] = [
 /// Serves a dashboard path.
 pub fn serve(path: &str) -> Response {
     let file = path.trim_start_matches('/');
-    let (name, asset) = match Assets::get(file).filter(|_| !file.is_empty()) {
+    let (name, asset) = match asset(file).filter(|_| !file.is_empty()) {
         Some(a) => (file.to_owned(), a),
         None if !file.contains('.') || file.ends_with(".html") => match Assets::get("index.html") {
             Some(a) => ("index.html".to_owned(), a),

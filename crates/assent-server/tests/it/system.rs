@@ -55,6 +55,36 @@ async fn health_metrics_and_the_dashboard_are_served() {
     );
 }
 
+/// The dashboard imports the JS client from `/client/`, served from `clients/js/src` itself.
+#[tokio::test]
+async fn the_js_client_is_served_from_its_own_sources() {
+    let s = Server::start().await;
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../clients/js/src");
+    for name in ["index.js", "socket.js", "rest.js"] {
+        let r = s
+            .http
+            .get(s.url(&format!("/client/{name}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{name}");
+        assert!(
+            r.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .contains("javascript")
+        );
+        let body = r.text().await.unwrap();
+        assert_eq!(
+            body,
+            std::fs::read_to_string(src.join(name)).unwrap(),
+            "{name}"
+        );
+    }
+    let r = s.http.get(s.url("/client/nope.js")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+}
+
 #[tokio::test]
 async fn openapi_document_matches_the_routes() {
     // With a metrics token, so that /metrics is served too.
