@@ -35,7 +35,7 @@ const SECURITY_HEADERS: [(header::HeaderName, &str); 3] = [
 ];
 
 /// Serves a dashboard path.
-pub fn serve(path: &str) -> Response {
+pub(crate) fn serve(path: &str) -> Response {
     let file = path.trim_start_matches('/');
     let (name, asset) = match asset(file).filter(|_| !file.is_empty()) {
         Some(a) => (file.to_owned(), a),

@@ -7,12 +7,12 @@ use assent_proto as p;
 use axum::extract::{Path, State};
 use serde_json::json;
 
-pub async fn list_users(State(c): State<Ctx>, Human(s): Human) -> Reply {
+pub(super) async fn list_users(State(c): State<Ctx>, Human(s): Human) -> Reply {
     let users = c.app.list_users(&s.user).await?;
     Ok(ok(&users.iter().map(wire::user).collect::<Vec<_>>()))
 }
 
-pub async fn create_user(
+pub(super) async fn create_user(
     State(c): State<Ctx>,
     Human(s): Human,
     JsonBody(b): JsonBody<p::CreateUser>,
@@ -24,7 +24,7 @@ pub async fn create_user(
     Ok(created(&wire::user(&u)))
 }
 
-pub async fn update_user(
+pub(super) async fn update_user(
     State(c): State<Ctx>,
     Human(s): Human,
     Path(id): Path<String>,
@@ -37,14 +37,18 @@ pub async fn update_user(
     Ok(ok(&wire::user(&u)))
 }
 
-pub async fn delete_user(State(c): State<Ctx>, Human(s): Human, Path(id): Path<String>) -> Reply {
+pub(super) async fn delete_user(
+    State(c): State<Ctx>,
+    Human(s): Human,
+    Path(id): Path<String>,
+) -> Reply {
     c.app.delete_user(&s.user, &id).await?;
     Ok(ok(&json!({"deleted": true})))
 }
 
 // API keys
 
-pub async fn list_keys(State(c): State<Ctx>, Human(s): Human) -> Reply {
+pub(super) async fn list_keys(State(c): State<Ctx>, Human(s): Human) -> Reply {
     let keys = c.app.list_api_keys(&s.user.id).await?;
     Ok(ok(&keys
         .iter()
@@ -52,7 +56,7 @@ pub async fn list_keys(State(c): State<Ctx>, Human(s): Human) -> Reply {
         .collect::<Vec<_>>()))
 }
 
-pub async fn create_key(
+pub(super) async fn create_key(
     State(c): State<Ctx>,
     Human(s): Human,
     JsonBody(b): JsonBody<p::CreateApiKey>,
@@ -61,12 +65,20 @@ pub async fn create_key(
     Ok(created(&wire::api_key(&k, Some(raw))))
 }
 
-pub async fn delete_key(State(c): State<Ctx>, Human(s): Human, Path(id): Path<String>) -> Reply {
+pub(super) async fn delete_key(
+    State(c): State<Ctx>,
+    Human(s): Human,
+    Path(id): Path<String>,
+) -> Reply {
     c.app.delete_api_key(&s.user.id, &id).await?;
     Ok(ok(&json!({"deleted": true})))
 }
 
-pub async fn rotate_key(State(c): State<Ctx>, Human(s): Human, Path(id): Path<String>) -> Reply {
+pub(super) async fn rotate_key(
+    State(c): State<Ctx>,
+    Human(s): Human,
+    Path(id): Path<String>,
+) -> Reply {
     let (k, raw) = c.app.rotate_api_key(&s.user.id, &id).await?;
     Ok(ok(&wire::api_key(&k, Some(raw))))
 }

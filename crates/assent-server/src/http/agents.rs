@@ -37,7 +37,7 @@ impl From<p::UpdateAgent> for AgentUpdate {
 }
 
 /// Agents see their records; dashboards also the last message and unread count.
-pub async fn list(State(c): State<Ctx>, who: Caller) -> Reply {
+pub(super) async fn list(State(c): State<Ctx>, who: Caller) -> Reply {
     Ok(match who.view {
         View::Agent => {
             let list = c.app.list_agents(who.user()).await?;
@@ -50,11 +50,11 @@ pub async fn list(State(c): State<Ctx>, who: Caller) -> Reply {
     })
 }
 
-pub async fn get(State(c): State<Ctx>, who: Caller, Path(id): Path<String>) -> Reply {
+pub(super) async fn get(State(c): State<Ctx>, who: Caller, Path(id): Path<String>) -> Reply {
     Ok(ok(&wire::agent(&c.app.get_agent(who.user(), &id).await?)))
 }
 
-pub async fn create(
+pub(super) async fn create(
     State(c): State<Ctx>,
     who: Caller,
     JsonBody(b): JsonBody<p::CreateAgent>,
@@ -63,7 +63,7 @@ pub async fn create(
     Ok(created(&wire::agent_with_secret(&agent, secret)))
 }
 
-pub async fn update(
+pub(super) async fn update(
     State(c): State<Ctx>,
     who: Caller,
     Path(id): Path<String>,
@@ -73,17 +73,21 @@ pub async fn update(
     Ok(ok(&wire::agent_with_secret(&agent, secret)))
 }
 
-pub async fn delete(State(c): State<Ctx>, who: Caller, Path(id): Path<String>) -> Reply {
+pub(super) async fn delete(State(c): State<Ctx>, who: Caller, Path(id): Path<String>) -> Reply {
     c.app.delete_agent(who.user(), &id).await?;
     Ok(ok(&json!({"deleted": true})))
 }
 
-pub async fn set_tag(State(c): State<Ctx>, who: Caller, JsonBody(b): JsonBody<p::SetTag>) -> Reply {
+pub(super) async fn set_tag(
+    State(c): State<Ctx>,
+    who: Caller,
+    JsonBody(b): JsonBody<p::SetTag>,
+) -> Reply {
     let agent = c.app.set_tag(who.user(), b.channel_id, b.tag).await?;
     Ok(ok(&wire::agent(&agent)))
 }
 
-pub async fn set_commands(
+pub(super) async fn set_commands(
     State(c): State<Ctx>,
     who: Caller,
     Path(id): Path<String>,
@@ -93,13 +97,17 @@ pub async fn set_commands(
     Ok(ok(&wire::agent(&agent)))
 }
 
-pub async fn mark_read(State(c): State<Ctx>, Human(s): Human, Path(id): Path<String>) -> Reply {
+pub(super) async fn mark_read(
+    State(c): State<Ctx>,
+    Human(s): Human,
+    Path(id): Path<String>,
+) -> Reply {
     c.app.mark_read(&s.user.id, &id).await?;
     Ok(created(&json!({"read": true})))
 }
 
 /// The agent's heartbeat (`POST /api/v1/status/ping`).
-pub async fn ping(
+pub(super) async fn ping(
     State(c): State<Ctx>,
     AgentAuth(a): AgentAuth,
     JsonBody(b): JsonBody<p::PingStatus>,

@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 
 /// A JSON body, size-limited, parsed with the offending field named on error.
-pub struct JsonBody<T>(pub T);
+pub(super) struct JsonBody<T>(pub T);
 
 impl<T: DeserializeOwned + Send> FromRequest<Ctx> for JsonBody<T> {
     type Rejection = ApiError;
@@ -78,7 +78,7 @@ fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<JsonBody<T>, ApiError> {
 
 /// The client's address: the TCP peer, or with `--trust-forwarded-for` the last
 /// `X-Forwarded-For` entry (what the proxy in front saw). `None` when neither is known.
-pub struct ClientIp(pub Option<std::net::IpAddr>);
+pub(super) struct ClientIp(pub Option<std::net::IpAddr>);
 
 impl FromRequestParts<Ctx> for ClientIp {
     type Rejection = ApiError;
@@ -157,7 +157,7 @@ fn percent_decode(s: &str) -> Option<String> {
 }
 
 /// An agent authenticated by `x-api-key`.
-pub struct AgentAuth(pub Principal);
+pub(super) struct AgentAuth(pub Principal);
 
 impl FromRequestParts<Ctx> for AgentAuth {
     type Rejection = ApiError;
@@ -183,7 +183,7 @@ impl FromRequestParts<Ctx> for AgentAuth {
 }
 
 /// The session token of a request: the `access_token` cookie or a bearer token.
-pub fn session_token(parts: &Parts) -> Option<String> {
+pub(super) fn session_token(parts: &Parts) -> Option<String> {
     if let Some(b) = parts
         .headers
         .get(AUTHORIZATION)
@@ -199,7 +199,7 @@ pub fn session_token(parts: &Parts) -> Option<String> {
 }
 
 /// The `access_token` cookie, if the request carries one.
-pub fn session_token_cookie(headers: &axum::http::HeaderMap) -> Option<String> {
+pub(super) fn session_token_cookie(headers: &axum::http::HeaderMap) -> Option<String> {
     headers
         .get_all(COOKIE)
         .iter()
@@ -211,13 +211,13 @@ pub fn session_token_cookie(headers: &axum::http::HeaderMap) -> Option<String> {
 }
 
 /// A human with a session, whatever the state of their password.
-pub struct AnySession {
+pub(super) struct AnySession {
     pub user: User,
     pub session_id: String,
 }
 
 impl AnySession {
-    pub fn principal(&self) -> Principal {
+    pub(super) fn principal(&self) -> Principal {
         Principal {
             user_id: self.user.id.clone(),
             kind: PrincipalKind::Session {
@@ -242,7 +242,7 @@ impl FromRequestParts<Ctx> for AnySession {
 
 /// A human whose account is usable: a user who must change their password gets 403 until
 /// they do (only `/api/auth/me`, `change-password`, `logout` and `refresh` accept them).
-pub struct Human(pub AnySession);
+pub(super) struct Human(pub AnySession);
 
 impl FromRequestParts<Ctx> for Human {
     type Rejection = ApiError;
@@ -259,7 +259,7 @@ impl FromRequestParts<Ctx> for Human {
 /// The route table says which credential a route takes (its `Auth`, put in the request's
 /// extensions by `router`): an API key (`AgentAuth`, the agent view) or a session (`Human`,
 /// the dashboard view: password answers redacted, message ids found without a channel).
-pub struct Caller {
+pub(super) struct Caller {
     pub principal: Principal,
     pub view: View,
 }
@@ -288,12 +288,12 @@ impl FromRequestParts<Ctx> for Caller {
 }
 
 impl Caller {
-    pub fn user(&self) -> &UserId {
+    pub(super) fn user(&self) -> &UserId {
         &self.principal.user_id
     }
 
     /// A message as this caller sees it.
-    pub fn message(&self, m: &Message) -> assent_proto::MessageRecord {
+    pub(super) fn message(&self, m: &Message) -> assent_proto::MessageRecord {
         match self.view {
             View::Agent => crate::wire::message(m, None),
             View::Dashboard => crate::wire::message_redacted(m, None),
@@ -302,7 +302,7 @@ impl Caller {
 
     /// The channel a message id is looked up in: agents name it (`?channel=`; absent is
     /// the empty name, refused by the use case), dashboards do not (the id finds it).
-    pub fn channel_of(&self, q: &Q) -> Option<String> {
+    pub(super) fn channel_of(&self, q: &Q) -> Option<String> {
         match self.view {
             View::Agent => Some(q.get("channel").unwrap_or_default()),
             View::Dashboard => None,
@@ -310,7 +310,7 @@ impl Caller {
     }
 
     /// Like `channel_of`, but an agent without `?channel=` gets a 400 naming it.
-    pub fn required_channel(&self, q: &Q) -> Result<Option<String>, ApiError> {
+    pub(super) fn required_channel(&self, q: &Q) -> Result<Option<String>, ApiError> {
         match (self.view, q.get("channel")) {
             (View::Dashboard, _) => Ok(None),
             (View::Agent, Some(v)) if !v.is_empty() => Ok(Some(v)),

@@ -52,7 +52,7 @@ impl From<&Q> for ListInput {
 }
 
 /// 201 for a new message, 200 for a repeated `clientId`.
-pub async fn post_agent(
+pub(super) async fn post_agent(
     State(c): State<Ctx>,
     AgentAuth(a): AgentAuth,
     JsonBody(b): JsonBody<p::CreateAgentMessage>,
@@ -62,7 +62,7 @@ pub async fn post_agent(
     Ok(if fresh { created(&body) } else { ok(&body) })
 }
 
-pub async fn post_human(
+pub(super) async fn post_human(
     State(c): State<Ctx>,
     Human(s): Human,
     JsonBody(b): JsonBody<p::CreateUserMessage>,
@@ -73,13 +73,13 @@ pub async fn post_human(
 }
 
 /// Listings are redacted for everyone (Placet).
-pub async fn list(State(c): State<Ctx>, who: Caller, q: Q) -> Reply {
+pub(super) async fn list(State(c): State<Ctx>, who: Caller, q: Q) -> Reply {
     let page = c.app.list_messages(who.user(), (&q).into()).await?;
     let steps = c.app.status_steps_of(&page).await?;
     Ok(ok(&wire::page_with_steps(&page, &steps)))
 }
 
-pub async fn get(State(c): State<Ctx>, who: Caller, Path(id): Path<String>, q: Q) -> Reply {
+pub(super) async fn get(State(c): State<Ctx>, who: Caller, Path(id): Path<String>, q: Q) -> Reply {
     let channel = who.channel_of(&q);
     let m = c
         .app
@@ -88,7 +88,7 @@ pub async fn get(State(c): State<Ctx>, who: Caller, Path(id): Path<String>, q: Q
     Ok(ok(&who.message(&m)))
 }
 
-pub async fn delete(
+pub(super) async fn delete(
     State(c): State<Ctx>,
     AgentAuth(a): AgentAuth,
     Path(id): Path<String>,
@@ -101,7 +101,7 @@ pub async fn delete(
     Ok(ok(&json!({"deleted": true})))
 }
 
-pub async fn ack(
+pub(super) async fn ack(
     State(c): State<Ctx>,
     AgentAuth(a): AgentAuth,
     Path(id): Path<String>,
@@ -114,7 +114,12 @@ pub async fn ack(
     Ok(ok(&json!({"acknowledged": true})))
 }
 
-pub async fn iterations(State(c): State<Ctx>, who: Caller, Path(id): Path<String>, q: Q) -> Reply {
+pub(super) async fn iterations(
+    State(c): State<Ctx>,
+    who: Caller,
+    Path(id): Path<String>,
+    q: Q,
+) -> Reply {
     let channel = who.channel_of(&q);
     let (group, list) = c
         .app

@@ -28,7 +28,7 @@ fn paged_array<T: serde::Serialize>(items: &[T], next: Option<String>) -> Respon
     res
 }
 
-pub async fn pending(State(c): State<Ctx>, AgentAuth(a): AgentAuth, q: Q) -> Reply {
+pub(super) async fn pending(State(c): State<Ctx>, AgentAuth(a): AgentAuth, q: Q) -> Reply {
     let channel = q.get("channel");
     let page = c
         .app
@@ -38,7 +38,7 @@ pub async fn pending(State(c): State<Ctx>, AgentAuth(a): AgentAuth, q: Q) -> Rep
     Ok(paged_array(&body, page.next_cursor))
 }
 
-pub async fn get(
+pub(super) async fn get(
     State(c): State<Ctx>,
     AgentAuth(a): AgentAuth,
     Path(id): Path<String>,
@@ -53,7 +53,7 @@ pub async fn get(
 }
 
 /// The long-poll: answers within milliseconds of the human's click, or at `timeout`.
-pub async fn wait(
+pub(super) async fn wait(
     State(c): State<Ctx>,
     AgentAuth(a): AgentAuth,
     Path(id): Path<String>,
@@ -68,7 +68,7 @@ pub async fn wait(
     Ok(ok(&wire::wait(&outcome)))
 }
 
-pub async fn respond(
+pub(super) async fn respond(
     State(c): State<Ctx>,
     Human(s): Human,
     Path(id): Path<String>,
@@ -82,7 +82,7 @@ pub async fn respond(
 }
 
 /// `?status=pending|completed|expired|all&channel=&limit=&cursor=`.
-pub async fn list(State(c): State<Ctx>, Human(s): Human, q: Q) -> Reply {
+pub(super) async fn list(State(c): State<Ctx>, Human(s): Human, q: Q) -> Reply {
     let (status, channel) = (q.get("status"), q.get("channel"));
     let page = c
         .app

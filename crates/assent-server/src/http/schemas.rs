@@ -47,7 +47,7 @@ fn commands() -> Value {
     }}})
 }
 
-pub fn create_agent() -> Value {
+pub(super) fn create_agent() -> Value {
     object(
         &["name"],
         json!({
@@ -57,7 +57,7 @@ pub fn create_agent() -> Value {
     )
 }
 
-pub fn update_agent() -> Value {
+pub(super) fn update_agent() -> Value {
     object(
         &[],
         json!({
@@ -69,18 +69,18 @@ pub fn update_agent() -> Value {
     )
 }
 
-pub fn set_tag() -> Value {
+pub(super) fn set_tag() -> Value {
     object(
         &["channelId"],
         json!({"channelId": id(), "tag": nullable(text(MAX_TAG_CHARS))}),
     )
 }
 
-pub fn set_commands() -> Value {
+pub(super) fn set_commands() -> Value {
     object(&["commands"], json!({"commands": commands()}))
 }
 
-pub fn agent_message() -> Value {
+pub(super) fn agent_message() -> Value {
     let review = json!({"type": "object", "required": ["type", "payload"], "properties": {
         "type": {"enum": ReviewType::ALL}, "payload": {"type": "object"},
         "expiresInSeconds": {"type": "integer", "minimum": 1}, "callback": {"type": "object"}
@@ -99,7 +99,7 @@ pub fn agent_message() -> Value {
     )
 }
 
-pub fn user_message() -> Value {
+pub(super) fn user_message() -> Value {
     object(
         &["channelId", "text"],
         json!({
@@ -109,7 +109,7 @@ pub fn user_message() -> Value {
     )
 }
 
-pub fn ping_status() -> Value {
+pub(super) fn ping_status() -> Value {
     object(
         &["status"],
         json!({
@@ -119,7 +119,7 @@ pub fn ping_status() -> Value {
     )
 }
 
-pub fn update_stream() -> Value {
+pub(super) fn update_stream() -> Value {
     object(
         &["channelId"],
         json!({
@@ -129,51 +129,51 @@ pub fn update_stream() -> Value {
     )
 }
 
-pub fn stream_status() -> Value {
+pub(super) fn stream_status() -> Value {
     object(
         &["channelId", "text"],
         json!({"channelId": id(), "text": text(2_000), "toolHint": {"type": "boolean"}}),
     )
 }
 
-pub fn stream_delta() -> Value {
+pub(super) fn stream_delta() -> Value {
     object(
         &["channelId", "delta"],
         json!({"channelId": id(), "delta": text(MAX_TEXT_CHARS), "streamEnd": {"type": "boolean"}}),
     )
 }
 
-pub fn thread_event() -> Value {
+pub(super) fn thread_event() -> Value {
     let kinds: Vec<&str> = assent_core::thread::event_types().collect();
     json!({"type": "object", "required": ["event_type"], "properties": {"event_type": {"enum": kinds}}})
 }
 
-pub fn set_webhook() -> Value {
+pub(super) fn set_webhook() -> Value {
     object(
         &["channelId", "url"],
         json!({"channelId": id(), "url": url(), "headers": headers(), "auth": webhook_auth()}),
     )
 }
 
-pub fn delete_webhook() -> Value {
+pub(super) fn delete_webhook() -> Value {
     object(&["channelId"], json!({"channelId": id()}))
 }
 
-pub fn login() -> Value {
+pub(super) fn login() -> Value {
     object(
         &["email", "password"],
         json!({"email": {"type": "string", "format": "email", "maxLength": 254}, "password": text(1024)}),
     )
 }
 
-pub fn change_password() -> Value {
+pub(super) fn change_password() -> Value {
     object(
         &["currentPassword", "newPassword"],
         json!({"currentPassword": text(1024), "newPassword": {"type": "string", "minLength": 8, "maxLength": 256}}),
     )
 }
 
-pub fn create_user() -> Value {
+pub(super) fn create_user() -> Value {
     object(
         &["email", "displayName", "password"],
         json!({
@@ -185,18 +185,18 @@ pub fn create_user() -> Value {
     )
 }
 
-pub fn update_user() -> Value {
+pub(super) fn update_user() -> Value {
     object(
         &[],
         json!({"displayName": text(MAX_NAME_CHARS), "role": {"enum": ["owner", "member"]}}),
     )
 }
 
-pub fn create_api_key() -> Value {
+pub(super) fn create_api_key() -> Value {
     object(&[], json!({"label": text(MAX_LABEL_CHARS)}))
 }
 
-pub fn respond() -> Value {
+pub(super) fn respond() -> Value {
     object(
         &["response"],
         json!({

@@ -31,7 +31,7 @@ fn session_response(c: &Ctx, g: crate::app::SessionGrant) -> Response {
     with_cookie(ok(&body), c, &g.token, max_age)
 }
 
-pub async fn login(
+pub(super) async fn login(
     State(c): State<Ctx>,
     client: ClientIp,
     JsonBody(b): JsonBody<p::Login>,
@@ -40,17 +40,17 @@ pub async fn login(
     Ok(session_response(&c, grant))
 }
 
-pub async fn me(s: AnySession) -> Reply {
+pub(super) async fn me(s: AnySession) -> Reply {
     Ok(ok(&json!({"user": wire::user(&s.user)})))
 }
 
-pub async fn refresh(State(c): State<Ctx>, s: AnySession) -> Reply {
+pub(super) async fn refresh(State(c): State<Ctx>, s: AnySession) -> Reply {
     let grant = c.app.refresh(&s.session_id, s.user).await?;
     Ok(session_response(&c, grant))
 }
 
 /// Revokes the session if there is one; always clears the cookie.
-pub async fn logout(State(c): State<Ctx>, parts: Parts) -> Reply {
+pub(super) async fn logout(State(c): State<Ctx>, parts: Parts) -> Reply {
     if let Some(token) = session_token(&parts)
         && let Some((sid, _)) = c.app.session(&token).await?
     {
@@ -64,7 +64,7 @@ pub async fn logout(State(c): State<Ctx>, parts: Parts) -> Reply {
     ))
 }
 
-pub async fn change_password(
+pub(super) async fn change_password(
     State(c): State<Ctx>,
     s: AnySession,
     JsonBody(b): JsonBody<p::ChangePassword>,
@@ -76,7 +76,7 @@ pub async fn change_password(
 }
 
 /// A single-use 30 s ticket for sockets, for an agent key or a session.
-pub async fn ws_ticket(State(c): State<Ctx>, who: Caller) -> Reply {
+pub(super) async fn ws_ticket(State(c): State<Ctx>, who: Caller) -> Reply {
     let (ticket, expires_at) = c.app.issue_ticket(&who.principal).await?;
     Ok(ok(&p::TicketResponse {
         ticket,

@@ -9,7 +9,7 @@ use assent_proto as p;
 use axum::extract::{Path, State};
 use serde_json::json;
 
-pub async fn patch(
+pub(super) async fn patch(
     State(c): State<Ctx>,
     AgentAuth(a): AgentAuth,
     Path(stream_id): Path<String>,
@@ -29,7 +29,7 @@ pub async fn patch(
     Ok(ok(&wire::message(&m, None)))
 }
 
-pub async fn status(
+pub(super) async fn status(
     State(c): State<Ctx>,
     AgentAuth(a): AgentAuth,
     Path(stream_id): Path<String>,
@@ -42,7 +42,7 @@ pub async fn status(
     Ok(created(&wire::step(&step)))
 }
 
-pub async fn delta(
+pub(super) async fn delta(
     State(c): State<Ctx>,
     AgentAuth(a): AgentAuth,
     Path(stream_id): Path<String>,
@@ -58,7 +58,7 @@ pub async fn delta(
     Ok(ok(&json!({"ok": true})))
 }
 
-pub async fn thread_event(
+pub(super) async fn thread_event(
     State(c): State<Ctx>,
     AgentAuth(a): AgentAuth,
     Path(thread_id): Path<String>,

@@ -14,7 +14,7 @@ use axum::routing::get;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
-pub async fn health(State(c): State<Ctx>) -> Response {
+pub(super) async fn health(State(c): State<Ctx>) -> Response {
     match c.app.ping_store().await {
         Ok(()) => ok(
             &json!({"status": "ok", "timestamp": c.app.now().to_iso(), "version": env!("CARGO_PKG_VERSION")}),
@@ -30,7 +30,7 @@ pub async fn health(State(c): State<Ctx>) -> Response {
     }
 }
 
-pub async fn metrics(State(c): State<Ctx>, headers: axum::http::HeaderMap) -> Response {
+pub(super) async fn metrics(State(c): State<Ctx>, headers: axum::http::HeaderMap) -> Response {
     match &c.metrics_token {
         None => ApiError::from(EdgeError::RouteNotFound).into_response(),
         Some(token) => metrics_answer(&c.app, Some(token), &headers),
@@ -71,7 +71,7 @@ pub fn metrics_router(app: Arc<App>, token: Option<Arc<str>>) -> Router {
         .fallback(|| async { ApiError::from(EdgeError::RouteNotFound).into_response() })
 }
 
-pub async fn openapi() -> Response {
+pub(super) async fn openapi() -> Response {
     ok(&openapi_document())
 }
 

@@ -8,7 +8,7 @@ use assent_proto as p;
 use axum::extract::{Path, State};
 use serde_json::{Value, json};
 
-pub async fn set(
+pub(super) async fn set(
     State(c): State<Ctx>,
     AgentAuth(a): AgentAuth,
     JsonBody(b): JsonBody<p::SetWebhook>,
@@ -37,7 +37,7 @@ pub async fn set(
     Ok(ok(&wire::agent_with_secret(&agent, secret)))
 }
 
-pub async fn delete(
+pub(super) async fn delete(
     State(c): State<Ctx>,
     AgentAuth(a): AgentAuth,
     JsonBody(b): JsonBody<p::DeleteWebhook>,
@@ -46,13 +46,17 @@ pub async fn delete(
     Ok(ok(&wire::agent(&agent)))
 }
 
-pub async fn rotate_secret(State(c): State<Ctx>, who: Caller, Path(id): Path<String>) -> Reply {
+pub(super) async fn rotate_secret(
+    State(c): State<Ctx>,
+    who: Caller,
+    Path(id): Path<String>,
+) -> Reply {
     let secret = c.app.rotate_webhook_secret(who.user(), &id).await?;
     Ok(ok(&json!({ "webhookSecret": secret })))
 }
 
 /// `?state=&limit=`.
-pub async fn agent_deliveries(
+pub(super) async fn agent_deliveries(
     State(c): State<Ctx>,
     who: Caller,
     Path(id): Path<String>,
@@ -66,7 +70,7 @@ pub async fn agent_deliveries(
     Ok(ok(&wire::deliveries(&list)))
 }
 
-pub async fn message_deliveries(
+pub(super) async fn message_deliveries(
     State(c): State<Ctx>,
     who: Caller,
     Path(id): Path<String>,
@@ -80,7 +84,12 @@ pub async fn message_deliveries(
     Ok(ok(&wire::deliveries(&list)))
 }
 
-pub async fn retry(State(c): State<Ctx>, who: Caller, Path(id): Path<String>, q: Q) -> Reply {
+pub(super) async fn retry(
+    State(c): State<Ctx>,
+    who: Caller,
+    Path(id): Path<String>,
+    q: Q,
+) -> Reply {
     let channel = who.required_channel(&q)?;
     c.app
         .retry_delivery(who.user(), channel.as_deref(), &id)

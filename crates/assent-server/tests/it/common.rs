@@ -10,11 +10,11 @@ use std::time::Duration;
 use assent_proto::events as ev;
 use tokio_util::sync::CancellationToken;
 
-pub const ADMIN_EMAIL: &str = "owner@example.com";
-pub const ADMIN_PASSWORD: &str = "owner-password-1";
-pub const T: Duration = Duration::from_secs(5);
+pub(crate) const ADMIN_EMAIL: &str = "owner@example.com";
+pub(crate) const ADMIN_PASSWORD: &str = "owner-password-1";
+pub(crate) const T: Duration = Duration::from_secs(5);
 
-pub struct Server {
+pub(crate) struct Server {
     pub base: String,
     pub app: Arc<App>,
     pub http: reqwest::Client,
@@ -26,16 +26,19 @@ pub struct Server {
 }
 
 impl Server {
-    pub async fn start() -> Server {
+    pub(crate) async fn start() -> Server {
         Self::start_with(|_| {}, Arc::new(SystemClock)).await
     }
 
-    pub async fn start_manual() -> (Server, Arc<ManualClock>) {
+    pub(crate) async fn start_manual() -> (Server, Arc<ManualClock>) {
         let clock = Arc::new(ManualClock::new(SystemClock.now()));
         (Self::start_with(|_| {}, clock.clone()).await, clock)
     }
 
-    pub async fn start_with(tweak: impl FnOnce(&mut Config), clock: Arc<dyn Clock>) -> Server {
+    pub(crate) async fn start_with(
+        tweak: impl FnOnce(&mut Config),
+        clock: Arc<dyn Clock>,
+    ) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let mut config = Config::defaults();
         config.data_dir = dir.path().to_path_buf();
@@ -78,7 +81,7 @@ impl Server {
 
     /// A server on a fresh PostgreSQL database of its own (dropped with the server); `None`
     /// when PostgreSQL tests are switched off.
-    pub async fn start_on_postgres() -> Option<Server> {
+    pub(crate) async fn start_on_postgres() -> Option<Server> {
         let db = PgDb::create().await?;
         let url = db.url.clone();
         let mut s = Self::start_with(|c| c.database_url = Some(url), Arc::new(SystemClock)).await;
@@ -87,7 +90,7 @@ impl Server {
     }
 
     /// Stops the server gracefully and waits for it.
-    pub async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         self.shutdown.cancel();
         if let Some(h) = self.handle.take() {
             h.await.unwrap().unwrap();
@@ -97,12 +100,12 @@ impl Server {
         }
     }
 
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
 
     /// A request; returns status and JSON body (`Null` for an empty body).
-    pub async fn call(
+    pub(crate) async fn call(
         &self,
         method: Method,
         path: &str,
@@ -130,14 +133,14 @@ impl Server {
         (status, v)
     }
 
-    pub async fn get(&self, path: &str, auth: &Auth) -> (StatusCode, Value) {
+    pub(crate) async fn get(&self, path: &str, auth: &Auth) -> (StatusCode, Value) {
         self.call(Method::GET, path, auth, None).await
     }
-    pub async fn post(&self, path: &str, auth: &Auth, body: Value) -> (StatusCode, Value) {
+    pub(crate) async fn post(&self, path: &str, auth: &Auth, body: Value) -> (StatusCode, Value) {
         self.call(Method::POST, path, auth, Some(body)).await
     }
 
-    pub async fn login(&self, email: &str, password: &str) -> String {
+    pub(crate) async fn login(&self, email: &str, password: &str) -> String {
         let (s, v) = self
             .post(
                 "/api/auth/login",
@@ -149,12 +152,12 @@ impl Server {
         v["token"].as_str().unwrap().to_owned()
     }
 
-    pub async fn owner(&self) -> Auth {
+    pub(crate) async fn owner(&self) -> Auth {
         Auth::Bearer(self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await)
     }
 
     /// A new member with a usable account (password already changed); returns its session.
-    pub async fn member(&self, owner: &Auth, email: &str) -> Auth {
+    pub(crate) async fn member(&self, owner: &Auth, email: &str) -> Auth {
         let (s, v) = self
             .post(
                 "/api/users",
@@ -175,7 +178,7 @@ impl Server {
         Auth::Bearer(self.login(email, "member-pass-2").await)
     }
 
-    pub async fn key(&self, human: &Auth) -> String {
+    pub(crate) async fn key(&self, human: &Auth) -> String {
         let (s, v) = self
             .post("/api/api-keys", human, json!({"label": "test"}))
             .await;
@@ -183,7 +186,7 @@ impl Server {
         v["key"].as_str().unwrap().to_owned()
     }
 
-    pub async fn agent(&self, key: &str, name: &str) -> String {
+    pub(crate) async fn agent(&self, key: &str, name: &str) -> String {
         let (s, v) = self
             .post(
                 "/api/v1/agents",
@@ -196,7 +199,7 @@ impl Server {
     }
 
     /// Owner session, an API key of theirs and one agent.
-    pub async fn tenant(&self) -> Tenant {
+    pub(crate) async fn tenant(&self) -> Tenant {
         let human = self.owner().await;
         let key = self.key(&human).await;
         let channel = self.agent(&key, "bot").await;
@@ -208,7 +211,7 @@ impl Server {
         }
     }
 
-    pub async fn member_tenant(&self, email: &str) -> Tenant {
+    pub(crate) async fn member_tenant(&self, email: &str) -> Tenant {
         let owner = self.owner().await;
         let human = self.member(&owner, email).await;
         let key = self.key(&human).await;
@@ -221,7 +224,7 @@ impl Server {
         }
     }
 
-    pub async fn say(&self, t: &Tenant, text: &str) -> Value {
+    pub(crate) async fn say(&self, t: &Tenant, text: &str) -> Value {
         let (s, v) = self
             .post(
                 "/api/v1/messages",
@@ -233,13 +236,13 @@ impl Server {
         v
     }
 
-    pub async fn sio_agent(&self, raw_key: &str) -> SocketIoClient {
+    pub(crate) async fn sio_agent(&self, raw_key: &str) -> SocketIoClient {
         SocketIoClient::connect(&self.base, "/ws", json!({"apiKey": raw_key}))
             .await
             .expect("socket connects")
     }
 
-    pub async fn sio_dashboard(&self, human: &Auth) -> SocketIoClient {
+    pub(crate) async fn sio_dashboard(&self, human: &Auth) -> SocketIoClient {
         let (s, v) = self.post("/api/auth/ws-ticket", human, json!({})).await;
         assert_eq!(s, 200, "{v}");
         SocketIoClient::connect(&self.base, "/ws", json!({"token": v["ticket"]}))
@@ -267,7 +270,7 @@ impl Drop for Server {
 
 /// Waits until `cond` holds (checked every 10 ms, for at most 10 s): a wait on observable
 /// state, instead of a sleep that is too short on a loaded machine and too long elsewhere.
-pub async fn eventually(what: &str, cond: impl Fn() -> bool) {
+pub(crate) async fn eventually(what: &str, cond: impl Fn() -> bool) {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while !cond() {
         assert!(std::time::Instant::now() < deadline, "never: {what}");
@@ -277,26 +280,26 @@ pub async fn eventually(what: &str, cond: impl Fn() -> bool) {
 
 /// `ASSENT_IT_DATABASE=postgres`: servers started by the tests use PostgreSQL.
 #[allow(clippy::disallowed_methods)] // the test database comes from the environment
-pub fn on_postgres() -> bool {
+pub(crate) fn on_postgres() -> bool {
     std::env::var("ASSENT_IT_DATABASE").is_ok_and(|v| v == "postgres")
 }
 
 #[derive(Clone, Debug)]
-pub enum Auth {
+pub(crate) enum Auth {
     None,
     Key(String),
     Bearer(String),
     Cookie(String),
 }
 
-pub struct Tenant {
+pub(crate) struct Tenant {
     pub human: Auth,
     pub key: Auth,
     pub raw_key: String,
     pub channel: String,
 }
 
-pub async fn subscribe(c: &SocketIoClient, channel: &str, last_seq: Option<i64>) -> Value {
+pub(crate) async fn subscribe(c: &SocketIoClient, channel: &str, last_seq: Option<i64>) -> Value {
     let data = match last_seq {
         None => json!(channel),
         Some(s) => json!({"channelId": channel, "lastSeq": s}),
@@ -307,27 +310,27 @@ pub async fn subscribe(c: &SocketIoClient, channel: &str, last_seq: Option<i64>)
 }
 
 /// A raw WebSocket client for `/ws/...` endpoints.
-pub struct Raw {
+pub(crate) struct Raw {
     pub ws: tokio_tungstenite::WebSocketStream<
         tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
     >,
 }
 
 #[derive(Debug)]
-pub enum RawEvent {
+pub(crate) enum RawEvent {
     Frame(Value),
     Closed(Option<u16>),
 }
 
 impl Server {
-    pub async fn ticket(&self, human: &Auth) -> String {
+    pub(crate) async fn ticket(&self, human: &Auth) -> String {
         let (s, v) = self.post("/api/auth/ws-ticket", human, json!({})).await;
         assert_eq!(s, 200, "{v}");
         v["ticket"].as_str().unwrap().to_owned()
     }
 
     /// Opens `path` (e.g. `/ws/threads/<id>?ticket=…`), optionally with an API key header.
-    pub async fn raw(&self, path: &str, api_key: Option<&str>) -> Raw {
+    pub(crate) async fn raw(&self, path: &str, api_key: Option<&str>) -> Raw {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
         let url = format!("{}{}", self.base.replacen("http://", "ws://", 1), path);
         let mut req = url.into_client_request().unwrap();
@@ -342,7 +345,7 @@ impl Server {
 }
 
 impl Raw {
-    pub async fn next(&mut self, timeout: Duration) -> Option<RawEvent> {
+    pub(crate) async fn next(&mut self, timeout: Duration) -> Option<RawEvent> {
         use futures_util::StreamExt;
         use tokio_tungstenite::tungstenite::Message;
         loop {
@@ -362,7 +365,7 @@ impl Raw {
     }
 
     /// The next text message as is (for protocols other than the thread stream's JSON).
-    pub async fn ws_text(&mut self) -> Option<String> {
+    pub(crate) async fn ws_text(&mut self) -> Option<String> {
         use futures_util::StreamExt;
         use tokio_tungstenite::tungstenite::Message;
         loop {
@@ -375,7 +378,7 @@ impl Raw {
     }
 
     /// The next frame; panics on close or timeout.
-    pub async fn frame(&mut self) -> Value {
+    pub(crate) async fn frame(&mut self) -> Value {
         match self.next(T).await {
             Some(RawEvent::Frame(v)) => v,
             other => panic!("expected a frame, got {other:?}"),
@@ -383,7 +386,7 @@ impl Raw {
     }
 
     /// The close code the server closed with.
-    pub async fn close_code(&mut self) -> Option<u16> {
+    pub(crate) async fn close_code(&mut self) -> Option<u16> {
         loop {
             match self.next(T).await {
                 Some(RawEvent::Closed(c)) => return c,
@@ -394,7 +397,7 @@ impl Raw {
     }
 
     /// Frames until `event_type` is seen (inclusive).
-    pub async fn until(&mut self, event_type: &str) -> Vec<Value> {
+    pub(crate) async fn until(&mut self, event_type: &str) -> Vec<Value> {
         let mut out = Vec::new();
         loop {
             let f = self.frame().await;
@@ -406,7 +409,7 @@ impl Raw {
         }
     }
 
-    pub async fn send(&mut self, v: Value) {
+    pub(crate) async fn send(&mut self, v: Value) {
         use futures_util::SinkExt;
         self.ws
             .send(tokio_tungstenite::tungstenite::Message::text(v.to_string()))
@@ -416,7 +419,7 @@ impl Raw {
 }
 
 /// A fresh PostgreSQL database for one test, dropped by `finish`.
-pub struct PgDb {
+pub(crate) struct PgDb {
     admin: String,
     name: String,
     pub url: String,
@@ -425,7 +428,7 @@ pub struct PgDb {
 impl PgDb {
     /// `None` when PostgreSQL tests are switched off (`ASSENT_SKIP_PG=1`).
     #[allow(clippy::disallowed_methods)] // the test database comes from the environment
-    pub async fn create() -> Option<PgDb> {
+    pub(crate) async fn create() -> Option<PgDb> {
         use sqlx::Connection;
         if std::env::var("ASSENT_SKIP_PG").is_ok_and(|v| v == "1") {
             return None;
@@ -445,7 +448,7 @@ impl PgDb {
         Some(PgDb { admin, name, url })
     }
 
-    pub async fn finish(self) {
+    pub(crate) async fn finish(self) {
         use sqlx::Connection;
         let mut conn = sqlx::PgConnection::connect(&self.admin).await.unwrap();
         sqlx::query(&format!(

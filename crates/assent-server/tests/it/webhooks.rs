@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 // ---- the receiver ----
 
 #[derive(Clone, Debug)]
-pub enum Reply {
+pub(crate) enum Reply {
     Status(u16),
     WithHeader(u16, &'static str, &'static str),
     /// Never answers (the sender's timeout fires).
@@ -24,7 +24,7 @@ pub enum Reply {
 }
 
 #[derive(Clone, Debug)]
-pub struct Hit {
+pub(crate) struct Hit {
     pub path: String,
     pub headers: HeaderMap,
     pub body: String,
@@ -33,10 +33,10 @@ pub struct Hit {
 }
 
 impl Hit {
-    pub fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap()
     }
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 }
@@ -49,7 +49,7 @@ struct RxState {
 }
 
 #[derive(Clone)]
-pub struct Receiver {
+pub(crate) struct Receiver {
     pub base: String,
     state: Arc<Mutex<RxState>>,
 }
@@ -94,7 +94,7 @@ async fn receive(
 }
 
 impl Receiver {
-    pub async fn start() -> Receiver {
+    pub(crate) async fn start() -> Receiver {
         let state = Arc::new(Mutex::new(RxState::default()));
         let app = axum::Router::new()
             .fallback(receive)
@@ -104,20 +104,20 @@ impl Receiver {
         tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
         Receiver { base, state }
     }
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
-    pub fn then(&self, replies: impl IntoIterator<Item = Reply>) {
+    pub(crate) fn then(&self, replies: impl IntoIterator<Item = Reply>) {
         self.state.lock().unwrap().script.extend(replies);
     }
-    pub fn otherwise(&self, r: Reply) {
+    pub(crate) fn otherwise(&self, r: Reply) {
         self.state.lock().unwrap().fallback = Some(r);
     }
-    pub fn hits(&self) -> Vec<Hit> {
+    pub(crate) fn hits(&self) -> Vec<Hit> {
         self.state.lock().unwrap().hits.clone()
     }
     /// Waits until at least `n` requests arrived.
-    pub async fn wait_for(&self, n: usize, within: Duration) -> Vec<Hit> {
+    pub(crate) async fn wait_for(&self, n: usize, within: Duration) -> Vec<Hit> {
         let deadline = Instant::now() + within;
         loop {
             let h = self.hits();
@@ -133,7 +133,7 @@ impl Receiver {
         }
     }
     /// Asserts that the count stays at `n` for `d`.
-    pub async fn stays_at(&self, n: usize, d: Duration) {
+    pub(crate) async fn stays_at(&self, n: usize, d: Duration) {
         tokio::time::sleep(d).await;
         assert_eq!(self.hits().len(), n, "an attempt came before it was due");
     }
