@@ -21,7 +21,7 @@ token="$(curl -fs "$url/api/auth/login" -H 'content-type: application/json' \
 key="$(curl -fs "$url/api/api-keys" -H "authorization: Bearer $token" -H 'content-type: application/json' \
   -d '{"label":"fuzz"}' | json '["key"]')"
 curl -fs "$url/api/v1/agents" -H "x-api-key: $key" -H 'content-type: application/json' -d '{"name":"fuzz"}' > /dev/null
-common=(--checks not_a_server_error --max-examples "$examples" --seed 20261202 --request-timeout 35)
+common=(--checks not_a_server_error,response_schema_conformance --max-examples "$examples" --seed 20261202 --request-timeout 35)
 status=0
 echo "schemathesis: agent API with an API key"
 st run "$url/api/openapi.json" "${common[@]}" -H "x-api-key: $key" \

@@ -73,6 +73,8 @@ pub struct Route {
     pub handler: MethodRouter<Ctx>,
     /// The JSON body it reads, as a schema (`schemas.rs`); `None`: no body.
     pub body: Option<fn() -> Value>,
+    /// The JSON body of its 2xx answer, as a schema; `None`: not described.
+    pub reply: Option<fn() -> Value>,
 }
 
 /// The HTTP router (without the Socket.IO layer).

@@ -205,3 +205,217 @@ pub(super) fn respond() -> Value {
         }),
     )
 }
+
+// ---- response bodies (the `2XX` content of each route in the OpenAPI document) ----
+
+fn string() -> Value {
+    json!({"type": "string"})
+}
+
+fn opt(v: Value) -> Value {
+    nullable(v)
+}
+
+fn int() -> Value {
+    json!({"type": "integer"})
+}
+
+fn array(items: Value) -> Value {
+    json!({"type": "array", "items": items})
+}
+
+pub(super) fn agent_record() -> Value {
+    object(
+        &["id", "name", "status", "isSubagent", "createdAt", "lastSeq"],
+        json!({
+            "id": string(), "name": string(), "description": opt(string()), "avatarUrl": opt(string()),
+            "webhookUrl": opt(string()), "webhookHeaders": opt(json!({"type": "object"})),
+            "webhookAuth": opt(json!({"type": "object"})), "status": string(),
+            "statusMessage": opt(string()), "statusSince": opt(string()), "lastActiveAt": opt(string()),
+            "commands": opt(json!({"type": "array"})), "tag": opt(string()), "isSubagent": {"type": "boolean"},
+            "parentAgentId": opt(string()), "createdAt": string(), "lastSeq": int(),
+            "lastMessage": opt(string()), "lastMessageTime": opt(string()), "unreadCount": int(),
+            "webhookDisabledAt": opt(string()), "webhookDisabledReason": opt(string()),
+            "webhookSecret": string(),
+        }),
+    )
+}
+
+pub(super) fn agent_list() -> Value {
+    array(agent_record())
+}
+
+pub(super) fn message_record() -> Value {
+    object(
+        &[
+            "id",
+            "channelId",
+            "senderType",
+            "senderId",
+            "deliveryStatus",
+            "createdAt",
+            "updatedAt",
+            "seq",
+        ],
+        json!({
+            "id": string(), "channelId": string(), "senderType": {"enum": ["agent", "user"]},
+            "senderId": string(), "text": opt(string()), "status": opt(string()),
+            "review": opt(json!({"type": "object", "required": ["type", "payload", "status", "expiresAt"]})),
+            "metadata": opt(json!({"type": "object"})), "clientId": opt(string()), "streamId": opt(string()),
+            "streamState": opt(string()), "deliveryStatus": string(), "iterationGroupId": opt(string()),
+            "iteration": opt(int()), "createdAt": string(), "updatedAt": string(),
+            "attachments": array(json!({})), "statusEvents": array(json!({"type": "object"})),
+            "seq": int(), "agentName": string(),
+        }),
+    )
+}
+
+pub(super) fn message_list() -> Value {
+    array(message_record())
+}
+
+pub(super) fn message_page() -> Value {
+    object(
+        &["data"],
+        json!({"data": message_list(), "nextCursor": opt(string()), "nextAfter": int()}),
+    )
+}
+
+pub(super) fn wait_response() -> Value {
+    object(
+        &["status"],
+        json!({"status": {"enum": ["completed", "expired", "timeout"]}, "message": message_record()}),
+    )
+}
+
+pub(super) fn iteration_chain() -> Value {
+    object(
+        &["groupId", "iterations"],
+        json!({"groupId": string(), "iterations": message_list()}),
+    )
+}
+
+pub(super) fn user_record() -> Value {
+    object(
+        &[
+            "id",
+            "email",
+            "displayName",
+            "role",
+            "mustChangePassword",
+            "createdAt",
+        ],
+        json!({"id": string(), "email": string(), "displayName": string(), "role": {"enum": ["owner", "member"]},
+               "mustChangePassword": {"type": "boolean"}, "createdAt": string()}),
+    )
+}
+
+pub(super) fn user_list() -> Value {
+    array(user_record())
+}
+
+pub(super) fn me() -> Value {
+    object(&["user"], json!({"user": user_record()}))
+}
+
+pub(super) fn login_response() -> Value {
+    object(
+        &["user", "token", "expiresAt"],
+        json!({"user": user_record(), "token": string(), "expiresAt": string()}),
+    )
+}
+
+pub(super) fn api_key_record() -> Value {
+    object(
+        &["id", "userId", "label", "keyPrefix", "createdAt"],
+        json!({"id": string(), "userId": string(), "label": string(), "keyPrefix": string(),
+               "lastUsedAt": opt(string()), "createdAt": string(), "key": string()}),
+    )
+}
+
+pub(super) fn api_key_list() -> Value {
+    array(api_key_record())
+}
+
+pub(super) fn ticket() -> Value {
+    object(
+        &["ticket", "expiresAt"],
+        json!({"ticket": string(), "expiresAt": string()}),
+    )
+}
+
+pub(super) fn deliveries() -> Value {
+    let attempt = object(
+        &["attempt", "at", "durationMs"],
+        json!({"attempt": int(), "at": string(), "statusCode": opt(int()), "durationMs": int(), "error": opt(string())}),
+    );
+    let delivery = object(
+        &[
+            "id",
+            "channelId",
+            "messageId",
+            "event",
+            "seq",
+            "target",
+            "url",
+            "state",
+            "attempts",
+            "attemptLog",
+        ],
+        json!({"id": string(), "channelId": string(), "messageId": string(), "event": string(), "seq": int(),
+               "target": {"enum": ["agent", "message", "callback"]}, "url": string(),
+               "state": {"enum": ["pending", "delivered", "failed"]}, "attempts": int(), "maxAttempts": int(),
+               "nextAttemptAt": opt(string()), "lastStatus": opt(int()), "lastError": opt(string()),
+               "createdAt": string(), "updatedAt": string(), "attemptLog": array(attempt)}),
+    );
+    object(&["data"], json!({"data": array(delivery)}))
+}
+
+pub(super) fn status_step() -> Value {
+    object(
+        &[
+            "id",
+            "channelId",
+            "streamId",
+            "index",
+            "text",
+            "toolHint",
+            "createdAt",
+        ],
+        json!({"id": string(), "channelId": string(), "streamId": string(), "index": int(),
+               "text": string(), "toolHint": {"type": "boolean"}, "createdAt": string()}),
+    )
+}
+
+/// A small acknowledgement such as `{"deleted": true}` or `{"ok": true, "seq": 7}`.
+pub(super) fn flag(name: &'static str) -> Value {
+    object(&[name], json!({ name: {"type": "boolean"} }))
+}
+
+pub(super) fn deleted() -> Value {
+    flag("deleted")
+}
+
+pub(super) fn acknowledged() -> Value {
+    flag("acknowledged")
+}
+
+pub(super) fn retried() -> Value {
+    flag("retried")
+}
+
+pub(super) fn ok_flag() -> Value {
+    flag("ok")
+}
+
+pub(super) fn read_flag() -> Value {
+    flag("read")
+}
+
+pub(super) fn webhook_secret() -> Value {
+    object(&["webhookSecret"], json!({"webhookSecret": string()}))
+}
+
+pub(super) fn message_text() -> Value {
+    object(&["message"], json!({"message": string()}))
+}

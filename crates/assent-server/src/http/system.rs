@@ -96,7 +96,10 @@ pub fn openapi_document() -> Value {
             "security": security,
             "parameters": params,
             "responses": {
-                "2XX": {"description": "Success", "content": {"application/json": {}}},
+                "2XX": {"description": "Success", "content": {"application/json": match route.reply {
+                    Some(schema) => json!({"schema": schema()}),
+                    None => json!({}),
+                }}},
                 "4XX": {"description": "Client error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
             }
         });

@@ -108,6 +108,18 @@ async fn openapi_document_matches_the_routes() {
             r.method,
             r.path
         );
+        // Every JSON API route says what its 2xx answer looks like (schemathesis checks the
+        // answers against it in CI).
+        let json_api = r.path.starts_with("/api/") && r.path != "/api/openapi.json";
+        let reply = &paths[r.path][r.method.as_str().to_ascii_lowercase()]["responses"]["2XX"]["content"]
+            ["application/json"]["schema"];
+        assert_eq!(
+            json_api,
+            reply.is_object(),
+            "{} {}: reply schema",
+            r.method,
+            r.path
+        );
     }
     // Every documented operation exists on the router: it never answers 404/405 for the
     // route itself (it may answer 401/400 for lack of credentials or body).
