@@ -6,7 +6,10 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorBody {
+    /// The HTTP status, repeated in the body (Placet's `statusCode`).
     pub status_code: u16,
+    /// Human-readable message; Placet's wording where Placet has one (`Not your agent`).
+    /// Opaque for 5xx.
     pub message: String,
     /// The status's reason phrase (`"Bad Request"`, `"Forbidden"`, …), as NestJS (Placet)
     /// sends it: clients that read it keep working.
@@ -15,6 +18,7 @@ pub struct ErrorBody {
     /// One of [`ErrorCode`]'s codes (a string, so that a client reads codes newer than
     /// itself).
     pub code: String,
+    /// Field errors of a `validation_failed` body, each with its path; absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<FieldIssue>>,
 }
@@ -25,45 +29,90 @@ pub struct ErrorBody {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorCode {
+    /// 400 `invalid_json`: the body is not one well-formed JSON value of the expected kind (or
+    /// is nested too deep).
     InvalidJson,
+    /// 400 `validation_failed`: fields refused; `errors` names each path.
     ValidationFailed,
+    /// 413 `payload_too_large`: the body exceeds the size limit.
     PayloadTooLarge,
+    /// 408 `request_timeout`: the body did not arrive within the body-read timeout.
     RequestTimeout,
+    /// 415 `unsupported_media_type`: a non-empty body whose `Content-Type` is not JSON.
     UnsupportedMediaType,
+    /// 401 `missing_api_key`: no `hp_…` key in `x-api-key` (or `Authorization: Bearer`).
     MissingApiKey,
+    /// 401 `invalid_api_key`: the API key is unknown or was rotated or deleted.
     InvalidApiKey,
+    /// 401 `unauthorized`: no valid session (missing, expired or revoked); also the
+    /// `connect_error` of a socket with bad credentials.
     Unauthorized,
+    /// 403 `password_change_required`: the user must change their password first.
     PasswordChangeRequired,
+    /// 404 `route_not_found`: no such API route.
     RouteNotFound,
+    /// 405 `method_not_allowed`: the route exists, not with this method.
     MethodNotAllowed,
+    /// 403 `cross_site_request`: a cookie-authenticated write that the browser marked
+    /// cross-site.
     CrossSiteRequest,
+    /// 401 `invalid_credentials`: wrong email or password at login.
     InvalidCredentials,
+    /// 401 `wrong_password`: `currentPassword` is wrong.
     WrongPassword,
+    /// 403 `not_your_agent`: the channel is foreign or unknown (the two look the same).
     NotYourAgent,
+    /// 403 `owner_required`: user management needs the `owner` role.
     OwnerRequired,
+    /// 403 `cannot_delete_self`: an owner cannot delete their own account.
     CannotDeleteSelf,
+    /// 400 `cannot_demote_self`: an owner cannot remove their own owner role.
     CannotDemoteSelf,
+    /// 404 `message_not_found` (also for a human asking for a foreign message).
     MessageNotFound,
+    /// 404 `user_not_found`.
     UserNotFound,
+    /// 404 `api_key_not_found`.
     ApiKeyNotFound,
+    /// 404 `review_not_found`: the message carries no review.
     ReviewNotFound,
+    /// 404 `stream_not_found`: no draft for this `(channelId, streamId)`.
     StreamNotFound,
+    /// 409 `email_in_use`.
     EmailInUse,
+    /// 403 `review_already_responded`: the first answer won.
     ReviewAlreadyResponded,
+    /// 403 `review_expired`: the review's deadline passed.
     ReviewExpired,
+    /// 400 `invalid_iteration`: the `iterationOf` target is not in the channel, or has no
+    /// completed or expired review.
     InvalidIteration,
+    /// 400 `iteration_chain_member`: a message of a chain with other members cannot be
+    /// deleted.
     IterationChainMember,
+    /// 400 `stream_finished`: the draft is already complete or aborted.
     StreamFinished,
+    /// 400 `stream_too_long`: the streamed text exceeds the message size limit.
     StreamTooLong,
+    /// 400 `no_webhook`: the message has no webhook delivery to retry.
     NoWebhook,
+    /// 400 `too_many_open_streams`: too many drafts open (8 per channel, 32 per user).
     TooManyOpenStreams,
+    /// 400 `too_many_api_keys`: the user has the maximum number of keys (100).
     TooManyApiKeys,
+    /// 400 `too_many_agents`: the user has the maximum number of agents (2,000).
     TooManyAgents,
+    /// 400 `too_many_subscriptions`: a connection may subscribe to at most 1,000 channels.
     TooManySubscriptions,
+    /// 429 `too_many_attempts`: login throttled after failed attempts; see `Retry-After`.
     TooManyAttempts,
+    /// 429 `server_busy`: the password-hashing queue is full; retry in a moment.
     ServerBusy,
+    /// 429 `too_many_sockets`: the key or session has the maximum number of sockets open.
     TooManySockets,
+    /// 503 `shutting_down`: the server is shutting down.
     ShuttingDown,
+    /// 500 `internal`: an unexpected failure (logged; the body is opaque).
     Internal,
 }
 
@@ -165,8 +214,11 @@ impl std::fmt::Display for ErrorCode {
     }
 }
 
+/// One refused field of a `validation_failed` body.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FieldIssue {
+    /// The field's path, e.g. `review.payload.options[0].id` (`""` for the whole body).
     pub path: String,
+    /// What is wrong with it, e.g. `must not be empty`.
     pub message: String,
 }

@@ -4,6 +4,8 @@
 //! This version ships the realtime half: [`sio::SocketIoClient`], a small, protocol-faithful
 //! Socket.IO v5 / Engine.IO v4 client over WebSocket used by the tests and the benchmark.
 
+#![warn(missing_docs)]
+
 pub mod sio;
 
 pub use assent_proto as proto;

@@ -17,16 +17,24 @@ impl From<tokio_tungstenite::tungstenite::Error> for SioError {
     }
 }
 
+/// Why a [`SocketIoClient`] call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SioError {
+    /// The WebSocket failed (connect, upgrade or I/O).
     #[error("websocket: {0}")]
     Ws(Box<tokio_tungstenite::tungstenite::Error>),
+    /// The server refused the namespace connect (`connect_error`); its message, e.g.
+    /// `unauthorized` or `too_many_sockets`.
     #[error("connect refused by the server: {0}")]
     ConnectError(String),
+    /// An unexpected or unreadable packet during the handshake, or (for
+    /// [`SocketIoClient::connect_from`]) an address that cannot be resolved, bound or reached.
     #[error("protocol: {0}")]
     Protocol(String),
+    /// Nothing arrived in time: a handshake packet (10 s), an ack, or the next event.
     #[error("timed out")]
     Timeout,
+    /// The connection is closed (also: it closed before the awaited ack came).
     #[error("connection closed")]
     Closed,
 }
@@ -34,12 +42,17 @@ pub enum SioError {
 /// One received event: its name and first argument (`Value::Null` when none).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Event {
+    /// The event name, e.g. `message:created` (see [`proto::events`](crate::proto::events)).
     pub name: String,
+    /// Its first argument (`Value::Null` when none).
     pub data: Value,
 }
 
 type Pending = Arc<Mutex<HashMap<i64, oneshot::Sender<Value>>>>;
 
+/// A client connected to one namespace. Received events queue (without bound) until read
+/// with [`next_event`](Self::next_event), [`next_named`](Self::next_named) or
+/// [`drain`](Self::drain); the server's heartbeats are answered in the background.
 pub struct SocketIoClient {
     ns: String,
     out: mpsc::UnboundedSender<Message>,
