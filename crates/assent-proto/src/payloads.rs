@@ -68,13 +68,16 @@ pub struct IterationChain {
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RespondReview {
-    /// The answer object (required), checked against the review's type, e.g.
-    /// `{selectedOption}` for `approval`.
+    /// The answer object (required unless `requestChanges`), checked against the review's
+    /// type, e.g. `{selectedOption}` for `approval`.
     pub response: Option<serde_json::Value>,
     /// Free text sent along with the answer (≤ 10,000 chars), or `null`.
     pub feedback: Option<serde_json::Value>,
     /// Placet's `{originalAttachmentId: newAttachmentId}` object of annotated files, or `null`.
     pub modified_file_ids: Option<serde_json::Value>,
+    /// `true`: ask for changes instead of answering. `feedback` is then required (what to
+    /// change) and `response` must be absent; the review's status becomes `changes_requested`.
+    pub request_changes: Option<serde_json::Value>,
 }
 
 /// `agent:status` payload (Placet's `{agentId, status, statusMessage, statusSince}` plus

@@ -28,7 +28,7 @@ pub enum StoreError {
 pub enum Rejection {
     #[error("iterationOf target does not exist in this channel")]
     IterationTargetMissing,
-    #[error("iterationOf target must have a completed or expired review")]
+    #[error("iterationOf target must have a completed, expired or changes_requested review")]
     IterationTargetOpen,
     #[error("Cannot delete a message that is part of an iteration chain with other messages")]
     IterationChainMember,

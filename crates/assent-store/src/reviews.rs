@@ -26,11 +26,13 @@ pub enum ReviewFilter {
     Pending,
     Completed,
     Expired,
+    ChangesRequested,
     All,
 }
 
 /// The group and number of a new iteration of `target` (Placet §4.8): the target must be a
-/// review of the same channel that is completed or expired; the root is back-filled as
+/// review of the same channel that is settled (completed, expired or changes requested); the
+/// root is back-filled as
 /// iteration 1 when the first follow-up is created.
 pub(crate) async fn next_iteration(
     conn: &mut AnyConnection,
@@ -46,7 +48,11 @@ pub(crate) async fn next_iteration(
     .await?
     .ok_or(Rejection::IterationTargetMissing)?;
     let status = rows::os(&row, "review_status")?;
-    if !matches!(status.as_deref(), Some("completed") | Some("expired")) {
+    let settled = status
+        .as_deref()
+        .and_then(ReviewStatus::parse)
+        .is_some_and(ReviewStatus::is_settled);
+    if !settled {
         return Err(Rejection::IterationTargetOpen.into());
     }
     let group = match rows::os(&row, "iteration_group_id")? {
@@ -134,9 +140,10 @@ impl Store {
                         }
                         Err(refusal) => return Ok(RespondOutcome::Refused(refusal)),
                     };
+                    let status = answered.status;
                     m.review = Some(answered);
                     m.updated_at = now;
-                    save_review(conn, &m, ReviewStatus::Completed, now).await?;
+                    save_review(conn, &m, status, now).await?;
                     let ev = DomainEvent::ReviewResponded {
                         message: Box::new(m.clone()),
                     };
@@ -224,6 +231,7 @@ impl Store {
             ReviewFilter::Pending => Some("pending"),
             ReviewFilter::Completed => Some("completed"),
             ReviewFilter::Expired => Some("expired"),
+            ReviewFilter::ChangesRequested => Some("changes_requested"),
             ReviewFilter::All => None,
         };
         let cols = rows::MESSAGE_COLS

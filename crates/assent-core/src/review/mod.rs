@@ -10,8 +10,8 @@
 //! one field's answer), [`text_input`]; a `freeform` review takes any object.
 //!
 //! Stored and wire shape (inside the message, Placet-compatible; see `stored.rs`):
-//! `{type, payload, status: pending|completed|expired, expiresAt, response, completedAt,
-//!   feedback, callback?, modifiedFileIds?}`.
+//! `{type, payload, status: pending|completed|expired|changes_requested, expiresAt,
+//!   response, completedAt, feedback, callback?, modifiedFileIds?}`.
 
 pub mod approval;
 mod check;
@@ -76,6 +76,9 @@ pub enum ReviewStatus {
     Pending,
     Completed,
     Expired,
+    /// The human asked for changes (with feedback) instead of answering; the agent usually
+    /// follows up with a new iteration (`iterationOf`).
+    ChangesRequested,
 }
 
 impl ReviewStatus {
@@ -84,13 +87,20 @@ impl ReviewStatus {
             ReviewStatus::Pending => "pending",
             ReviewStatus::Completed => "completed",
             ReviewStatus::Expired => "expired",
+            ReviewStatus::ChangesRequested => "changes_requested",
         }
+    }
+
+    /// Answered or expired: nothing more can happen to it.
+    pub fn is_settled(self) -> bool {
+        self != ReviewStatus::Pending
     }
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "pending" => ReviewStatus::Pending,
             "completed" => ReviewStatus::Completed,
             "expired" => ReviewStatus::Expired,
+            "changes_requested" => ReviewStatus::ChangesRequested,
             _ => return None,
         })
     }
@@ -158,11 +168,12 @@ pub struct Review {
     pub extra: Map<String, Value>,
 }
 
-/// The human's answer.
+/// The human's answer (or request for changes).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Answer {
     /// The answer object, as validated for the kind (`{selectedOption}`, `{selectedIds}`,
-    /// the form's values, `{text}`, anything for freeform).
+    /// the form's values, `{text}`, anything for freeform); `null` when changes were
+    /// requested.
     pub response: Value,
     pub completed_at: Millis,
     pub feedback: Option<String>,
@@ -177,6 +188,9 @@ pub struct Reply {
     pub response: Value,
     pub feedback: Option<String>,
     pub modified_file_ids: Option<Map<String, Value>>,
+    /// "Request changes" instead of the kind's answer: `feedback` is then required and
+    /// `response` must be absent (`null`).
+    pub request_changes: bool,
 }
 
 /// Why a review cannot take an answer.
@@ -204,11 +218,19 @@ impl Review {
             ReviewStatus::Pending if self.deadline <= now => return Err(Refusal::PastDeadline),
             ReviewStatus::Pending => {}
             ReviewStatus::Expired => return Err(Refusal::Expired),
-            ReviewStatus::Completed => return Err(Refusal::AlreadyResponded),
+            ReviewStatus::Completed | ReviewStatus::ChangesRequested => {
+                return Err(Refusal::AlreadyResponded);
+            }
         }
-        self.check_answer(&r.response)?;
+        let status = if r.request_changes {
+            check_change_request(r)?;
+            ReviewStatus::ChangesRequested
+        } else {
+            self.check_answer(&r.response)?;
+            ReviewStatus::Completed
+        };
         Ok(Review {
-            status: ReviewStatus::Completed,
+            status,
             answer: Some(Answer {
                 response: r.response.clone(),
                 completed_at: now,
@@ -267,6 +289,18 @@ impl Review {
         }
         c.finish()
     }
+}
+
+/// A request for changes carries feedback (what to change) and no answer.
+fn check_change_request(r: &Reply) -> Result<(), ValidationError> {
+    let mut c = Checker::new();
+    if r.feedback.as_deref().is_none_or(|f| f.trim().is_empty()) {
+        c.fail("feedback", "is required when requesting changes");
+    }
+    if !r.response.is_null() {
+        c.fail("response", "must be absent when requesting changes");
+    }
+    c.finish()
 }
 
 impl crate::model::Message {

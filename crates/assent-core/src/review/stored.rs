@@ -98,7 +98,10 @@ fn answer(m: &mut Map<String, Value>, status: ReviewStatus) -> Result<Option<Ans
     let completed = m.remove("completedAt");
     let feedback = m.remove("feedback");
     let modified = m.remove("modifiedFileIds");
-    if status != ReviewStatus::Completed {
+    if !matches!(
+        status,
+        ReviewStatus::Completed | ReviewStatus::ChangesRequested
+    ) {
         return Ok(None);
     }
     let completed_at = completed

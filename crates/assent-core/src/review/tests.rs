@@ -115,6 +115,7 @@ fn answer(review: Value, response: Value) -> Result<Value, String> {
         response: response.clone(),
         feedback: None,
         modified_file_ids: None,
+        request_changes: false,
     };
     match review.respond(&reply, NOW) {
         Ok(r) => Ok(r.answer.unwrap().response),
@@ -221,6 +222,7 @@ fn reply(response: Value) -> Reply {
         response,
         feedback: Some("looks good".into()),
         modified_file_ids: None,
+        request_changes: false,
     }
 }
 
@@ -343,5 +345,59 @@ fn logged_events_of_the_previous_release_load_and_write_back_unchanged() {
             "iteration_group_id": null, "iteration": null, "created_at": 1, "updated_at": 2}});
         let event: crate::DomainEvent = serde_json::from_value(logged.clone()).unwrap();
         assert_eq!(serde_json::to_value(&event).unwrap(), logged);
+    }
+}
+
+#[test]
+fn changes_can_be_requested_on_any_kind_with_feedback_only() {
+    for kind in ReviewType::ALL {
+        let r = parse(json!({"type": kind, "payload": match *kind {
+            "selection" => json!({"items": [{"id": "a", "label": "A"}]}),
+            "form" => json!({"fields": [{"name": "x", "type": "text", "label": "X", "required": true}]}),
+            _ => json!({}),
+        }}))
+        .unwrap();
+        let ask = |feedback: Option<&str>, response: Value| Reply {
+            response,
+            feedback: feedback.map(str::to_owned),
+            modified_file_ids: None,
+            request_changes: true,
+        };
+        let done = r
+            .respond(&ask(Some("shorter, please"), Value::Null), NOW)
+            .unwrap();
+        assert_eq!(done.status, ReviewStatus::ChangesRequested, "{kind}");
+        let a = done.answer.as_ref().unwrap();
+        assert_eq!(
+            (&a.response, a.feedback.as_deref()),
+            (&Value::Null, Some("shorter, please"))
+        );
+        let stored = done.to_json();
+        assert_eq!(stored["status"], "changes_requested");
+        assert_eq!(stored["completedAt"], NOW.to_iso());
+        let back: Review = serde_json::from_value(stored).unwrap();
+        assert_eq!(back, done, "loads back");
+        assert_eq!(
+            done.respond(&reply(json!({})), NOW),
+            Err(Refusal::AlreadyResponded)
+        );
+        assert_eq!(
+            done.expire(NOW.plus_secs(999_999)),
+            None,
+            "settled: never expires"
+        );
+        let Err(Refusal::Invalid(e)) = r.respond(&ask(Some("  "), Value::Null), NOW) else {
+            panic!("blank feedback must be refused");
+        };
+        assert_eq!(
+            e.to_string(),
+            "feedback: is required when requesting changes"
+        );
+        let Err(Refusal::Invalid(e)) =
+            r.respond(&ask(Some("x"), json!({"selectedOption": "approve"})), NOW)
+        else {
+            panic!("an answer with a change request must be refused");
+        };
+        assert_eq!(e.errors[0].path, "response");
     }
 }

@@ -28,7 +28,7 @@ pub use messages::{
     AgentMessageInput, ListInput, MAX_OPEN_DRAFTS_PER_CHANNEL, MAX_OPEN_DRAFTS_PER_USER,
     UserMessageInput,
 };
-pub use reviews::{ReviewPage, WaitOutcome};
+pub use reviews::{RespondInput, ReviewPage, WaitOutcome};
 pub use webhooks::{SetWebhookInput, new_webhook_secret};
 
 use crate::clock::Clock;

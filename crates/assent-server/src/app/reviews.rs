@@ -2,6 +2,7 @@
 //! deadline, the event-driven long-poll, listings and iteration chains.
 
 use super::{App, AppError, Missing};
+use assent_core::ValidationError;
 use assent_core::model::Message;
 use assent_core::review::{MAX_FEEDBACK, Reply, ReviewStatus};
 use assent_core::validate::Checker;
@@ -32,32 +33,45 @@ impl ReviewPage {
 pub enum WaitOutcome {
     Completed(Message),
     Expired(Message),
+    ChangesRequested(Message),
     Timeout,
 }
 
-impl App {
-    /// A human answers a review (`POST /api/messages/:id/respond`).
-    pub async fn respond(
-        &self,
-        user: &UserId,
-        id: &str,
-        response: Option<Value>,
-        feedback: Option<Value>,
-        modified_file_ids: Option<Value>,
-    ) -> Result<Message, AppError> {
+/// The body of an answer, unchecked.
+#[derive(Debug, Default)]
+pub struct RespondInput {
+    pub response: Option<Value>,
+    pub feedback: Option<Value>,
+    pub modified_file_ids: Option<Value>,
+    /// `requestChanges: true`: ask for changes (with `feedback`) instead of answering.
+    pub request_changes: Option<Value>,
+}
+
+impl RespondInput {
+    /// Checks the shape; the review's own rules come later (`Review::respond`).
+    fn check(self) -> Result<Reply, ValidationError> {
         let mut c = Checker::new();
-        let response = match response {
-            Some(r @ Value::Object(_)) => Some(r),
+        let request_changes = match self.request_changes {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => b,
+            Some(_) => {
+                c.fail("requestChanges", "must be a boolean");
+                false
+            }
+        };
+        let response = match self.response {
+            Some(r @ Value::Object(_)) => r,
+            None | Some(Value::Null) if request_changes => Value::Null,
             None | Some(Value::Null) => {
                 c.fail("response", "is required");
-                None
+                Value::Null
             }
             Some(_) => {
                 c.fail("response", "must be an object");
-                None
+                Value::Null
             }
         };
-        let feedback = match feedback {
+        let feedback = match self.feedback {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) if s.chars().count() <= MAX_FEEDBACK => Some(s),
             Some(Value::String(_)) => {
@@ -72,7 +86,7 @@ impl App {
                 None
             }
         };
-        let modified = match modified_file_ids {
+        let modified_file_ids = match self.modified_file_ids {
             None | Some(Value::Null) => None,
             Some(Value::Object(m)) if m.values().all(Value::is_string) => Some(m),
             Some(_) => {
@@ -81,12 +95,25 @@ impl App {
             }
         };
         c.finish()?;
-        let m = self.get_message(user, None, id).await?;
-        let reply = Reply {
-            response: response.expect("validated above"),
+        Ok(Reply {
+            response,
             feedback,
-            modified_file_ids: modified,
-        };
+            modified_file_ids,
+            request_changes,
+        })
+    }
+}
+
+impl App {
+    /// A human answers a review, or asks for changes (`POST /api/messages/:id/respond`).
+    pub async fn respond(
+        &self,
+        user: &UserId,
+        id: &str,
+        input: RespondInput,
+    ) -> Result<Message, AppError> {
+        let reply = input.check()?;
+        let m = self.get_message(user, None, id).await?;
         let outcome = self
             .store
             .respond_review(&m.channel_id, &m.id, self.now(), reply)
@@ -94,7 +121,8 @@ impl App {
         match outcome {
             RespondOutcome::Answered(m) => {
                 let m = *m;
-                tracing::info!(message_id = %m.id, channel_id = %m.channel_id, user_id = %user, "review answered");
+                let status = m.review_status().map_or("", |s| s.as_str());
+                tracing::info!(message_id = %m.id, channel_id = %m.channel_id, user_id = %user, status, "review answered");
                 Ok(m)
             }
             RespondOutcome::Refused(r) => Err(AppError::Refused(r)),
@@ -158,9 +186,13 @@ impl App {
             "pending" => ReviewFilter::Pending,
             "completed" => ReviewFilter::Completed,
             "expired" => ReviewFilter::Expired,
+            "changes_requested" => ReviewFilter::ChangesRequested,
             "all" | "" => ReviewFilter::All,
             _ => {
-                c.fail("status", "must be one of: pending, completed, expired, all");
+                c.fail(
+                    "status",
+                    "must be one of: pending, completed, expired, changes_requested, all",
+                );
                 ReviewFilter::All
             }
         };
@@ -232,6 +264,7 @@ impl App {
         match m.review_status() {
             Some(ReviewStatus::Completed) => Ok(Some(WaitOutcome::Completed(m))),
             Some(ReviewStatus::Expired) => Ok(Some(WaitOutcome::Expired(m))),
+            Some(ReviewStatus::ChangesRequested) => Ok(Some(WaitOutcome::ChangesRequested(m))),
             Some(ReviewStatus::Pending) if m.review_deadline().is_some_and(|d| d <= self.now()) => {
                 self.store
                     .expire_review(&m.channel_id, &m.id, self.now())
@@ -241,8 +274,10 @@ impl App {
                     .message_in_channel(&m.channel_id, &m.id)
                     .await?
                     .ok_or(AppError::NotFound(Missing::Message))?;
+                // Answered in between, or expired now.
                 Ok(match m.review_status() {
                     Some(ReviewStatus::Completed) => Some(WaitOutcome::Completed(m)),
+                    Some(ReviewStatus::ChangesRequested) => Some(WaitOutcome::ChangesRequested(m)),
                     _ => Some(WaitOutcome::Expired(m)),
                 })
             }

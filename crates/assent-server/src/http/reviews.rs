@@ -3,11 +3,22 @@
 
 use super::extract::{AgentAuth, Human, JsonBody, Q};
 use super::{Ctx, Reply, created, ok};
-use crate::app::ReviewPage;
+use crate::app::{RespondInput, ReviewPage};
 use crate::wire;
 use assent_proto as p;
 use axum::extract::{Path, State};
 use axum::response::Response;
+
+impl From<p::RespondReview> for RespondInput {
+    fn from(b: p::RespondReview) -> Self {
+        RespondInput {
+            response: b.response,
+            feedback: b.feedback,
+            modified_file_ids: b.modified_file_ids,
+            request_changes: b.request_changes,
+        }
+    }
+}
 
 impl From<&Q> for ReviewPage {
     fn from(q: &Q) -> Self {
@@ -74,10 +85,7 @@ pub(super) async fn respond(
     Path(id): Path<String>,
     JsonBody(b): JsonBody<p::RespondReview>,
 ) -> Reply {
-    let m = c
-        .app
-        .respond(&s.user.id, &id, b.response, b.feedback, b.modified_file_ids)
-        .await?;
+    let m = c.app.respond(&s.user.id, &id, b.into()).await?;
     Ok(created(&wire::message_redacted(&m, None)))
 }
 

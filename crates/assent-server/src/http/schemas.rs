@@ -42,8 +42,9 @@ fn webhook_auth() -> Value {
 }
 
 fn commands() -> Value {
-    json!({"type": "array", "maxItems": 100, "items": {"type": "object", "required": ["name"], "properties": {
-        "name": text(64), "description": text(500)
+    json!({"type": "array", "maxItems": 100, "items": {"type": "object", "required": ["command"], "properties": {
+        "command": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "\\S"},
+        "description": text(MAX_URL_CHARS), "acceptsArgs": {"type": "boolean"}
     }}})
 }
 
@@ -88,7 +89,7 @@ pub(super) fn agent_message() -> Value {
     object(
         &["channelId"],
         json!({
-            "channelId": id(), "text": text(MAX_TEXT_CHARS), "status": text(500),
+            "channelId": id(), "text": text(MAX_TEXT_CHARS), "status": {"enum": ["info", "success", "warning", "error"]},
             "review": review, "metadata": {"type": "object"}, "webhookUrl": url(),
             "attachmentIds": {"type": "array", "items": id()},
             "textAttachments": {"type": "array", "items": {"type": "object"}},
@@ -111,7 +112,7 @@ pub(super) fn user_message() -> Value {
 
 pub(super) fn ping_status() -> Value {
     object(
-        &["status"],
+        &["agentId"],
         json!({
             "agentId": id(), "status": {"enum": ["active", "busy", "error", "offline"]},
             "message": text(500)
@@ -197,13 +198,20 @@ pub(super) fn create_api_key() -> Value {
 }
 
 pub(super) fn respond() -> Value {
-    object(
-        &["response"],
+    let mut s = object(
+        &[],
         json!({
             "response": {"type": "object"}, "feedback": nullable(text(10_000)),
-            "modifiedFileIds": {"type": "array", "items": id()}
+            "requestChanges": {"type": "boolean"},
+            "modifiedFileIds": nullable(json!({"type": "object", "additionalProperties": id()}))
         }),
-    )
+    );
+    // An answer, or a request for changes with feedback.
+    s["anyOf"] = json!([
+        {"required": ["response"]},
+        {"required": ["requestChanges", "feedback"], "properties": {"requestChanges": {"const": true}}}
+    ]);
+    s
 }
 
 // ---- response bodies (the `2XX` content of each route in the OpenAPI document) ----
@@ -284,7 +292,7 @@ pub(super) fn message_page() -> Value {
 pub(super) fn wait_response() -> Value {
     object(
         &["status"],
-        json!({"status": {"enum": ["completed", "expired", "timeout"]}, "message": message_record()}),
+        json!({"status": {"enum": ["completed", "expired", "changes_requested", "timeout"]}, "message": message_record()}),
     )
 }
 

@@ -151,6 +151,7 @@ pub fn webhook_body(e: &LoggedEvent) -> Option<String> {
                 "channelId": e.channel_id,
                 "message_id": m.id,
                 "review_type": review.get("type"),
+                "status": review.get("status"),
                 "response": review.get("response"),
                 "responded_at": review.get("completedAt"),
                 "seq": e.seq,
@@ -337,6 +338,10 @@ pub fn wait(o: &crate::app::WaitOutcome) -> p::WaitResponse {
             status: "expired".into(),
             message: Some(message(m, None)),
         },
+        W::ChangesRequested(m) => p::WaitResponse {
+            status: "changes_requested".into(),
+            message: Some(message(m, None)),
+        },
         W::Timeout => p::WaitResponse {
             status: "timeout".into(),
             message: None,
@@ -415,5 +420,48 @@ pub fn socketio_ephemeral(ev: &crate::app::hub::Ephemeral) -> (&'static str, Str
             },
             payload.to_string(),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use assent_core::review::{Reply, Review, ReviewLimits};
+
+    /// The agent's webhook says changes were requested, with the feedback and no answer.
+    #[test]
+    fn a_change_request_reaches_the_webhook_with_its_status_and_feedback() {
+        let now = Millis(1_750_000_000_000);
+        let review = Review::create(&json_review(), now, ReviewLimits::default()).unwrap();
+        let reply = Reply {
+            response: Value::Null,
+            feedback: Some("use the staging cluster".into()),
+            modified_file_ids: None,
+            request_changes: true,
+        };
+        let mut m: Message = serde_json::from_value(serde_json::json!({
+            "id": "m1", "channel_id": "c1", "seq": 1, "sender_type": "agent", "sender_id": "c1",
+            "text": "deploy?", "status": null, "review": null, "metadata": null, "client_id": null,
+            "stream_id": null, "stream_state": null, "delivery_status": "sent",
+            "iteration_group_id": null, "iteration": null, "created_at": 1, "updated_at": 1}))
+        .unwrap();
+        m.review = Some(review.respond(&reply, now).unwrap());
+        let e = LoggedEvent {
+            channel_id: m.channel_id.clone(),
+            seq: 2,
+            at: now,
+            event: DomainEvent::ReviewResponded {
+                message: Box::new(m),
+            },
+        };
+        let body: Value = serde_json::from_str(&webhook_body(&e).unwrap()).unwrap();
+        assert_eq!(body["status"], "changes_requested");
+        assert_eq!(body["feedback"], "use the staging cluster");
+        assert!(body["response"].is_null(), "{body}");
+        assert_eq!(body["responded_at"], now.to_iso());
+    }
+
+    fn json_review() -> Value {
+        serde_json::json!({"type": "approval"})
     }
 }

@@ -105,7 +105,7 @@ fn responded_frame(e: &LoggedEvent, m: &Message, view: View) -> Value {
     };
     let review = r.review.unwrap_or_default();
     json!({"event_type": frames::REVIEW_RESPONDED, "thread_id": e.channel_id.as_str(), "seq": e.seq, "message_id": m.id,
-           "review_type": review.get("type"), "response": review.get("response"), "feedback": review.get("feedback")})
+           "review_type": review.get("type"), "status": review.get("status"), "response": review.get("response"), "feedback": review.get("feedback")})
 }
 
 /// The notifications-stream frame of one event (owner-level events only).
@@ -128,7 +128,7 @@ pub fn notification_frames(e: &LoggedEvent) -> String {
             "event_type": frames::MESSAGE_CREATED, "channel_id": c, "seq": e.seq, "message_id": m.id,
             "sender_type": m.sender_type.as_str(), "preview": preview(m)}),
         DomainEvent::ReviewResponded { message: m } => {
-            json!({"event_type": frames::REVIEW_RESOLVED, "channel_id": c, "seq": e.seq, "message_id": m.id, "status": "completed"})
+            json!({"event_type": frames::REVIEW_RESOLVED, "channel_id": c, "seq": e.seq, "message_id": m.id, "status": m.review.as_ref().map_or("completed", |r| r.status.as_str())})
         }
         DomainEvent::ReviewExpired { message_id, .. } => {
             json!({"event_type": frames::REVIEW_RESOLVED, "channel_id": c, "seq": e.seq, "message_id": message_id, "status": "expired"})

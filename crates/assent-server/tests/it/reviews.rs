@@ -620,7 +620,7 @@ async fn iteration_chains_follow_answered_reviews() {
         (st.as_u16(), v["message"].as_str()),
         (
             400,
-            Some("iterationOf target must have a completed or expired review")
+            Some("iterationOf target must have a completed, expired or changes_requested review")
         )
     );
     let (st, v) = s.post("/api/v1/messages", &t.key, json!({"channelId": t.channel, "text": "v2", "iterationOf": "cnothere", "review": {"type": "approval"}})).await;
@@ -804,4 +804,104 @@ async fn review_paging(s: Server) {
         .await;
     assert_eq!((st.as_u16(), v.as_array().map(Vec::len)), (200, Some(0)));
     s.stop().await;
+}
+
+/// "Request changes": any review, feedback required, no answer; the agent's wait, its
+/// socket and listings see `changes_requested`, and a follow-up iteration is accepted.
+#[tokio::test]
+async fn a_human_can_request_changes_instead_of_answering() {
+    let s = Server::start().await;
+    let t = s.tenant().await;
+    let root = ask(
+        &s,
+        &t,
+        json!({"type": "text-input", "payload": {"minLength": 3}}),
+    )
+    .await;
+    let mut c = s.sio_agent(&t.raw_key).await;
+    subscribe(&c, &t.channel, None).await;
+    let url = s.url(&format!(
+        "/api/v1/reviews/{}/wait?channel={}&timeout=20000",
+        id(&root),
+        t.channel
+    ));
+    let (http, key) = (s.http.clone(), t.raw_key.clone());
+    let wait = tokio::spawn(async move {
+        let r = http.get(url).header("x-api-key", key).send().await.unwrap();
+        r.json::<Value>().await.unwrap()
+    });
+    eventually("the wait is parked", || s.app.parked_waits() == 1).await;
+    let respond = format!("/api/messages/{}/respond", id(&root));
+    for (body, path) in [
+        (json!({"requestChanges": true}), "feedback"),
+        (
+            json!({"requestChanges": true, "feedback": "   "}),
+            "feedback",
+        ),
+        (
+            json!({"requestChanges": true, "feedback": "x", "response": {"text": "abc"}}),
+            "response",
+        ),
+        (
+            json!({"requestChanges": "yes", "feedback": "x"}),
+            "requestChanges",
+        ),
+    ] {
+        let (st, v) = s.post(&respond, &t.human, body.clone()).await;
+        assert_eq!(
+            (st.as_u16(), v["errors"][0]["path"].as_str()),
+            (400, Some(path)),
+            "{body}: {v}"
+        );
+    }
+    let (st, m) = s
+        .post(
+            &respond,
+            &t.human,
+            json!({"requestChanges": true, "feedback": "Cite the runbook"}),
+        )
+        .await;
+    assert_eq!(st, 201, "{m}");
+    let r = &m["review"];
+    assert_eq!(
+        (
+            r["status"].as_str(),
+            r["feedback"].as_str(),
+            r["response"].is_null()
+        ),
+        (Some("changes_requested"), Some("Cite the runbook"), true)
+    );
+    let waited = wait.await.unwrap();
+    assert_eq!(waited["status"], "changes_requested", "{waited}");
+    assert_eq!(waited["message"]["review"]["feedback"], "Cite the runbook");
+    let e = c.next_named(ev::REVIEW_RESPONDED, T).await.unwrap();
+    assert_eq!(
+        e.data["review"]["status"], "changes_requested",
+        "{}",
+        e.data
+    );
+    let (st, v) = s
+        .post(&respond, &t.human, json!({"response": {"text": "late"}}))
+        .await;
+    assert_eq!(
+        (st.as_u16(), v["code"].as_str()),
+        (403, Some("review_already_responded"))
+    );
+    let (_, listed) = s
+        .get("/api/messages/reviews?status=changes_requested", &t.human)
+        .await;
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    let (_, pending) = s
+        .get(
+            &format!("/api/v1/reviews/pending?channel={}", t.channel),
+            &t.key,
+        )
+        .await;
+    assert!(pending.as_array().unwrap().is_empty(), "{pending}");
+    let (st, v2) = s.post("/api/v1/messages", &t.key, json!({"channelId": t.channel, "text": "v2", "iterationOf": id(&root), "review": {"type": "text-input"}})).await;
+    assert_eq!(
+        (st.as_u16(), v2["iteration"].as_i64()),
+        (201, Some(2)),
+        "{v2}"
+    );
 }

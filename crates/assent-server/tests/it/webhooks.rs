@@ -308,6 +308,7 @@ async fn retries_follow_the_schedule_with_one_webhook_id_and_valid_signatures() 
     assert_eq!(b["channelId"], t.channel.as_str());
     assert_eq!(b["message_id"], mid);
     assert_eq!(b["review_type"], "approval");
+    assert_eq!(b["status"], "completed");
     assert_eq!(b["response"]["selectedOption"], "approve");
     assert_eq!(b["feedback"], "well done");
     assert!(
