@@ -1,7 +1,8 @@
 // Iteration chains: an agent re-asks a review with `iterationOf` after the human's feedback.
 // The new card says "Re-review #n", shows the previous iteration's outcome and feedback, and a
 // word diff (<del>/<ins>) of its text against the previous iteration's text: from history,
-// live, and in the inbox.
+// live, and in the inbox. An iteration the human sent back ("Request changes") shows as such,
+// with what was asked for.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -84,6 +85,48 @@ test('a re-review shows its badge, the previous feedback and a word diff', { tim
   await item.getByRole('button', { name: 'Approve' }).click();
   const done = await agent.waitFor('review:responded', (m) => m.id === third.id);
   assert.deepEqual(done.review.response, { selectedOption: 'approve' });
+  assertClean(page);
+  await page.context().close();
+});
+
+test('an iteration sent back with "Request changes" shows its badge and the requested changes', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const { key, channelId } = await setupAgent(me.token, { name: 'Release notes', tag: 'product' });
+  const agent = await agentSocket(t, key, channelId);
+  const ask = { type: 'text-input', payload: { placeholder: 'Anything to add?' } };
+  const first = await agentPost(key, channelId, { text: 'Release notes: faster checkout.', review: ask });
+
+  const page = await newPage(browser);
+  await signIn(page, me.email, me.password);
+  await page.waitForURL(/\/chats/);
+  await page.goto(`${page.baseUrl}/chats/${channelId}`);
+  const card1 = page.locator(`[data-id="${first.id}"]`).getByTestId('review-card');
+  await card1.getByRole('button', { name: 'Request changes' }).click();
+  const feedback = 'Mention the <em>dark theme</em> too.';
+  await card1.getByLabel('What should change?').fill(feedback);
+  await card1.getByTestId('request-changes').getByRole('button', { name: 'Send' }).click();
+  await card1.getByTestId('review-status').getByText('Changes requested', { exact: true }).waitFor();
+  await agent.waitFor('review:responded', (m) => m.id === first.id && m.review.status === 'changes_requested');
+
+  // The agent's follow-up arrives live: it says what #1 came back with.
+  const second = await agentPost(key, channelId, { text: 'Release notes: faster checkout and a dark theme.', review: ask, iterationOf: first.id });
+  assert.equal(second.iteration, 2);
+  const card2 = page.locator(`[data-id="${second.id}"]`).getByTestId('review-card');
+  await card2.getByTestId('rereview-badge').getByText('Re-review #2').waitFor({ timeout: 10_000 });
+  const it2 = card2.getByTestId('iteration');
+  await it2.getByText('#1 was sent back for changes').waitFor();
+  await it2.getByTestId('iteration-status').getByText('Changes requested', { exact: true }).waitFor();
+  await it2.getByText(`Changes you asked for on #1: ${feedback}`).waitFor();
+  assert.equal(await it2.locator('em').count(), 0, 'the feedback is text, not markup');
+  assert.deepEqual(await changes(card2, 'del'), ['checkout.']);
+  assert.deepEqual(await changes(card2, 'ins'), ['checkout and a dark theme.']);
+  await page.locator(`[data-id="${second.id}"]`).evaluate((el) => el.scrollIntoView({ block: 'end' }));
+  await shot(page, 'chat-iteration-changes-requested-desktop');
+
+  // The same after a reload (from history), and the chain read by REST.
+  await page.reload();
+  await card2.getByTestId('iteration').getByTestId('iteration-status').waitFor();
+  const chain = await api('GET', `/api/messages/${second.id}/iterations`, { token: me.token, expect: 200 });
+  assert.deepEqual(chain.body.iterations.map((m) => [m.iteration, m.review.status]), [[1, 'changes_requested'], [2, 'pending']]);
   assertClean(page);
   await page.context().close();
 });

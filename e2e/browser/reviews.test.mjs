@@ -226,6 +226,128 @@ test('the inbox lists pending reviews across agents, updates live and is answera
   await phone.context().close();
 });
 
+test('the human requests changes instead of answering: feedback required, card settled everywhere, the agent reads changes_requested', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const { key, channelId } = await setupAgent(token, { name: 'Copy editor', tag: 'product' });
+  const agent = await agentSocket(t, key, channelId);
+  const approval = await agentPost(key, channelId, {
+    text: 'Publish the **v2.4.0** release announcement?',
+    review: { type: 'approval', payload: { options: [{ id: 'approve', label: 'Publish', style: 'primary' }, { id: 'reject', label: 'Reject', style: 'danger' }] } },
+  });
+  const form = await agentPost(key, channelId, { text: 'Schedule it.', review: { type: 'form', payload: { fields: [{ name: 'day', type: 'date', label: 'Day', required: true }], submitLabel: 'Schedule' } } });
+  const others = [
+    await agentPost(key, channelId, { text: 'Which channel?', review: { type: 'selection', payload: { items: [{ id: 'blog', label: 'Blog' }, { id: 'mail', label: 'Mailing list' }], submitLabel: 'Choose' } } }),
+    await agentPost(key, channelId, { text: 'A subject line, please.', review: { type: 'text-input' } }),
+    await agentPost(key, channelId, { text: 'Raw settings.', review: { type: 'freeform' } }),
+  ];
+
+  // A second dashboard of the same human, on the inbox, sees the outcome live.
+  const inbox = await newPage(browser);
+  await signIn(inbox, me.email, me.password);
+  await inbox.waitForURL(/\/chats/);
+  await inbox.goto(`${inbox.baseUrl}/inbox`);
+  await inbox.getByRole('tab', { name: 'Pending' }).click();
+  const inboxItem = inbox.locator(`[data-testid="inbox-item"][data-id="${approval.id}"]`);
+  await inboxItem.getByRole('button', { name: 'Request changes' }).waitFor();
+
+  const page = await newPage(browser);
+  await signIn(page, me.email, me.password);
+  await page.waitForURL(/\/chats/);
+  await page.goto(`${page.baseUrl}/chats/${channelId}`);
+  // Every kind of pending card offers it, next to its own actions.
+  for (const m of [approval, form, ...others]) {
+    const actions = page.locator(`[data-id="${m.id}"] .review-actions`).first();
+    await actions.getByRole('button', { name: 'Request changes' }).waitFor();
+  }
+  const card = page.locator(`[data-id="${approval.id}"]`).getByTestId('review-card');
+  const open = card.getByRole('button', { name: 'Request changes' });
+  assert.equal(await open.getAttribute('aria-expanded'), 'false');
+  assert.equal(await card.getByTestId('request-changes').isVisible(), false, 'closed until asked');
+  // Keyboard: focus the button, Enter opens the box with the focus in it.
+  await open.focus();
+  await page.keyboard.press('Enter');
+  const box = card.getByLabel('What should change?');
+  await box.waitFor();
+  assert.equal(await open.getAttribute('aria-expanded'), 'true');
+  assert.equal(await box.evaluate((el) => el === document.activeElement), true, 'the feedback box has the focus');
+  const send = card.getByTestId('request-changes').getByRole('button', { name: 'Send' });
+  assert.equal(await send.isDisabled(), true, 'nothing to send yet');
+  await box.fill('   \n  ');
+  assert.equal(await send.isDisabled(), true, 'blank feedback cannot be sent');
+  await box.press('Control+Enter');
+  // Esc closes and forgets; Cancel too.
+  await box.press('Escape');
+  await card.getByTestId('request-changes').waitFor({ state: 'hidden' });
+  assert.equal(await open.getAttribute('aria-expanded'), 'false');
+  assert.equal(await open.evaluate((el) => el === document.activeElement), true, 'focus back on the button');
+  await open.click();
+  assert.equal(await box.inputValue(), '');
+  const feedback = 'Lead with the <b>migration</b> notice.\nThen the new features. <script>window.pwned = 1</script>';
+  await box.fill(feedback);
+  assert.equal(await send.isDisabled(), false);
+  await page.locator(`[data-id="${approval.id}"]`).evaluate((el) => el.scrollIntoView({ block: 'center' }));
+  await shot(page, 'review-request-changes-desktop');
+  await send.click();
+  const heard = await agent.waitFor('review:responded', (m) => m.id === approval.id);
+  assert.equal(heard.review.status, 'changes_requested');
+  assert.equal(heard.review.feedback, feedback);
+  assert.equal(heard.review.response, null);
+
+  // The card is settled: badge, the feedback as plain text, no more actions.
+  await card.getByTestId('review-status').getByText('Changes requested', { exact: true }).waitFor();
+  assert.equal(await card.getAttribute('data-status'), 'changes_requested');
+  assert.equal(await card.getByTestId('changes-feedback').locator('.changes-text').textContent(), feedback);
+  assert.equal(await card.locator('script, b').count(), 0, 'feedback is text, never markup');
+  assert.equal(await page.evaluate(() => window.pwned), undefined);
+  assert.equal(await card.getByRole('button').count(), 0, 'nothing left to answer');
+  await card.getByText(/^Sent back /).waitFor();
+  await page.locator(`[data-id="${approval.id}"]`).evaluate((el) => el.scrollIntoView({ block: 'center' }));
+  await shot(page, 'review-changes-requested-desktop');
+
+  // The agent's REST reads agree.
+  const read = await api('GET', `/api/v1/reviews/${approval.id}?channel=${channelId}`, { apiKey: key, expect: 200 });
+  assert.equal(read.body.review.status, 'changes_requested');
+  assert.equal(read.body.review.feedback, feedback);
+  assert.equal(read.body.review.response, null);
+  assert.ok(read.body.review.completedAt);
+  const wait = await api('GET', `/api/v1/reviews/${approval.id}/wait?channel=${channelId}&timeout=1000`, { apiKey: key, expect: 200 });
+  assert.equal(wait.body.status, 'changes_requested');
+
+  // The other dashboard settled the card live, then the pending list let it go.
+  await inboxItem.getByTestId('review-status').getByText('Changes requested', { exact: true }).waitFor({ timeout: 10_000 });
+  await inboxItem.getByText('Lead with the <b>migration</b> notice.', { exact: false }).waitFor();
+  await inboxItem.waitFor({ state: 'detached', timeout: 10_000 });
+  await inbox.getByRole('tab', { name: 'Changes requested' }).click();
+  const sentBack = inbox.locator(`[data-testid="inbox-item"][data-id="${approval.id}"]`);
+  await sentBack.getByTestId('changes-feedback').waitFor();
+  assert.equal(await inbox.getByTestId('inbox-item').count(), 1, 'only the sent-back request is listed');
+
+  // A form card: sending changes does not submit (or validate) the form.
+  const formCard = page.locator(`[data-id="${form.id}"]`).getByTestId('review-card');
+  await formCard.getByRole('button', { name: 'Request changes' }).click();
+  await formCard.getByLabel('What should change?').fill('Ask for a time as well.');
+  await formCard.getByTestId('request-changes').getByRole('button', { name: 'Send' }).click();
+  await formCard.getByTestId('review-status').getByText('Changes requested', { exact: true }).waitFor();
+  assert.equal(await formCard.getByText('Please fix the highlighted fields.').count(), 0);
+  const f = await agent.waitFor('review:responded', (m) => m.id === form.id);
+  assert.equal(f.review.status, 'changes_requested');
+  assert.equal(f.review.feedback, 'Ask for a time as well.');
+  // The live list of the other dashboard picks it up too.
+  await inbox.locator(`[data-testid="inbox-item"][data-id="${form.id}"]`).getByTestId('changes-feedback').waitFor({ timeout: 10_000 });
+
+  // Settled elsewhere meanwhile: the card says so and shows what happened.
+  const text = page.locator(`[data-id="${others[1].id}"]`).getByTestId('review-card');
+  await text.getByRole('button', { name: 'Request changes' }).click();
+  await text.getByLabel('What should change?').fill('Too late');
+  await api('POST', `/api/messages/${others[1].id}/respond`, { token, body: { response: { text: 'Answered elsewhere' } }, expect: 201 });
+  await text.getByTestId('review-status').getByText('Answered', { exact: true }).waitFor({ timeout: 10_000 });
+  assert.equal(await text.getByTestId('request-changes').count(), 0, 'the live answer closed the box');
+
+  assertClean(page);
+  assertClean(inbox);
+  await page.context().close();
+  await inbox.context().close();
+});
+
 test('the composer sends optimistically, once, and the channel list follows live', { timeout: TEST_TIMEOUT_MS }, async (t) => {
   const { key, channelId } = await setupAgent(token, { name: 'Docs writer', tag: 'product' });
   const other = await setupAgent(token, { name: 'Monitoring', tag: 'ops' });

@@ -8,7 +8,7 @@
 import { createRest } from './rest.js';
 import { WebSocketManager } from './websocket.js';
 
-export { AssentError } from './rest.js';
+export { AssentError, REVIEW_STATUSES } from './rest.js';
 export { Emitter } from './emitter.js';
 export { ManagedSocket, SocketClosedError, DEFAULT_SOCKET_OPTIONS } from './socket.js';
 export { WebSocketManager } from './websocket.js';

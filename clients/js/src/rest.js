@@ -34,6 +34,15 @@ function query(params) {
 const enc = encodeURIComponent;
 
 /**
+ * The statuses of a review: `pending` (waiting for the human), `completed` (answered),
+ * `changes_requested` (the human asked for changes, with feedback, instead of answering) and
+ * `expired` (the deadline passed unanswered). Every status but `pending` is final.
+ * @typedef {'pending' | 'completed' | 'changes_requested' | 'expired'} ReviewStatus
+ */
+/** @type {readonly ReviewStatus[]} */
+export const REVIEW_STATUSES = Object.freeze(['pending', 'completed', 'changes_requested', 'expired']);
+
+/**
  * Creates the REST helpers. `cfg` is shared with the socket manager and holds
  * `{baseUrl, apiKey, token, fetch}`; `token` is updated by `auth.login`.
  */
@@ -134,12 +143,23 @@ export function createRest(cfg) {
   };
 
   const reviews = {
-    /** Reviews across the user's agents, `status` = pending | completed | expired | all. */
+    /**
+     * Reviews across the user's agents, `status` = one of REVIEW_STATUSES (pending |
+     * completed | changes_requested | expired) or `all`.
+     */
     list: ({ status = 'pending', channel } = {}) => request('GET', '/api/messages/reviews', { params: { status, channel } }),
+    /** Answers a pending review (status → `completed`); the answered message. */
     respond: (messageId, response, feedback) =>
       request('POST', `/api/messages/${enc(messageId)}/respond`, {
         body: feedback ? { response, feedback } : { response },
       }),
+    /**
+     * Asks for changes instead of answering (status → `changes_requested`, `response` null):
+     * `feedback` (required, not blank, ≤ 10,000 characters) says what to change. The answered
+     * message; the agent typically follows up with a new iteration (`iterationOf`).
+     */
+    requestChanges: (messageId, feedback) =>
+      request('POST', `/api/messages/${enc(messageId)}/respond`, { body: { requestChanges: true, feedback } }),
   };
 
   const apiKeys = {

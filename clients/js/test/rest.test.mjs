@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { before, test } from 'node:test';
-import { AssentError, createClient } from '../src/index.js';
+import { AssentError, REVIEW_STATUSES, createClient } from '../src/index.js';
 import { BASE_URL, TEST_TIMEOUT_MS, adminClient, memberClient, postAgentMessage, setupTenant, uid, until } from './helpers.mjs';
 
 let tenant;
@@ -99,6 +99,41 @@ test('reviews: list pending, respond, validation errors name the field', { timeo
   assert.equal(done.review.status, 'completed');
   assert.equal(done.review.feedback, 'thanks');
   await assert.rejects(h.reviews.respond(m.id, { age: 41 }), (e) => e.status === 403 && e.code === 'review_already_responded');
+});
+
+test('reviews: requestChanges settles a review as changes_requested, with the feedback', { timeout: TEST_TIMEOUT_MS }, async () => {
+  assert.deepEqual([...REVIEW_STATUSES], ['pending', 'completed', 'changes_requested', 'expired']);
+  const h = tenant.human;
+  const m = await postAgentMessage(tenant.agent, tenant.channelId, 'Release notes, draft 1', { review: { type: 'text-input' } });
+  // Feedback is what to change: required and not blank.
+  for (const blank of [undefined, '', '   ']) {
+    await assert.rejects(h.reviews.requestChanges(m.id, blank), (e) => {
+      assert.equal(e.status, 400);
+      assert.equal(e.code, 'validation_failed');
+      assert.equal(e.errors[0].path, 'feedback');
+      return true;
+    });
+  }
+  const sent = await h.reviews.requestChanges(m.id, 'Mention the <b>migration</b> first.');
+  assert.equal(sent.id, m.id);
+  assert.equal(sent.review.status, 'changes_requested');
+  assert.equal(sent.review.feedback, 'Mention the <b>migration</b> first.');
+  assert.equal(sent.review.response, null);
+  assert.ok(sent.review.completedAt);
+  const listed = await h.reviews.list({ status: 'changes_requested', channel: tenant.channelId });
+  assert.deepEqual(listed.map((x) => x.id), [m.id]);
+  assert.equal((await h.reviews.list({ status: 'pending', channel: tenant.channelId })).some((x) => x.id === m.id), false);
+  // Settled: neither an answer nor a second request is taken.
+  await assert.rejects(h.reviews.respond(m.id, { text: 'fine' }), (e) => e.status === 403 && e.code === 'review_already_responded');
+  await assert.rejects(h.reviews.requestChanges(m.id, 'again'), (e) => e.status === 403 && e.code === 'review_already_responded');
+  // The agent's long-poll says so, and the follow-up iteration is accepted.
+  const wait = await tenant.agent.request('GET', `/api/v1/reviews/${m.id}/wait`, { params: { channel: tenant.channelId, timeout: 1000 } });
+  assert.equal(wait.status, 'changes_requested');
+  assert.equal(wait.message.review.feedback, 'Mention the <b>migration</b> first.');
+  const next = await postAgentMessage(tenant.agent, tenant.channelId, 'Release notes, draft 2', { iterationOf: m.id, review: { type: 'text-input' } });
+  assert.equal(next.iteration, 2);
+  const chain = await h.messages.iterations(next.id);
+  assert.deepEqual(chain.iterations.map((x) => [x.iteration, x.review.status]), [[1, 'changes_requested'], [2, 'pending']]);
 });
 
 test('reviews: an iteration chain lists every iteration, oldest first', { timeout: TEST_TIMEOUT_MS }, async () => {

@@ -166,6 +166,16 @@ export function checkComment(comment) {
   return chars(comment) > MAX_COMMENT ? 'is too long' : null;
 }
 
+/**
+ * null or the message for the feedback of a request for changes: required (not blank, like
+ * the server: "is required when requesting changes"), at most MAX_COMMENT characters.
+ */
+export function checkChangeRequest(feedback) {
+  const text = String(feedback ?? '').trim();
+  if (!text) return 'is required';
+  return chars(text) > MAX_COMMENT ? `must be at most ${MAX_COMMENT} characters` : null;
+}
+
 /** Parses a freeform answer: `{value}` (a JSON object) or `{error}`. */
 export function parseFreeform(text) {
   let v;

@@ -1,5 +1,6 @@
 // The inbox: reviews across all agents, newest first, answerable in place. Pending items
-// arrive and leave live (notifications: review_pending / review_resolved).
+// arrive and leave live (notifications: review_pending / review_resolved); a review settled
+// elsewhere joins the list of its status (Answered, Changes requested, Expired) live too.
 
 import { client, describe, report } from '../lib/api.js';
 import { avatar, h, icon } from '../lib/dom.js';
@@ -11,6 +12,7 @@ import { reviewCard } from './review.js';
 const FILTERS = [
   ['pending', 'Pending'],
   ['completed', 'Answered'],
+  ['changes_requested', 'Changes requested'],
   ['expired', 'Expired'],
   ['all', 'All'],
 ];
@@ -69,9 +71,10 @@ export function mountInbox(main) {
     const words = {
       pending: ['All caught up', 'No request is waiting for you. New ones appear here as soon as an agent asks.'],
       completed: ['Nothing answered yet', 'Requests you answer are listed here.'],
+      changes_requested: ['Nothing sent back', 'Requests you send back to the agent with “Request changes” are listed here.'],
       expired: ['Nothing expired', 'Requests that reach their deadline unanswered are listed here.'],
       all: ['No requests yet', 'When an agent asks for an approval, a choice or some input, it shows up here.'],
-    }[filter];
+    }[filter] ?? ['Nothing here', 'No request has this status.'];
     return h('div.empty', { 'data-testid': 'inbox-empty' }, icon('inbox'), h('h2', words[0]), h('p', words[1]));
   }
 
@@ -152,6 +155,14 @@ export function mountInbox(main) {
           if (!dead) resolved(m);
         } catch {
           drop(f.message_id);
+        }
+      } else if (f.event_type === 'review_resolved' && f.status && f.status === filter) {
+        // Settled elsewhere (another dashboard, or it expired): it belongs to this list now.
+        try {
+          const m = await client.messages.get(f.message_id);
+          if (!dead && filter === f.status && (m.review?.status ?? '') === filter) add(m, { top: true });
+        } catch {
+          /* gone already */
         }
       }
     }),

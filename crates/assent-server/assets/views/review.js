@@ -1,17 +1,20 @@
 // Review cards: the five review types (approval, selection, form, text-input, freeform) in
-// their pending, answered and expired states, with client-side validation that mirrors the
-// server's (lib/validate.js), a live countdown to the deadline and optional feedback. A
-// re-review (iteration 2 or later of a chain, `iterationOf`) also shows the previous
-// iteration's outcome and feedback and a word diff of the text against it.
+// their pending, answered, changes-requested and expired states, with client-side validation
+// that mirrors the server's (lib/validate.js), a live countdown to the deadline and optional
+// feedback. Every pending card can also be sent back ("Request changes": required feedback
+// instead of an answer). A re-review (iteration 2 or later of a chain, `iterationOf`) also
+// shows the previous iteration's outcome and feedback and a word diff of the text against it.
 
 import { client, describe, report } from '../lib/api.js';
 import { diffStats, wordDiff } from '../lib/diff.js';
 import { busy, h, icon } from '../lib/dom.js';
 import { renderMarkdown } from '../lib/markdown.js';
+import { STATUS_LABELS, approvalChoice, effectiveStatus, outcomeText } from '../lib/review-status.js';
 import { ago, countdown, fullDate, parseTime } from '../lib/time.js';
 import {
   MAX_COMMENT,
   buildFormResponse,
+  checkChangeRequest,
   checkComment,
   checkSelection,
   checkTextInput,
@@ -42,12 +45,6 @@ function addTicker(fn) {
 
 let uidCounter = 0;
 const uid = (p) => `${p}-${++uidCounter}`;
-
-/** The effective status: a pending review past its deadline shows as expired right away. */
-function effectiveStatus(review) {
-  if (review.status === 'pending' && review.expiresAt && parseTime(review.expiresAt) <= Date.now()) return 'expired';
-  return review.status;
-}
 
 function fieldId(ctx, name) {
   return `${ctx.idPrefix}-${name.replace(/[^\w-]/g, '_')}`;
@@ -80,6 +77,80 @@ function showError(box, msg) {
   box.hidden = !msg;
 }
 
+/**
+ * "Request changes": a secondary button for the kind's actions row (`button`) that opens an
+ * inline box under the form (`panel`) for what the agent should change, sent instead of an
+ * answer. The feedback is required: Send stays disabled while it is blank. Esc or Cancel
+ * closes the box (and forgets the text), Ctrl/Cmd+Enter sends.
+ */
+function requestChangesControl(ctx) {
+  const id = uid('changes');
+  const area = h('textarea.textarea', {
+    id, rows: 3, maxlength: MAX_COMMENT, 'aria-required': 'true', 'aria-describedby': `${id}-hint`,
+    placeholder: 'What should the agent change?',
+  });
+  const err = errorBox();
+  const send = h('button.btn.btn-primary', { type: 'button', disabled: true }, 'Send');
+  const cancel = h('button.btn.btn-ghost', { type: 'button' }, 'Cancel');
+  const panel = h('div.changes-panel', { id: `${id}-panel`, hidden: true, 'data-testid': 'request-changes' },
+    h('div.field',
+      h('label', { for: id }, 'What should change?', h('span.req', { 'aria-hidden': 'true' }, '*')),
+      area,
+      h('div.hint', { id: `${id}-hint` }, 'Sent to the agent instead of an answer, so that it can revise and ask again.'),
+    ),
+    err,
+    h('div.review-actions', send, cancel),
+  );
+  const button = h('button.btn.btn-secondary', {
+    type: 'button', 'aria-expanded': 'false', 'aria-controls': panel.id, dataset: { action: 'request-changes' },
+  }, icon('edit', 'icon icon-sm'), 'Request changes');
+  const sync = () => {
+    send.disabled = checkChangeRequest(area.value) !== null;
+  };
+  const open = () => {
+    panel.hidden = false;
+    button.setAttribute('aria-expanded', 'true');
+    area.focus();
+  };
+  const close = () => {
+    panel.hidden = true;
+    button.setAttribute('aria-expanded', 'false');
+    area.value = '';
+    sync();
+    showError(err, '');
+    button.focus();
+  };
+  const submit = async () => {
+    const bad = checkChangeRequest(area.value);
+    if (bad) {
+      showError(err, sentence(`feedback ${bad}`));
+      return;
+    }
+    cancel.disabled = true;
+    try {
+      await ctx.requestChanges(send, area.value.trim(), err);
+    } finally {
+      cancel.disabled = false;
+      sync();
+    }
+  };
+  button.addEventListener('click', open);
+  cancel.addEventListener('click', close);
+  send.addEventListener('click', submit);
+  area.addEventListener('input', sync);
+  area.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape') {
+      e.preventDefault();
+      e.stopPropagation();
+      close();
+    } else if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
+      e.preventDefault();
+      if (!send.disabled) submit();
+    }
+  });
+  return { button, panel };
+}
+
 function approvalForm(ctx, payload) {
   const options = Array.isArray(payload.options) && payload.options.length
     ? payload.options
@@ -107,7 +178,7 @@ function approvalForm(ctx, payload) {
       },
     }, o.label),
   );
-  parts.push(...feedbackToggle(ctx), h('div.review-actions', buttons));
+  parts.push(...feedbackToggle(ctx), h('div.review-actions', buttons, ctx.changesButton));
   return parts;
 }
 
@@ -131,7 +202,7 @@ function selectionForm(ctx, payload) {
   const form = h('form', { novalidate: true },
     h('div.small.muted', { style: { marginBottom: '6px' } }, multi ? 'Choose one or more' : 'Choose one'),
     list, err, ...feedbackToggle(ctx),
-    h('div.review-actions', submit, dismissButton(ctx, payload, err)),
+    h('div.review-actions', submit, dismissButton(ctx, payload, err), ctx.changesButton),
   );
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
@@ -214,7 +285,7 @@ function formForm(ctx, payload) {
   const err = errorBox();
   const fields = (payload.fields ?? []).map((f) => formField(ctx, f));
   const submit = h('button.btn.btn-primary', { type: 'submit' }, payload.submitLabel || 'Submit');
-  const form = h('form', { novalidate: true }, fields, err, ...feedbackToggle(ctx), h('div.review-actions', submit, dismissButton(ctx, payload, err)));
+  const form = h('form', { novalidate: true }, fields, err, ...feedbackToggle(ctx), h('div.review-actions', submit, dismissButton(ctx, payload, err), ctx.changesButton));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const raw = {};
@@ -266,7 +337,7 @@ function textInputForm(ctx, payload) {
   const form = h('form', { novalidate: true },
     h('div.field', h('label.sr-only', { for: id }, 'Your answer'), area, preview, counter),
     err, ...feedbackToggle(ctx),
-    h('div.review-actions', submit, previewBtn, dismissButton(ctx, payload, err)),
+    h('div.review-actions', submit, previewBtn, dismissButton(ctx, payload, err), ctx.changesButton),
   );
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
@@ -298,7 +369,7 @@ function freeformForm(ctx, payload) {
     plugin ? h('div.small.muted', { style: { marginBottom: '6px' } }, `Plugin “${plugin}” is not available here: answer with JSON.`) : null,
     h('div.field', h('label', { for: id }, 'Your answer (a JSON object)'), area),
     err, ...feedbackToggle(ctx),
-    h('div.review-actions', submit),
+    h('div.review-actions', submit, ctx.changesButton),
   );
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
@@ -334,8 +405,7 @@ function answerView(review) {
   } else {
     switch (review.type) {
       case 'approval': {
-        const opt = (p.options ?? []).find((o) => o.id === r.selectedOption);
-        parts.push(h('div', icon('check', 'icon icon-sm'), ' ', h('span.chosen', opt?.label ?? r.selectedOption ?? '—')));
+        parts.push(h('div', icon('check', 'icon icon-sm'), ' ', h('span.chosen', approvalChoice(review) ?? '—')));
         if (r.comment) parts.push(h('div.feedback-box', h('strong', 'Comment: '), r.comment));
         break;
       }
@@ -358,6 +428,16 @@ function answerView(review) {
   }
   if (review.feedback) parts.push(h('div.feedback-box', h('strong', 'Feedback: '), review.feedback));
   return h('div.answer', parts);
+}
+
+/** A review sent back: what the human asked to change (plain text, never markup). */
+function changesView(review) {
+  return h('div.answer',
+    h('div.feedback-box.changes-box', { 'data-testid': 'changes-feedback' },
+      h('strong', 'What to change: '),
+      h('span.changes-text', review.feedback ?? ''),
+    ),
+  );
 }
 
 // ---------------------------------------------------------------- iterations
@@ -393,18 +473,11 @@ export function diffView(before, after) {
   return { el: h('div.diff', { 'data-testid': 'iteration-diff' }, parts), stats: diffStats(ops), same: ops.every((o) => o.op === 'eq') };
 }
 
-function outcome(prev) {
-  const r = prev.review ?? {};
-  const n = prev.iteration ?? 1;
-  if (r.status === 'expired') return `#${n} expired unanswered`;
-  if (r.status !== 'completed') return `#${n} is ${r.status ?? 'pending'}`;
-  if (r.response?._dismissed === true) return `#${n} was dismissed`;
-  if (r.type === 'approval') {
-    const opt = (r.payload?.options ?? []).find((o) => o.id === r.response?.selectedOption);
-    const label = opt?.label ?? { approve: 'Approve', reject: 'Reject' }[r.response?.selectedOption] ?? r.response?.selectedOption;
-    if (label) return `#${n} was answered: ${label}`;
-  }
-  return `#${n} was answered`;
+/** A status pill: "Waiting for you", "Answered", "Changes requested", "Expired". */
+function statusPill(status, attrs = {}) {
+  const glyph = { pending: 'clock', completed: 'check', changes_requested: 'edit' }[status];
+  if (!STATUS_LABELS[status]) return h('span.pill', attrs, status);
+  return h(`span.pill.pill-${status.replace(/_/g, '-')}`, attrs, glyph ? icon(glyph, 'icon icon-sm') : null, STATUS_LABELS[status]);
 }
 
 /** The block under a re-review's header: previous outcome, feedback and the text diff. */
@@ -422,8 +495,9 @@ function iterationView(msg) {
       }
       const p = prev.iteration;
       const r = prev.review ?? {};
+      const changes = r.status === 'changes_requested';
       const said = r.feedback
-        ? h('div.feedback-box', h('strong', `Your feedback on #${p}: `), r.feedback)
+        ? h(`div.feedback-box${changes ? '.changes-box' : ''}`, h('strong', changes ? `Changes you asked for on #${p}: ` : `Your feedback on #${p}: `), h('span.changes-text', r.feedback))
         : r.response?.comment
           ? h('div.feedback-box', h('strong', `Your comment on #${p}: `), r.response.comment)
           : h('div.small.muted', `No feedback was given on #${p}.`);
@@ -432,7 +506,8 @@ function iterationView(msg) {
         ? `The text is the same as in #${p}`
         : `Changes since #${p} (+${diff.stats.added} / −${diff.stats.removed} words)`;
       el.replaceChildren(
-        h('div.iteration-outcome', icon('flag', 'icon icon-sm'), outcome(prev)),
+        h('div.iteration-outcome', icon('flag', 'icon icon-sm'), outcomeText(prev),
+          changes ? statusPill(r.status, { 'data-testid': 'iteration-status' }) : null),
         said,
         diff.same ? h('div.small.muted.iteration-same', summary) : h('details.iteration-diff', { open: true }, h('summary', summary), diff.el),
       );
@@ -460,12 +535,21 @@ export function reviewCard(msg, { onAnswered } = {}) {
 
   const ctx = {
     idPrefix: `rv-${msg.id}`,
-    async submit(button, response, errEl) {
-      showError(errEl, '');
+    /** Answers with `response` (and the optional feedback). */
+    submit(button, response, errEl) {
       const feedback = ctx.feedback?.() || undefined;
+      return ctx.send(button, errEl, () => client.reviews.respond(current.id, response, feedback));
+    },
+    /** Sends the review back with `feedback` (what to change) instead of answering. */
+    requestChanges(button, feedback, errEl) {
+      return ctx.send(button, errEl, () => client.reviews.requestChanges(current.id, feedback));
+    },
+    /** Runs `call` (an answer) with `button` busy; shows its outcome, or the error in `errEl`. */
+    async send(button, errEl, call) {
+      showError(errEl, '');
       await busy(button, async () => {
         try {
-          const updated = await client.reviews.respond(current.id, response, feedback);
+          const updated = await call();
           update(updated);
           onAnswered?.(updated);
         } catch (err) {
@@ -508,11 +592,7 @@ export function reviewCard(msg, { onAnswered } = {}) {
   };
 
   function head(review, status) {
-    const pill = {
-      pending: h('span.pill.pill-pending', icon('clock', 'icon icon-sm'), 'Waiting for you'),
-      completed: h('span.pill.pill-completed', icon('check', 'icon icon-sm'), 'Answered'),
-      expired: h('span.pill.pill-expired', 'Expired'),
-    }[status] ?? h('span.pill', status);
+    const pill = statusPill(status, { 'data-testid': 'review-status' });
     const right = h('span.countdown');
     if (status === 'pending' && review.expiresAt) {
       const deadline = parseTime(review.expiresAt);
@@ -535,8 +615,8 @@ export function reviewCard(msg, { onAnswered } = {}) {
       right.title = `Deadline: ${fullDate(review.expiresAt)}`;
       tick();
       stopTicker = addTicker(tick);
-    } else if (status === 'completed' && review.completedAt) {
-      right.textContent = `Answered ${ago(review.completedAt)}`;
+    } else if ((status === 'completed' || status === 'changes_requested') && review.completedAt) {
+      right.textContent = `${status === 'completed' ? 'Answered' : 'Sent back'} ${ago(review.completedAt)}`;
       right.title = fullDate(review.completedAt);
     } else if (status === 'expired' && review.expiresAt) {
       right.textContent = `Expired ${ago(review.expiresAt)}`;
@@ -558,14 +638,19 @@ export function reviewCard(msg, { onAnswered } = {}) {
     el.className = `review is-${status}`;
     el.dataset.reviewType = review.type;
     el.dataset.status = status;
-    el.setAttribute('aria-label', `${TYPE_NAMES[review.type] ?? 'Review'} request, ${status === 'pending' ? 'waiting for your answer' : status}`);
+    const words = status === 'pending' ? 'waiting for your answer' : STATUS_LABELS[status]?.toLowerCase() ?? status;
+    el.setAttribute('aria-label', `${TYPE_NAMES[review.type] ?? 'Review'} request, ${words}`);
     let body;
     if (status === 'pending') {
       const p = review.payload ?? {};
       const build = { approval: approvalForm, selection: selectionForm, form: formForm, 'text-input': textInputForm }[review.type] ?? freeformForm;
-      body = build(ctx, p);
+      const changes = requestChangesControl(ctx);
+      ctx.changesButton = changes.button;
+      body = [...build(ctx, p), changes.panel];
     } else if (status === 'completed') {
       body = [answerView(review)];
+    } else if (status === 'changes_requested') {
+      body = [changesView(review)];
     } else {
       body = [h('p.muted.small', { style: { margin: 0 } }, 'This request expired before anyone answered it. The agent was told.')];
     }

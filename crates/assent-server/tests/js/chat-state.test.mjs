@@ -343,6 +343,25 @@ test('review_responded completes the review with the answer', () => {
   assert.equal(reduce(plain, { event_type: 'review_responded', message_id: 'p', response: {} }, env), plain, 'no review, nothing to answer');
 });
 
+test('review_responded with status changes_requested sends the review back: feedback, no answer', () => {
+  let s = run(start(), created(review()), {
+    event_type: 'review_responded', seq: 22, message_id: 'rv', review_type: 'approval', status: 'changes_requested', response: null, feedback: 'Shorter, please',
+  });
+  assert.deepEqual(msgOf(s, 'rv').review, { type: 'approval', status: 'changes_requested', response: null, feedback: 'Shorter, please', completedAt: NOW });
+  // Settled: a late expiry changes nothing.
+  assert.equal(msgOf(reduce(s, { event_type: 'approval_expired', message_id: 'rv' }, env), 'rv').review.status, 'changes_requested');
+  // Every review kind; an explicit `completed`, or no status at all (older servers), is an answer.
+  for (const type of ['selection', 'form', 'text-input', 'freeform']) {
+    s = run(start(), created(review({ type })), { event_type: 'review_responded', message_id: 'rv', status: 'changes_requested', feedback: 'x' });
+    assert.equal(msgOf(s, 'rv').review.status, 'changes_requested', type);
+  }
+  s = run(start(), created(review()), { event_type: 'review_responded', message_id: 'rv', status: 'completed', response: { selectedOption: 'reject' } });
+  assert.equal(msgOf(s, 'rv').review.status, 'completed');
+  s = run(start(), created(review()), { event_type: 'review_responded', message_id: 'rv', status: 'bogus', response: { selectedOption: 'reject' } });
+  assert.equal(msgOf(s, 'rv').review.status, 'completed', 'an unknown status is taken as an answer');
+  assert.deepEqual(msgOf(s, 'rv').review.response, { selectedOption: 'reject' });
+});
+
 test('approval_expired expires a pending review only', () => {
   const s = run(start(), created(review()), { event_type: 'approval_expired', seq: 21, message_id: 'rv', review_type: 'approval' });
   assert.equal(msgOf(s, 'rv').review.status, 'expired');

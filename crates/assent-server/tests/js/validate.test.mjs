@@ -10,6 +10,7 @@ import {
   MAX_COMMENT,
   MAX_URL,
   buildFormResponse,
+  checkChangeRequest,
   checkComment,
   checkHttpUrl,
   checkSelection,
@@ -142,6 +143,14 @@ test('checkSelection: single and multi mode, known ids, no duplicates', () => {
   assert.equal(checkSelection({ items, mode: 'multi' }, ['eu', 'ap']), null);
   assert.equal(checkSelection({ items, mode: 'multi' }, ['eu', 'xx']), 'must be one of: eu, us, ap');
   assert.equal(checkSelection({ items, mode: 'multi' }, ['eu', 'eu']), 'is a duplicate');
+});
+
+test('a request for changes needs feedback: not blank, at most MAX_COMMENT characters (trimmed)', () => {
+  for (const blank of ['', '   ', '\n\t ', null, undefined]) assert.equal(checkChangeRequest(blank), 'is required', JSON.stringify(blank));
+  assert.equal(checkChangeRequest('Shorter, please'), null);
+  assert.equal(checkChangeRequest(`  ${'x'.repeat(MAX_COMMENT)}  `), null, 'surrounding whitespace is not sent');
+  assert.equal(checkChangeRequest('x'.repeat(MAX_COMMENT + 1)), `must be at most ${MAX_COMMENT} characters`);
+  assert.equal(checkChangeRequest('😀'.repeat(MAX_COMMENT)), null, 'characters, not UTF-16 units');
 });
 
 test('comments, freeform JSON, and sentence case', () => {

@@ -4,6 +4,7 @@
 
 import { h, icon } from '../../lib/dom.js';
 import { renderMarkdown } from '../../lib/markdown.js';
+import { isResponded } from '../../lib/review-status.js';
 import { clock, fullDate } from '../../lib/time.js';
 import { openDeliveryDetails } from '../deliveries.js';
 import { reviewCard } from '../review.js';
@@ -78,8 +79,8 @@ function metaLine(m, { agent, actions }) {
   if (m.streamState === 'streaming') meta.append(h('span.stream-label', 'typing…'));
   if (m.streamState === 'aborted') meta.append(h('span.stream-label', '· stopped'));
   if (m.senderType === 'user') ownMeta(m, meta, actions);
-  else if (m.review?.status === 'completed' && (m.deliveryStatus?.startsWith('webhook_') || agent?.webhookUrl)) {
-    // An answered review is POSTed to the agent's webhook: show how that went.
+  else if (isResponded(m.review?.status) && (m.deliveryStatus?.startsWith('webhook_') || agent?.webhookUrl)) {
+    // An answered (or sent back) review is POSTed to the agent's webhook: show how that went.
     deliveryMeta(m, meta, actions, { answer: true });
   }
   return meta;

@@ -5,11 +5,14 @@
 // optimistic sends, delivery retries, the typewriter's tick, …). The state is never mutated:
 // a new state is returned, or the same object when the action changes nothing. `env.now` is
 // the current time as an ISO string (defaults to the clock); it stamps placeholders, system
-// rows and answers. No DOM, no network, no storage: this module runs under plain `node`.
+// rows and answers. No DOM, no network, no storage: this module (and the pure helpers it
+// imports) runs under plain `node`.
 //
 // Frames whose `seq` was already seen never get here: the managed socket drops them
 // (client/socket.js). Messages are de-duplicated by id (a second copy is merged into the
 // first) and an optimistic send (`local:<clientId>`) is replaced by its server copy.
+
+import { respondedStatus } from '../../lib/review-status.js';
 
 /**
  * The view's state.
@@ -212,8 +215,18 @@ function reduceFrame(s, f, now) {
       return patchMessage(s, f.message_id, (m) => ({ ...m, streamState: f.state }));
     case 'status_step':
       return setSteps(s, f.stream_id, [{ index: f.index, text: f.text, toolHint: f.tool_hint }]);
-    case 'review_responded':
-      return patchReview(s, f.message_id, (r) => ({ ...r, status: 'completed', response: f.response ?? r.response, feedback: f.feedback ?? r.feedback ?? null, completedAt: r.completedAt ?? now }));
+    case 'review_responded': {
+      // Answered (`completed`) or sent back (`changes_requested`: feedback, no answer).
+      const status = respondedStatus(f);
+      const changes = status === 'changes_requested';
+      return patchReview(s, f.message_id, (r) => ({
+        ...r,
+        status,
+        response: changes ? null : f.response ?? r.response,
+        feedback: f.feedback ?? r.feedback ?? null,
+        completedAt: r.completedAt ?? now,
+      }));
+    }
     case 'approval_expired':
       return patchReview(s, f.message_id, (r) => (r.status === 'pending' ? { ...r, status: 'expired' } : r));
     case 'message_deleted':
