@@ -71,6 +71,10 @@ pub mod events {
     /// A review reached its deadline unanswered:
     /// [`ReviewExpiredPayload`](crate::ReviewExpiredPayload). Also a webhook event.
     pub const REVIEW_EXPIRED: &str = "review:expired";
+    /// A refused relay (`message:delta`, `message:progress`, `agent:commands`) sent without
+    /// an acknowledgement: `{status: "error", message, code, event}`, NestJS's (Placet's)
+    /// exception event, so that a refusal is never silent.
+    pub const EXCEPTION: &str = "exception";
     /// Every event the server emits to sockets.
     pub const EMITTED: &[&str] = &[
         PONG,
@@ -88,6 +92,7 @@ pub mod events {
         CHANNEL_READ,
         REVIEW_RESPONDED,
         REVIEW_EXPIRED,
+        EXCEPTION,
     ];
 }
 

@@ -356,7 +356,15 @@ struct Queued<K>(std::marker::PhantomData<K>);
 
 trait Command {
     /// Queues the command on the connection; `false` when its queue is full.
-    fn enqueue(s: SocketRef, conn: &Connection, data: Option<Value>, ack: AckSender) -> bool;
+    /// `wants_ack`: the client asked for an acknowledgement (else a refusal is reported as
+    /// an `exception` event, so that it is never silent).
+    fn enqueue(
+        s: SocketRef,
+        conn: &Connection,
+        data: Option<Value>,
+        ack: AckSender,
+        wants_ack: bool,
+    ) -> bool;
 }
 
 impl<K: Command> FromMessageParts<LocalAdapter> for Queued<K> {
@@ -370,7 +378,7 @@ impl<K: Command> FromMessageParts<LocalAdapter> for Queued<K> {
         let ack = AckSender::from_message_parts(s, v, ack_id)?;
         let socket = SocketRef::from_message_parts(s, v, ack_id)?;
         if let Some(conn) = s.extensions.get::<Connection>()
-            && !K::enqueue(socket.clone(), &conn, data.ok(), ack)
+            && !K::enqueue(socket.clone(), &conn, data.ok(), ack, ack_id.is_some())
         {
             close_slow(&socket, "a command");
         }
@@ -393,7 +401,13 @@ fn refusal(e: AppError) -> p::SubscribeAck {
 
 struct Subscribe;
 impl Command for Subscribe {
-    fn enqueue(s: SocketRef, conn: &Connection, data: Option<Value>, ack: AckSender) -> bool {
+    fn enqueue(
+        s: SocketRef,
+        conn: &Connection,
+        data: Option<Value>,
+        ack: AckSender,
+        _: bool,
+    ) -> bool {
         // Placet sends a bare channel id; Assent also takes `{channelId, lastSeq}`.
         let (channel, last_seq) = match data {
             Some(Value::String(s)) => (s, None),
@@ -441,7 +455,13 @@ impl Command for Subscribe {
 
 struct Unsubscribe;
 impl Command for Unsubscribe {
-    fn enqueue(s: SocketRef, conn: &Connection, data: Option<Value>, ack: AckSender) -> bool {
+    fn enqueue(
+        s: SocketRef,
+        conn: &Connection,
+        data: Option<Value>,
+        ack: AckSender,
+        _: bool,
+    ) -> bool {
         let channel = match data {
             Some(Value::String(s)) => s,
             Some(Value::Object(o)) => o
@@ -458,7 +478,7 @@ impl Command for Unsubscribe {
 
 struct Ping;
 impl Command for Ping {
-    fn enqueue(s: SocketRef, conn: &Connection, _: Option<Value>, ack: AckSender) -> bool {
+    fn enqueue(s: SocketRef, conn: &Connection, _: Option<Value>, ack: AckSender, _: bool) -> bool {
         // `pong` is emitted in order with deliveries, so a ping also works as a barrier.
         conn.run(move || {
             let no_args: [u8; 0] = [];
@@ -498,34 +518,57 @@ struct ProgressKind;
 struct CommandsKind;
 trait RelayKindOf {
     const KIND: RelayKind;
+    const EVENT: &'static str;
 }
 impl RelayKindOf for DeltaKind {
     const KIND: RelayKind = RelayKind::Delta;
+    const EVENT: &'static str = p::events::MESSAGE_DELTA;
 }
 impl RelayKindOf for ProgressKind {
     const KIND: RelayKind = RelayKind::Progress;
+    const EVENT: &'static str = p::events::MESSAGE_PROGRESS;
 }
 impl RelayKindOf for CommandsKind {
     const KIND: RelayKind = RelayKind::Commands;
+    const EVENT: &'static str = p::events::AGENT_COMMANDS;
 }
 
 impl<K: RelayKindOf> Command for Relay<K> {
-    fn enqueue(s: SocketRef, conn: &Connection, data: Option<Value>, ack: AckSender) -> bool {
+    fn enqueue(
+        s: SocketRef,
+        conn: &Connection,
+        data: Option<Value>,
+        ack: AckSender,
+        wants_ack: bool,
+    ) -> bool {
+        let answer = move |s: &SocketRef, ack: AckSender, r: Result<(), AppError>| match r {
+            Ok(()) => send_ack(s, ack, &serde_json::json!({"ok": true})),
+            Err(e) if wants_ack => send_ack(s, ack, &refusal(e)),
+            Err(e) => exception(s, K::EVENT, e),
+        };
         let Some(payload @ Value::Object(_)) = data else {
             let err = AppError::Invalid(assent_core::ValidationError::single(
                 "",
                 "payload must be an object",
             ));
-            send_ack(&s, ack, &refusal(err));
+            answer(&s, ack, Err(err));
             return true;
         };
-        conn.relay(K::KIND, payload, move |r| {
-            let body = match r {
-                Ok(()) => serde_json::json!({"ok": true}),
-                Err(e) => serde_json::to_value(refusal(e)).unwrap_or_default(),
-            };
-            send_ack(&s, ack, &body);
-        })
+        conn.relay(K::KIND, payload, move |r| answer(&s, ack, r))
+    }
+}
+
+/// A refused relay the client asked no acknowledgement for: NestJS's (Placet's) `exception`
+/// event, `{status: "error", message, code, event}`.
+fn exception(s: &SocketRef, event: &str, e: AppError) {
+    let body = ApiError::App(e).body();
+    let payload = serde_json::json!({
+        "status": "error", "message": body.message, "code": body.code, "event": event,
+    });
+    if let Err(socketioxide::SendError::Socket(socketioxide::SocketError::InternalChannelFull)) =
+        s.emit(p::events::EXCEPTION, &payload)
+    {
+        close_slow(s, "an exception");
     }
 }
 

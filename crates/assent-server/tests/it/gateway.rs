@@ -587,3 +587,38 @@ async fn an_upgraded_socketio_client_that_stops_reading_is_bounded_in_bytes_too(
     drop(r);
     s.stop().await;
 }
+
+/// A relay the server refuses is never dropped silently: with an ack the ack says why,
+/// without one the socket gets NestJS's `exception` event.
+#[tokio::test]
+async fn refused_relays_without_an_ack_get_an_exception_event() {
+    let s = Server::start().await;
+    let t = s.tenant().await;
+    let mut c = s.sio_agent(&t.raw_key).await;
+    let delta = json!({"channelId": t.channel, "streamBaseId": "nope", "delta": "hi"});
+    c.emit(ev::MESSAGE_DELTA, delta.clone()).unwrap();
+    let e = c.next_named(ev::EXCEPTION, T).await.unwrap();
+    assert_eq!(
+        (
+            e.data["status"].as_str(),
+            e.data["code"].as_str(),
+            e.data["event"].as_str()
+        ),
+        (
+            Some("error"),
+            Some("stream_not_found"),
+            Some(ev::MESSAGE_DELTA)
+        ),
+        "{}",
+        e.data
+    );
+    c.emit(ev::MESSAGE_PROGRESS, json!("not an object"))
+        .unwrap();
+    let e = c.next_named(ev::EXCEPTION, T).await.unwrap();
+    assert_eq!(e.data["code"], "validation_failed", "{}", e.data);
+    // Asked for an ack: the ack carries the refusal, and no exception follows.
+    let ack = c.emit_with_ack(ev::MESSAGE_DELTA, delta, T).await.unwrap();
+    assert_eq!(ack["error"]["code"], "stream_not_found", "{ack}");
+    let later = c.drain(Duration::from_millis(300)).await;
+    assert!(later.iter().all(|e| e.name != ev::EXCEPTION), "{later:?}");
+}
