@@ -605,3 +605,82 @@ where
     }
     out
 }
+
+/// The two migration trees describe one schema: after migrating, SQLite and PostgreSQL have
+/// the same tables, the same columns (with the same nullability) and the same index names.
+#[tokio::test]
+async fn both_migration_trees_build_the_same_schema() {
+    use sqlx::Row;
+    let lite = sqlite().await;
+    let Some(pg) = postgres().await else { return };
+    let path = lite._dir.as_ref().unwrap().path().join("t.db");
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    let mut sqlite_cols = Vec::new();
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    for t in &tables {
+        for r in sqlx::query(&format!(
+            "SELECT name, \"notnull\", pk FROM pragma_table_info('{t}')"
+        ))
+        .fetch_all(&mut conn)
+        .await
+        .unwrap()
+        {
+            let (name, notnull, pk): (String, i64, i64) = (r.get(0), r.get(1), r.get(2));
+            // A primary key is NOT NULL on PostgreSQL whether or not SQLite says so.
+            sqlite_cols.push(format!("{t}.{name} {}", notnull == 1 || pk > 0));
+        }
+    }
+    let sqlite_idx: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%'",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    let (admin, name) = pg.cleanup.clone().unwrap();
+    let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+    let mut pconn = sqlx::PgConnection::connect(&url).await.unwrap();
+    let pg_cols: Vec<String> = sqlx::query(
+        "SELECT table_name::text, column_name::text, is_nullable::text FROM information_schema.columns \
+         WHERE table_schema = current_schema()",
+    )
+    .fetch_all(&mut pconn)
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| {
+        let (t, c, nullable): (String, String, String) = (r.get(0), r.get(1), r.get(2));
+        format!("{t}.{c} {}", nullable == "NO")
+    })
+    .collect();
+    let pg_idx: Vec<String> = sqlx::query_scalar(
+        "SELECT indexname::text FROM pg_indexes WHERE schemaname = current_schema() \
+         AND indexname NOT LIKE '%_pkey' AND indexname NOT LIKE '%_key'",
+    )
+    .fetch_all(&mut pconn)
+    .await
+    .unwrap();
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    assert_eq!(
+        sorted(sqlite_cols),
+        sorted(pg_cols),
+        "columns differ between the trees"
+    );
+    assert_eq!(
+        sorted(sqlite_idx),
+        sorted(pg_idx),
+        "indexes differ between the trees"
+    );
+    drop(pconn);
+    lite.finish().await;
+    pg.finish().await;
+}
