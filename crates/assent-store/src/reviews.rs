@@ -32,8 +32,7 @@ pub enum ReviewFilter {
 
 /// The group and number of a new iteration of `target` (Placet §4.8): the target must be a
 /// review of the same channel that is settled (completed, expired or changes requested); the
-/// root is back-filled as
-/// iteration 1 when the first follow-up is created.
+/// root is back-filled as iteration 1 when the first follow-up is created.
 pub(crate) async fn next_iteration(
     conn: &mut AnyConnection,
     channel: &ChannelId,
