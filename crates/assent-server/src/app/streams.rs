@@ -342,13 +342,19 @@ impl App {
     }
 
     /// An ephemeral relay from an agent socket (`message:progress`, `agent:commands`):
-    /// only into channels the agent's user owns.
+    /// only into channels the agent's user owns. A `message:delta` goes to its draft
+    /// (`stream_delta`).
     pub async fn relay(
         &self,
         who: &Principal,
         kind: super::hub::RelayKind,
         payload: serde_json::Value,
     ) -> Result<(), AppError> {
+        if kind == super::hub::RelayKind::Delta {
+            return self
+                .stream_delta(who, DeltaInput::from_relay(&payload))
+                .await;
+        }
         let channel = payload
             .get("channelId")
             .and_then(serde_json::Value::as_str)

@@ -146,6 +146,16 @@ fn layers_inside_the_server_follow_the_design() {
             bad.join("\n")
         );
     }
+    // The hub carries events; the use cases that make them import it, not the other way.
+    let hub = offenders(
+        &src.join("app/hub"),
+        &["streams::", "messages::", "reviews::"],
+    );
+    assert!(
+        hub.is_empty(),
+        "the hub imports no use case:\n{}",
+        hub.join("\n")
+    );
     let jobs = offenders(&src.join("jobs"), &["assent_proto", "axum"]);
     assert!(jobs.is_empty(), "{}", jobs.join("\n"));
     // The webhook client (signing, sending, the retry decision, the egress guard) is a

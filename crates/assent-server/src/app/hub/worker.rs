@@ -247,13 +247,7 @@ impl Worker {
         if !self.principal.is_agent() {
             return Err(AppError::NotYourAgent);
         }
-        match kind {
-            RelayKind::Delta => {
-                let input = crate::app::streams::DeltaInput::from_relay(&payload);
-                self.app.stream_delta(&self.principal, input).await
-            }
-            other => self.app.relay(&self.principal, other, payload).await,
-        }
+        self.app.relay(&self.principal, kind, payload).await
     }
 
     async fn on_subscribe(&mut self, raw: String, last_seq: Option<i64>, done: Done) -> bool {
