@@ -29,6 +29,7 @@ case "$ASSENT_BIN" in
   *) ASSENT_BIN="$PWD/$ASSENT_BIN" ;;
 esac
 [[ -x "$ASSENT_BIN" ]] || { echo "e2e: ASSENT_BIN=$ASSENT_BIN is not an executable file" >&2; exit 2; }
+export ASSENT_BIN
 [[ -d "$here/node/node_modules" ]] || { echo "e2e: run 'npm ci' in e2e/node first" >&2; exit 2; }
 [[ -d "$root/examples/node/node_modules" ]] || { echo "e2e: run 'npm ci' in examples/node first" >&2; exit 2; }
 [[ -d "$root/clients/js/node_modules" ]] || { echo "e2e: run 'npm ci' in clients/js first" >&2; exit 2; }

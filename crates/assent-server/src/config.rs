@@ -23,6 +23,33 @@ pub enum Command {
     Serve(Box<Config>),
     /// Print every setting with its flag, environment variable, default and documentation.
     DefaultConfig,
+    /// Speak MCP on stdin/stdout for hosts that launch local commands, forwarding to a
+    /// running server's `/mcp`.
+    Mcp(McpArgs),
+}
+
+/// `assent mcp`: the stdio bridge to a server's MCP endpoint.
+#[derive(Args, Clone)]
+pub struct McpArgs {
+    /// The Assent server to forward to, e.g. `https://assent.example.com`.
+    #[arg(long, env = "ASSENT_URL", default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+    /// The agent's API key (`hp_…`).
+    #[arg(long, env = "ASSENT_API_KEY", hide_env_values = true)]
+    pub api_key: String,
+    /// The `channelId` of tools that are not given one.
+    #[arg(long, env = "ASSENT_DEFAULT_CHANNEL")]
+    pub channel: Option<String>,
+}
+
+impl std::fmt::Debug for McpArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("McpArgs")
+            .field("url", &self.url)
+            .field("api_key", &"***")
+            .field("channel", &self.channel)
+            .finish()
+    }
 }
 
 #[derive(Args, Clone)]

@@ -12,6 +12,7 @@ pub mod error;
 pub mod gateway;
 pub mod http;
 pub mod jobs;
+pub mod mcp;
 pub mod metrics;
 pub mod serve;
 pub mod threads;
@@ -66,6 +67,7 @@ pub async fn run_with(
     };
     let router = http::router(ctx)
         .merge(threads::router(app.clone()))
+        .merge(mcp::router(app.clone(), app.closing().clone()))
         .layer(sio_layer)
         .layer(axum::middleware::map_request(gateway::compact_request));
     let addr = listener.local_addr()?;

@@ -11,6 +11,7 @@ fn main() -> std::process::ExitCode {
             print!("{}", describe_defaults());
             return std::process::ExitCode::SUCCESS;
         }
+        Some(Command::Mcp(args)) => return mcp(args),
         Some(Command::Serve(c)) => *c,
         None => Config::defaults(),
     };
@@ -29,6 +30,27 @@ fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %format!("{e:#}"), "Assent failed to run");
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// `assent mcp`: the stdio bridge (logs go to stderr; stdout is the protocol).
+fn mcp(args: assent_server::config::McpArgs) -> std::process::ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(assent_server::mcp::stdio::run(args)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
             eprintln!("error: {e:#}");
             std::process::ExitCode::FAILURE
         }

@@ -289,3 +289,75 @@ async fn every_body_route_documents_its_schema_and_the_schema_is_accepted() {
         }
     }
 }
+
+/// `/mcp` authenticates before MCP: no key, a bad key → 401 with the API's codes; with a
+/// key, `initialize` opens a session and lists Placet's tools.
+#[tokio::test]
+async fn mcp_needs_an_agent_key_and_lists_placets_tools() {
+    let s = Server::start().await;
+    let t = s.tenant().await;
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "it", "version": "1"}}});
+    let post = |key: Option<&str>, body: &Value, session: Option<&str>| {
+        let mut r = s
+            .http
+            .post(s.url("/mcp"))
+            .header("accept", "application/json, text/event-stream")
+            .json(body);
+        if let Some(k) = key {
+            r = r.header("x-api-key", k);
+        }
+        if let Some(sid) = session {
+            r = r
+                .header("mcp-session-id", sid)
+                .header("mcp-protocol-version", "2025-06-18");
+        }
+        r.send()
+    };
+    for (key, code) in [
+        (None, "missing_api_key"),
+        (
+            Some("hp_000000000000000000000000000000000000000000000000"),
+            "invalid_api_key",
+        ),
+    ] {
+        let r = post(key, &init, None).await.unwrap();
+        assert_eq!(r.status(), 401);
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["code"], code);
+    }
+    let r = post(Some(&t.raw_key), &init, None).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let sid = r.headers()["mcp-session-id"].to_str().unwrap().to_owned();
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains("\"serverInfo\"") && body.contains("assent"),
+        "{body}"
+    );
+    let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    assert_eq!(
+        post(Some(&t.raw_key), &note, Some(&sid))
+            .await
+            .unwrap()
+            .status(),
+        202
+    );
+    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
+    let body = post(Some(&t.raw_key), &list, Some(&sid))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for name in [
+        "send_review_message",
+        "wait_for_review",
+        "get_iteration_chain",
+        "list_plugins",
+    ] {
+        assert!(
+            body.contains(&format!("\"{name}\"")),
+            "{name} missing: {body}"
+        );
+    }
+}

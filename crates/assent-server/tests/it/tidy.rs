@@ -122,7 +122,7 @@ fn layers_inside_the_server_follow_the_design() {
         "app must not know the edges:\n{}",
         app.join("\n")
     );
-    let edges = ["http", "gateway", "jobs", "dashboard", "threads"];
+    let edges = ["http", "gateway", "jobs", "dashboard", "threads", "mcp"];
     for e in edges {
         let others: Vec<String> = edges
             .iter()
