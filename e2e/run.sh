@@ -108,6 +108,11 @@ if ! (cd "$here/node" && timeout --kill-after=10 "$suite_timeout" node --test); 
   failed+=(node)
 fi
 
+echo "e2e: ==== MCP Inspector CLI lists /mcp's tools ===="
+if ! timeout --kill-after=10 "$suite_timeout" bash "$here/inspector/list-tools.sh"; then
+  failed+=(mcp-inspector)
+fi
+
 echo "e2e: ==== python suite (python-socketio) ===="
 if ! (cd "$root" && timeout --kill-after=10 "$suite_timeout" "$python" -m pytest -q e2e/python); then
   failed+=(python)

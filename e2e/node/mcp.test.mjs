@@ -51,6 +51,7 @@ describe('MCP server', () => {
     const { tools } = await client.listTools();
     const names = tools.map((x) => x.name).sort();
     assert.deepEqual(names, [
+      'ask_approval', 'ask_form', 'ask_selection', 'ask_text',
       'create_channel', 'delete_message', 'get_iteration_chain', 'get_message', 'get_messages',
       'get_pending_reviews', 'list_channels', 'list_plugins', 'ping_status', 'send_message',
       'send_review_message', 'wait_for_review',
@@ -136,6 +137,77 @@ describe('MCP server', () => {
   });
 });
 
+/** Answers the newest pending review whose text is `text`, once it appears. */
+async function answerWhenPending(text, body) {
+  for (let i = 0; i < 100; i++) {
+    const list = await api('GET', `/api/v1/reviews/pending?channel=${tenant.channelId}`, { apiKey: tenant.apiKey, expectStatus: 200 });
+    const m = list.body.find((x) => x.text === text);
+    if (m) {
+      await api('POST', `/api/messages/${m.id}/respond`, { token: tenant.token, body, expectStatus: 201 });
+      return m;
+    }
+    await sleep(50);
+  }
+  throw new Error(`no pending review "${text}"`);
+}
+
+describe('MCP server: every tool', () => {
+  test('channels, status, messages, chains and plugins', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+    const client = await mcpClient(t);
+    const created = await client.callTool({ name: 'create_channel', arguments: { name: 'mcp-made', description: 'via MCP' } });
+    assert.equal(created.structuredContent.channel.name, 'mcp-made');
+    const pinged = await client.callTool({ name: 'ping_status', arguments: { agentId: tenant.channelId, status: 'busy', message: 'thinking' } });
+    assert.equal(pinged.structuredContent.channel.status, 'busy');
+    const root = await client.callTool({ name: 'send_review_message', arguments: { text: 'v1?', ...approval } });
+    const rootId = root.structuredContent.messageId;
+    const pending = await client.callTool({ name: 'get_pending_reviews', arguments: {} });
+    assert.ok(pending.structuredContent.reviews.some((m) => m.id === rootId));
+    await api('POST', `/api/messages/${rootId}/respond`, { token: tenant.token, body: { response: { selectedOption: 'reject' } }, expectStatus: 201 });
+    const v2 = await client.callTool({ name: 'send_review_message', arguments: { text: 'v2?', iterationOf: rootId, ...approval } });
+    const chain = await client.callTool({ name: 'get_iteration_chain', arguments: { messageId: v2.structuredContent.messageId } });
+    assert.deepEqual(chain.structuredContent.iterations.map((m) => m.iteration), [1, 2]);
+    const note = await client.callTool({ name: 'send_message', arguments: { text: 'to delete' } });
+    const id = note.structuredContent.message.id;
+    const got = await client.callTool({ name: 'get_message', arguments: { messageId: id } });
+    assert.equal(got.structuredContent.message.text, 'to delete');
+    const deleted = await client.callTool({ name: 'delete_message', arguments: { messageId: id } });
+    assert.equal(deleted.structuredContent.deleted, true);
+    const gone = await client.callTool({ name: 'get_message', arguments: { messageId: id } });
+    assert.equal(gone.isError, true);
+    assert.equal(gone.structuredContent.code, 'message_not_found');
+    const plugins = await client.callTool({ name: 'list_plugins', arguments: {} });
+    assert.deepEqual(plugins.structuredContent.plugins, []);
+  });
+
+  test('the blocking ask tools return the answer in one call', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+    const client = await mcpClient(t);
+    const ask = (name, args) => client.callTool({ name, arguments: args }, undefined, { timeout: 20_000 });
+    let call = ask('ask_approval', { question: 'Ship v2?' });
+    await answerWhenPending('Ship v2?', { response: { selectedOption: 'approve' } });
+    let r = await call;
+    assert.deepEqual([r.structuredContent.status, r.structuredContent.answer.choice], ['answered', 'approve']);
+    assert.match(r.content[0].text, /answered: approve/);
+    call = ask('ask_selection', { question: 'Which env?', options: ['staging', 'prod'], multi: true });
+    await answerWhenPending('Which env?', { response: { selectedIds: ['staging', 'prod'] } });
+    r = await call;
+    assert.deepEqual(r.structuredContent.answer.selected, ['staging', 'prod']);
+    call = ask('ask_form', { question: 'Window?', fields: [{ name: 'day', type: 'date', label: 'Day', required: true }] });
+    await answerWhenPending('Window?', { response: { day: '2026-12-24' } });
+    r = await call;
+    assert.equal(r.structuredContent.answer.values.day, '2026-12-24');
+    call = ask('ask_text', { question: 'Release note?' });
+    await answerWhenPending('Release note?', { requestChanges: true, feedback: 'ask me later' });
+    r = await call;
+    assert.equal(r.structuredContent.status, 'changes_requested');
+    assert.match(r.content[0].text, /asked for changes.*ask me later/);
+    r = await ask('ask_text', { question: 'Anyone?', connectionTimeoutMs: 200 });
+    assert.equal(r.structuredContent.status, 'timeout');
+    const bad = await ask('ask_selection', { question: 'Empty?', options: [] });
+    assert.equal(bad.isError, true);
+    assert.equal(bad.structuredContent.code, 'validation_failed');
+  });
+});
+
 describe('assent mcp (stdio)', () => {
   test('a host that launches a local command gets the same tools and answers', { timeout: TEST_TIMEOUT_MS, skip: process.env.ASSENT_BIN ? false : 'set ASSENT_BIN to run the stdio bridge' }, async (t) => {
     const { StdioClientTransport } = await import('@modelcontextprotocol/sdk/client/stdio.js');
@@ -149,7 +221,7 @@ describe('assent mcp (stdio)', () => {
     await client.connect(transport);
     t.after(() => client.close());
     const { tools } = await client.listTools();
-    assert.equal(tools.length, 12);
+    assert.equal(tools.length, 16);
     const pending = await client.callTool({ name: 'send_review_message', arguments: { text: 'Over stdio?', ...approval } });
     const id = pending.structuredContent.messageId;
     const progress = [];

@@ -7,6 +7,7 @@
 //! Built on the official Rust SDK (`rmcp`): it implements the transport (sessions, SSE,
 //! cancellation) and the protocol types; this module only maps tools onto `App`.
 
+mod ask;
 pub mod stdio;
 mod tools;
 

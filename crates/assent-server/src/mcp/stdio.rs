@@ -47,20 +47,30 @@ pub async fn run(args: McpArgs) -> anyhow::Result<()> {
     });
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     let mut tasks = Vec::new();
+    let mut listener = None;
     while let Some(line) = lines.next_line().await? {
         if line.trim().is_empty() {
             continue;
         }
         let b = bridge.clone();
         if bridge.session.lock().expect("session lock").0.is_none() {
-            // The initialize exchange sets up the session: finish it first.
+            // The initialize exchange sets up the session: finish it first, then listen on
+            // the session's own stream for what the server sends outside a request.
             b.forward(line).await;
+            if bridge.session.lock().expect("session lock").0.is_some() {
+                let l = bridge.clone();
+                listener = Some(tokio::spawn(async move { l.listen().await }));
+            }
         } else {
             tasks.push(tokio::spawn(async move { b.forward(line).await }));
         }
     }
     for t in tasks {
         let _ = t.await;
+    }
+    if let Some(l) = listener {
+        l.abort();
+        let _ = l.await;
     }
     bridge.close().await;
     drop(bridge);
@@ -124,6 +134,19 @@ impl Bridge {
             self.relay_events(res).await;
         } else if let Ok(body) = res.text().await {
             self.emit(body);
+        }
+    }
+
+    /// The session's standalone SSE stream (`GET /mcp`): server messages that belong to no
+    /// request, e.g. notifications. Reopened while the session lives.
+    async fn listen(&self) {
+        for _ in 0..1_000 {
+            match self.request(reqwest::Method::GET).send().await {
+                Ok(res) if res.status().is_success() => self.relay_events(res).await,
+                // No standalone stream on this server or session: nothing to listen to.
+                Ok(_) => return,
+                Err(_) => tokio::time::sleep(std::time::Duration::from_secs(1)).await,
+            }
         }
     }
 

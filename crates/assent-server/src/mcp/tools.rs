@@ -25,17 +25,22 @@ fn schema(v: Value) -> Arc<JsonObject> {
     Arc::new(v.as_object().cloned().unwrap_or_default())
 }
 
-fn tool(name: &'static str, description: &'static str, input: Value, output: Value) -> Tool {
+pub(super) fn tool(
+    name: &'static str,
+    description: &'static str,
+    input: Value,
+    output: Value,
+) -> Tool {
     let mut t = Tool::new(name, description, schema(input));
     t.output_schema = Some(schema(output));
     t
 }
 
-fn args(props: Value, required: &[&str]) -> Value {
+pub(super) fn args(props: Value, required: &[&str]) -> Value {
     json!({"type": "object", "properties": props, "required": required})
 }
 
-fn out(props: Value) -> Value {
+pub(super) fn out(props: Value) -> Value {
     json!({"type": "object", "properties": props})
 }
 
@@ -46,6 +51,7 @@ pub(super) fn catalog() -> Vec<Tool> {
     let mut all = channel_tools();
     all.extend(message_tools());
     all.extend(review_tools());
+    all.extend(super::ask::tools());
     all
 }
 
@@ -201,16 +207,16 @@ fn review_tools() -> Vec<Tool> {
 }
 
 /// Arguments of one call, with the connection's default channel.
-struct Args<'a> {
-    map: JsonObject,
-    caller: &'a McpCaller,
+pub(super) struct Args<'a> {
+    pub(super) map: JsonObject,
+    pub(super) caller: &'a McpCaller,
 }
 
 impl Args<'_> {
-    fn str(&self, k: &str) -> Option<String> {
+    pub(super) fn str(&self, k: &str) -> Option<String> {
         self.map.get(k).and_then(Value::as_str).map(str::to_owned)
     }
-    fn value(&self, k: &str) -> Option<Value> {
+    pub(super) fn value(&self, k: &str) -> Option<Value> {
         self.map.get(k).cloned().filter(|v| !v.is_null())
     }
     fn channel(&self) -> Option<String> {
@@ -252,6 +258,9 @@ pub(super) async fn call(
         "get_pending_reviews" => pending_reviews(app, &a).await,
         "get_iteration_chain" => iteration_chain(app, &a).await,
         "list_plugins" => Ok(answer(json!([]), json!({"plugins": []}))),
+        "ask_approval" | "ask_selection" | "ask_form" | "ask_text" => {
+            super::ask::call(app, &a, request.name.as_ref(), context).await
+        }
         other => {
             return Err(ErrorData::invalid_params(
                 format!("unknown tool: {other}"),
@@ -263,7 +272,7 @@ pub(super) async fn call(
 }
 
 /// Placet's text (pretty JSON of the REST shape) plus the structured object.
-fn answer(text: Value, structured: Value) -> CallToolResult {
+pub(super) fn answer(text: Value, structured: Value) -> CallToolResult {
     let mut r = CallToolResult::structured(structured);
     r.content = vec![rmcp::model::ContentBlock::text(
         serde_json::to_string_pretty(&text).unwrap_or_default(),
@@ -329,7 +338,7 @@ fn message_input(a: &Args<'_>, review: Option<Value>) -> AgentMessageInput {
 }
 
 /// Posts, then acknowledges receipt like Placet's tool (the agent has seen its own message).
-async fn post(
+pub(super) async fn post(
     app: &App,
     a: &Args<'_>,
     review: Option<Value>,
@@ -370,7 +379,7 @@ async fn send_review_message(
     Ok(answer(body.clone(), body))
 }
 
-fn timeout_of(a: &Args<'_>) -> Duration {
+pub(super) fn timeout_of(a: &Args<'_>) -> Duration {
     let ms = a
         .value("connectionTimeoutMs")
         .and_then(|v| v.as_u64())
@@ -379,9 +388,68 @@ fn timeout_of(a: &Args<'_>) -> Duration {
     Duration::from_millis(ms)
 }
 
+/// How a wait ended.
+pub(super) enum Waited {
+    /// `completed`, `expired` or `changes_requested`, with the message as answered.
+    Settled(&'static str, Box<assent_core::model::Message>),
+    Timeout,
+    Cancelled,
+}
+
 /// Waits for the answer up to `total`: parked on the commit (a slice of at most
-/// `PROGRESS_EVERY` at a time), a progress notification after each slice, stopped by the
-/// client's cancellation.
+/// `PROGRESS_EVERY` at a time), a progress notification after each slice and when the
+/// review settles, stopped by the client's cancellation.
+pub(super) async fn wait_outcome(
+    app: &App,
+    a: &Args<'_>,
+    id: &str,
+    total: Duration,
+    context: &RequestContext<RoleServer>,
+) -> Result<Waited, AppError> {
+    let user = &a.caller.principal.user_id;
+    let channel = a.channel_or_empty();
+    let token = context.meta.get_progress_token();
+    let started = Instant::now();
+    let mut step = 0.0;
+    let progress = |step: f64, total: Option<f64>, message: String| {
+        let token = token.clone();
+        async move {
+            if let Some(token) = token {
+                let mut p = ProgressNotificationParam::new(token, step);
+                p.total = total;
+                p.message = Some(message);
+                let _ = context.peer.notify_progress(p).await;
+            }
+        }
+    };
+    loop {
+        let slice = total.saturating_sub(started.elapsed()).min(PROGRESS_EVERY);
+        let outcome = tokio::select! {
+            o = app.wait_review(user, Some(&channel), id, slice) => o?,
+            _ = context.ct.cancelled() => return Ok(Waited::Cancelled),
+        };
+        let (status, m) = match outcome {
+            WaitOutcome::Completed(m) => ("completed", m),
+            WaitOutcome::Expired(m) => ("expired", m),
+            WaitOutcome::ChangesRequested(m) => ("changes_requested", m),
+            WaitOutcome::Timeout if started.elapsed() >= total => return Ok(Waited::Timeout),
+            WaitOutcome::Timeout => {
+                step += 1.0;
+                let waited = started.elapsed().as_secs();
+                progress(
+                    step,
+                    None,
+                    format!("Waiting for the human's answer ({waited} s)"),
+                )
+                .await;
+                continue;
+            }
+        };
+        progress(step + 1.0, Some(step + 1.0), format!("Review {status}")).await;
+        return Ok(Waited::Settled(status, Box::new(m)));
+    }
+}
+
 async fn wait(
     app: &App,
     a: &Args<'_>,
@@ -389,53 +457,18 @@ async fn wait(
     total: Duration,
     context: &RequestContext<RoleServer>,
 ) -> Result<CallToolResult, AppError> {
-    let user = &a.caller.principal.user_id;
-    let channel = a.channel_or_empty();
-    let token = context.meta.get_progress_token();
-    let started = Instant::now();
-    let mut step = 0.0;
-    loop {
-        let left = total.saturating_sub(started.elapsed());
-        let slice = left.min(PROGRESS_EVERY);
-        let outcome = tokio::select! {
-            o = app.wait_review(user, Some(&channel), id, slice) => o?,
-            _ = context.ct.cancelled() => {
-                let body = json!({"status": "cancelled", "messageId": id});
-                return Ok(answer(body.clone(), body));
-            }
-        };
-        let (status, m) = match outcome {
-            WaitOutcome::Completed(m) => ("completed", m),
-            WaitOutcome::Expired(m) => ("expired", m),
-            WaitOutcome::ChangesRequested(m) => ("changes_requested", m),
-            WaitOutcome::Timeout if started.elapsed() >= total => {
-                let body = json!({
-                    "status": "timeout", "messageId": id,
-                    "hint": "The review is still pending. Call wait_for_review again with the same messageId to keep waiting.",
-                });
-                return Ok(answer(body.clone(), body));
-            }
-            WaitOutcome::Timeout => {
-                step += 1.0;
-                if let Some(token) = &token {
-                    let waited = started.elapsed().as_secs();
-                    let mut p = ProgressNotificationParam::new(token.clone(), step);
-                    p.message = Some(format!("Waiting for the human's answer ({waited} s)"));
-                    let _ = context.peer.notify_progress(p).await;
-                }
-                continue;
-            }
-        };
-        if let Some(token) = &token {
-            let mut p = ProgressNotificationParam::new(token.clone(), step + 1.0);
-            p.total = Some(step + 1.0);
-            p.message = Some(format!("Review {status}"));
-            let _ = context.peer.notify_progress(p).await;
+    let body = match wait_outcome(app, a, id, total, context).await? {
+        Waited::Settled(status, m) => {
+            let record = to_json(&wire::message(&m, None));
+            json!({"status": status, "messageId": id, "message": record})
         }
-        let record = to_json(&wire::message(&m, None));
-        let body = json!({"status": status, "messageId": id, "message": record});
-        return Ok(answer(body.clone(), body));
-    }
+        Waited::Timeout => json!({
+            "status": "timeout", "messageId": id,
+            "hint": "The review is still pending. Call wait_for_review again with the same messageId to keep waiting.",
+        }),
+        Waited::Cancelled => json!({"status": "cancelled", "messageId": id}),
+    };
+    Ok(answer(body.clone(), body))
 }
 
 async fn get_messages(app: &App, a: &Args<'_>) -> Result<CallToolResult, AppError> {
