@@ -18,6 +18,22 @@ pub fn is_api_key_shape(raw: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
+/// The agent key a request carries: `x-api-key`, or (as Placet's older docs show)
+/// `Authorization: Bearer hp_…`. Anything that does not start with `hp_` is no key.
+pub fn agent_key<'a>(
+    x_api_key: Option<&'a str>,
+    authorization: Option<&'a str>,
+) -> Option<&'a str> {
+    let bearer = authorization.and_then(|v| {
+        v.strip_prefix("Bearer ")
+            .or_else(|| v.strip_prefix("bearer "))
+    });
+    x_api_key
+        .or(bearer)
+        .map(str::trim)
+        .filter(|k| k.starts_with("hp_"))
+}
+
 /// First 11 characters, shown in listings (`hp_a3f8abc1`).
 pub fn key_prefix(raw: &str) -> String {
     raw.chars().take(11).collect()
@@ -61,6 +77,25 @@ pub fn generate_password() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn agent_keys_come_from_either_header() {
+        let k = "hp_abc";
+        assert_eq!(agent_key(Some(k), None), Some(k));
+        assert_eq!(agent_key(None, Some("Bearer hp_abc")), Some(k));
+        assert_eq!(agent_key(None, Some("bearer  hp_abc ")), Some(k));
+        assert_eq!(
+            agent_key(Some(k), Some("Bearer hp_other")),
+            Some(k),
+            "x-api-key first"
+        );
+        assert_eq!(
+            agent_key(None, Some("Bearer as_session")),
+            None,
+            "a session is no key"
+        );
+        assert_eq!(agent_key(None, None), None);
+    }
 
     #[test]
     fn api_keys_have_placet_shape() {

@@ -162,17 +162,10 @@ pub(super) struct AgentAuth(pub Principal);
 impl FromRequestParts<Ctx> for AgentAuth {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, ctx: &Ctx) -> Result<Self, ApiError> {
-        // `x-api-key`, or (as Placet's older docs show) `Authorization: Bearer hp_…`.
         let header = |name| parts.headers.get(name).and_then(|v| v.to_str().ok());
-        let bearer = header(AUTHORIZATION.as_str()).and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        });
-        let raw = header("x-api-key")
-            .or(bearer)
-            .map(str::trim)
-            .filter(|k| k.starts_with("hp_"))
-            .ok_or(EdgeError::MissingApiKey)?;
+        let raw =
+            assent_core::secret::agent_key(header("x-api-key"), header(AUTHORIZATION.as_str()))
+                .ok_or(EdgeError::MissingApiKey)?;
         let p = ctx
             .app
             .api_key_principal(raw)

@@ -76,14 +76,7 @@ async fn authenticate(State(app): State<Arc<App>>, mut req: Request, next: Next)
 /// The key (`x-api-key`, or `Authorization: Bearer hp_…`) and `?channel=` of a request.
 fn credentials(req: &Request) -> (Option<String>, Option<String>) {
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
-    let bearer = header("authorization").and_then(|v| {
-        v.strip_prefix("Bearer ")
-            .or_else(|| v.strip_prefix("bearer "))
-    });
-    let key = header("x-api-key")
-        .or(bearer)
-        .map(str::trim)
-        .filter(|k| k.starts_with("hp_"))
+    let key = assent_core::secret::agent_key(header("x-api-key"), header("authorization"))
         .map(str::to_owned);
     let channel = req.uri().query().and_then(|q| {
         q.split('&')
