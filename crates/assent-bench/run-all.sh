@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 RUNS="${RUNS:-3}"
-SCENARIOS="${SCENARIOS:-ingest-sqlite ingest-pg max-sqlite fanout light idle resume wait webhooks webhooks-fast sweep}"
+SCENARIOS="${SCENARIOS:-ingest-sqlite ingest-pg max-sqlite fanout light idle resume wait webhooks webhooks-fast files sweep}"
 PG_URL="${PG_URL:-postgres://postgres@127.0.0.1:5432}"
 OUT=docs/bench
 BIN=target/release/assent
@@ -62,6 +62,8 @@ for s in $SCENARIOS; do
     wait) run wait sqlite wait --waiters 2000 ;;
     webhooks) EXTRA_ENV=("${WEBHOOK_ENV[@]}"); run webhooks sqlite webhooks --events 1000 --fail-5xx 0.30 --hang 0.10 --throttle 0.05; EXTRA_ENV=() ;;
     webhooks-fast) EXTRA_ENV=("${WEBHOOK_ENV[@]}"); run webhooks-fast sqlite webhooks --events 5000 --fail-5xx 0 --hang 0 --throttle 0; EXTRA_ENV=() ;;
+    # One 200 MiB file up and down, three times; the limit raised above the default 100 MiB.
+    files) EXTRA_ENV=(ASSENT_MAX_UPLOAD_BYTES=268435456); run files sqlite files --size-mb 200 --rounds 3; EXTRA_ENV=() ;;
     # Latency vs load for the plot (one run per rate, 12 s each).
     sweep)
       for rate in 500 1000 2000 3000 4000 5000 6000; do

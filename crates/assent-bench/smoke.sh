@@ -26,3 +26,5 @@ b wait --waiters 20
 check "d['completed'] == 20" completed
 b webhooks --events 40 --deadline 60
 check "d['delivered_pct'] == 100.0 and d['duplicates'] == 0 and d['webhook_ids_per_message_max'] == 1" delivered_pct,duplicates,requests
+b files --size-mb 8 --rounds 1
+check "d['errors'] == 0 and d['upload_mb_s'] > 0 and d['download_mb_s'] > 0" upload_mb_s,download_mb_s,rss_growth_upload_mib

@@ -13,6 +13,8 @@
 //!
 //! Server CPU-seconds and RSS come from /proc/<pid> when `--server-pid` is given.
 
+mod files;
+
 use anyhow::{Context, Result, bail};
 use assent_sdk::sio::{SioError, SocketIoClient};
 use clap::{Parser, Subcommand};
@@ -96,6 +98,14 @@ enum Scenario {
     Wait {
         #[arg(long, default_value_t = 500)]
         waiters: usize,
+    },
+    /// File upload and download throughput, and the server's memory while a file streams.
+    Files {
+        /// File size in MiB.
+        #[arg(long, default_value_t = 200)]
+        size_mb: u64,
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
     },
     /// Webhook reliability: humans post `events` messages to an agent whose webhook points at
     /// a local receiver that fails a share of requests; waits until every event was answered
@@ -310,6 +320,7 @@ async fn main() -> Result<()> {
             jitter,
         } => resume(&cli, *clients, *messages, *rate, *jitter).await?,
         Scenario::Wait { waiters } => wait(&cli, *waiters).await?,
+        Scenario::Files { size_mb, rounds } => files::files(&cli, *size_mb, *rounds).await?,
         Scenario::Webhooks {
             events,
             fail_5xx,

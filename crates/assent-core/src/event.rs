@@ -235,6 +235,7 @@ mod tests {
             iteration: None,
             created_at: Millis(0),
             updated_at: Millis(0),
+            attachments: Vec::new(),
         }
     }
 

@@ -81,6 +81,7 @@ macro_rules! id_type {
 id_type!(ChannelId);
 id_type!(UserId);
 id_type!(MessageId);
+id_type!(AttachmentId);
 
 #[cfg(test)]
 mod tests {

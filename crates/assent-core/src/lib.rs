@@ -4,6 +4,7 @@
 //! It is pure and synchronous: no IO, no clock (`now` is always passed in), no wire types.
 //! Anything that parses untrusted input into a domain value lives here so that it is done once.
 
+pub mod attachment;
 pub mod event;
 pub mod ids;
 pub mod model;
@@ -16,6 +17,6 @@ pub mod validate;
 pub use event::{
     Audience, DomainEvent, Effects, LoggedEvent, RouteSource, StatusStep, WebhookCause,
 };
-pub use ids::{ChannelId, MessageId, UserId, new_id};
+pub use ids::{AttachmentId, ChannelId, MessageId, UserId, new_id};
 pub use time::Millis;
 pub use validate::{FieldError, ValidationError};

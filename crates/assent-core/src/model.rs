@@ -149,6 +149,9 @@ pub struct Message {
     pub iteration: Option<i64>,
     pub created_at: Millis,
     pub updated_at: Millis,
+    /// The files the message carries, in the order they were attached.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<crate::attachment::Attachment>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -108,6 +108,12 @@ pub enum ErrorCode {
     TooManyAttempts,
     /// 429 `server_busy`: the password-hashing queue is full; retry in a moment.
     ServerBusy,
+    /// 404: no attachment with this id among the caller's files.
+    AttachmentNotFound,
+    /// 400: a multipart upload without its `file` part, or one that is malformed.
+    InvalidUpload,
+    /// 503: the file storage (directory or S3 bucket) cannot be reached; nothing was stored.
+    StorageUnavailable,
     /// 429 `too_many_sockets`: the key or session has the maximum number of sockets open.
     TooManySockets,
     /// 503 `shutting_down`: the server is shutting down.
@@ -156,6 +162,9 @@ impl ErrorCode {
         ErrorCode::TooManySubscriptions,
         ErrorCode::TooManyAttempts,
         ErrorCode::ServerBusy,
+        ErrorCode::AttachmentNotFound,
+        ErrorCode::InvalidUpload,
+        ErrorCode::StorageUnavailable,
         ErrorCode::TooManySockets,
         ErrorCode::ShuttingDown,
         ErrorCode::Internal,
@@ -201,6 +210,9 @@ impl ErrorCode {
             ErrorCode::TooManySubscriptions => "too_many_subscriptions",
             ErrorCode::TooManyAttempts => "too_many_attempts",
             ErrorCode::ServerBusy => "server_busy",
+            ErrorCode::AttachmentNotFound => "attachment_not_found",
+            ErrorCode::InvalidUpload => "invalid_upload",
+            ErrorCode::StorageUnavailable => "storage_unavailable",
             ErrorCode::TooManySockets => "too_many_sockets",
             ErrorCode::ShuttingDown => "shutting_down",
             ErrorCode::Internal => "internal",

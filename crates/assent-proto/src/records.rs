@@ -214,8 +214,8 @@ pub struct MessageRecord {
     pub created_at: String,
     /// Last change: draft text, completion, answer, delivery tick (ISO-8601).
     pub updated_at: String,
-    /// Placet's attachment records; always `[]` (Assent stores no files).
-    pub attachments: Vec<Value>,
+    /// The files the message carries, in order (`[]` when none).
+    pub attachments: Vec<AttachmentRecord>,
     /// Status steps of a streamed message (`{id, channelId, streamId, index, text, toolHint,
     /// createdAt}`); filled in message listings, `[]` elsewhere.
     pub status_events: Vec<Value>,
@@ -246,6 +246,79 @@ pub struct ApiKeyRecord {
     /// Present only in the create and rotate responses.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
+}
+
+/// A file (Placet's `Attachment`): in `attachments` of messages, and returned by the files
+/// routes. The bytes are at `GET /api/v1/files/{id}/download` (agents) or
+/// `GET /api/files/{id}/download` (humans).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttachmentRecord {
+    /// File id (`c…`, 25 chars).
+    pub id: String,
+    /// The message carrying it; `null` while stored but not yet sent.
+    pub message_id: Option<String>,
+    /// The agent (channel) it belongs to.
+    pub channel_id: String,
+    /// Its name, sanitised (no path, quotes or control characters; ≤ 255 chars).
+    pub filename: String,
+    /// The declared type, normalised to lowercase `type/subtype`.
+    pub mime_type: String,
+    /// Size in bytes.
+    pub size: i64,
+    /// Placet's renderer: `@uax/image` for `image/*`, `@uax/file` otherwise.
+    pub plugin_type: String,
+    /// `agent` or `user`: who uploaded it.
+    pub uploaded_by: String,
+    /// Upload time (ISO-8601).
+    pub created_at: String,
+    /// The text of a `text/markdown`, `text/plain`, `text/html` or `text/csv` file of at most
+    /// 64 KB; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_content: Option<String>,
+}
+
+/// A file of `GET /api/files` (the gallery) or `GET /api/v1/files`: the attachment and,
+/// when sent, its message's channel and time.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FileRecord {
+    /// The attachment.
+    #[serde(flatten)]
+    pub attachment: AttachmentRecord,
+    /// `{channelId, createdAt}` of the message carrying it; `null` while unsent.
+    pub message: Option<FileMessage>,
+}
+
+/// Where a listed file was sent.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FileMessage {
+    /// The message's channel.
+    pub channel_id: String,
+    /// When the message was sent (ISO-8601).
+    pub created_at: String,
+}
+
+/// A page of files, newest first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FilePage {
+    /// Files, newest first.
+    pub data: Vec<FileRecord>,
+    /// File id to pass as `cursor` for the next, older page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// The answer of `POST …/files/upload`: the attachment and the message that carries it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadRecord {
+    /// The attachment (Placet's answer).
+    #[serde(flatten)]
+    pub attachment: AttachmentRecord,
+    /// The new message carrying the file.
+    pub message: MessageRecord,
 }
 
 /// A page of `GET /api/v1/messages` or `GET /api/messages`: Placet's `{data, nextCursor}`

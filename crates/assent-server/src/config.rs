@@ -66,6 +66,22 @@ pub struct Config {
     #[arg(long, env = "ASSENT_DATABASE_URL")]
     pub database_url: Option<String>,
 
+    /// Where attachments' bytes are kept: `file:///absolute/dir` or `s3://bucket/prefix` (any
+    /// S3-compatible store, configured with `AWS_ENDPOINT_URL`, `AWS_ACCESS_KEY_ID`,
+    /// `AWS_SECRET_ACCESS_KEY` and `AWS_REGION`). Unset: `file://<data-dir>/files`. Several
+    /// nodes must share one S3 bucket.
+    #[arg(long, env = "ASSENT_STORAGE_URL")]
+    pub storage_url: Option<String>,
+
+    /// Largest accepted file upload in bytes, checked while it streams in (larger → 413).
+    #[arg(long, env = "ASSENT_MAX_UPLOAD_BYTES", default_value_t = 104_857_600)]
+    pub max_upload_bytes: u64,
+
+    /// Hours a stored file that no message carries is kept before it is deleted. An upload
+    /// must complete within this time.
+    #[arg(long, env = "ASSENT_ORPHAN_FILE_HOURS", default_value_t = 24)]
+    pub orphan_file_hours: u64,
+
     /// Redis URL for multi-node fan-out. Unset: single node with an in-process bus.
     #[arg(long, env = "ASSENT_REDIS_URL")]
     pub redis_url: Option<String>,
@@ -209,7 +225,22 @@ impl Config {
         }
     }
 
+    /// The blob store URL, with the default filled in.
+    pub fn storage_url(&self) -> String {
+        match &self.storage_url {
+            Some(u) => u.clone(),
+            None => {
+                let dir = std::path::absolute(self.data_dir.join("files"))
+                    .unwrap_or_else(|_| self.data_dir.join("files"));
+                format!("file://{}", dir.display())
+            }
+        }
+    }
+
     pub fn validate(&self) -> Result<(), String> {
+        if self.orphan_file_hours == 0 {
+            return Err("--orphan-file-hours must be at least 1".into());
+        }
         let url = self.database_url();
         if !(url.starts_with("sqlite:")
             || url.starts_with("postgres://")
@@ -307,6 +338,9 @@ impl fmt::Debug for Config {
             .field("addr", &self.addr)
             .field("data_dir", &self.data_dir)
             .field("database_url", &redact_url(&self.database_url()))
+            .field("storage_url", &self.storage_url())
+            .field("max_upload_bytes", &self.max_upload_bytes)
+            .field("orphan_file_hours", &self.orphan_file_hours)
             .field("redis_url", &self.redis_url.as_deref().map(redact_url))
             .field("admin_email", &self.admin_email)
             .field(
@@ -390,6 +424,17 @@ fn fixed_limits() -> String {
                 app::MAX_OPEN_DRAFTS_PER_USER
             ),
             "400 too_many_open_streams",
+        ),
+        (
+            format!("{} files per message", app::MAX_ATTACHMENTS),
+            "400 validation_failed",
+        ),
+        (
+            format!(
+                "{} KiB of text inlined as textContent (markdown, plain, HTML, CSV files)",
+                assent_core::attachment::MAX_INLINE_TEXT_BYTES >> 10
+            ),
+            "larger text files are downloads only",
         ),
         (
             format!("{} agents per user", app::MAX_AGENTS_PER_USER),

@@ -86,7 +86,9 @@ impl ApiError {
                 }]),
             ),
             _ if status.is_server_error() => {
-                if status == StatusCode::SERVICE_UNAVAILABLE {
+                if code == ErrorCode::StorageUnavailable {
+                    ("File storage is unavailable; try again".to_owned(), None)
+                } else if status == StatusCode::SERVICE_UNAVAILABLE {
                     ("Server is shutting down".to_owned(), None)
                 } else {
                     ("Internal server error".to_owned(), None)
@@ -142,6 +144,10 @@ fn app_code(e: &AppError) -> (StatusCode, ErrorCode) {
         AppError::Refused(r) => refusal_code(r),
         AppError::TooManyAttempts { .. } => (S::TOO_MANY_REQUESTS, C::TooManyAttempts),
         AppError::Busy => (S::TOO_MANY_REQUESTS, C::ServerBusy),
+        AppError::UploadTooLarge { .. } => (S::PAYLOAD_TOO_LARGE, C::PayloadTooLarge),
+        AppError::InvalidUpload(_) => (S::BAD_REQUEST, C::InvalidUpload),
+        AppError::UploadTimedOut => (S::REQUEST_TIMEOUT, C::RequestTimeout),
+        AppError::Storage(_) => (S::SERVICE_UNAVAILABLE, C::StorageUnavailable),
         AppError::TooManySockets(_) => (S::TOO_MANY_REQUESTS, C::TooManySockets),
         AppError::Store(StoreError::Closed) => (S::SERVICE_UNAVAILABLE, C::ShuttingDown),
         AppError::Store(_) | AppError::Internal(_) => (S::INTERNAL_SERVER_ERROR, C::Internal),
@@ -186,6 +192,7 @@ fn not_found_code(what: &Missing) -> ErrorCode {
         Missing::ApiKey => ErrorCode::ApiKeyNotFound,
         Missing::Review => ErrorCode::ReviewNotFound,
         Missing::Stream => ErrorCode::StreamNotFound,
+        Missing::Attachment => ErrorCode::AttachmentNotFound,
     }
 }
 
@@ -196,6 +203,8 @@ impl IntoResponse for ApiError {
             StatusCode::from_u16(body.status_code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         if status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!(error = %self, "request failed with an internal error");
+        } else if let ApiError::App(AppError::Storage(e)) = &self {
+            tracing::error!(error = %e, "request failed: file storage unavailable");
         }
         let retry_after = match &self {
             ApiError::App(AppError::TooManyAttempts { retry_after_secs }) => {
@@ -269,6 +278,7 @@ mod tests {
             A::NotFound(Missing::ApiKey),
             A::NotFound(Missing::Review),
             A::NotFound(Missing::Stream),
+            A::NotFound(Missing::Attachment),
             A::EmailInUse,
             A::Refused(Refusal::AlreadyResponded),
             A::Refused(Refusal::Expired),
@@ -277,6 +287,12 @@ mod tests {
                 retry_after_secs: 4,
             },
             A::Busy,
+            A::UploadTooLarge {
+                max_bytes: 104_857_600,
+            },
+            A::InvalidUpload("The form has no `file` part".into()),
+            A::UploadTimedOut,
+            A::Storage("connection refused".into()),
             A::TooManySockets(1000),
             A::Store(StoreError::Closed),
             A::Store(StoreError::Corrupt("row 7".into())),

@@ -9,6 +9,7 @@ pub mod clock;
 pub mod config;
 mod dashboard;
 pub mod error;
+pub mod files;
 pub mod gateway;
 pub mod http;
 pub mod jobs;
@@ -140,12 +141,11 @@ async fn open_app(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<(Arc
     let (store, bus) = Store::open(&config.database_url(), opts)
         .await
         .context("opening the database")?;
-    let app = App::new(
-        store,
-        clock,
-        Arc::new(Metrics::default()),
-        app_settings(config),
-    );
+    let blobs = files::Blobs::open(&config.storage_url()).context("opening the file storage")?;
+    blobs.check().await.context("checking the file storage")?;
+    let mut settings = app_settings(config);
+    settings.files.blobs = blobs;
+    let app = App::new(store, clock, Arc::new(Metrics::default()), settings);
     if let Some(password) = app
         .bootstrap_owner(&config.admin_email, config.admin_password.as_deref())
         .await
@@ -172,6 +172,11 @@ fn app_settings(config: &Config) -> AppSettings {
         review_wait_max_ms: config.review_wait_max_ms,
         draft_idle_secs: config.draft_idle_secs as i64,
         max_sockets_per_credential: config.max_sockets_per_credential,
+        files: app::FileSettings {
+            blobs: files::Blobs::memory(),
+            max_upload_bytes: config.max_upload_bytes,
+            unsent_ttl_secs: (config.orphan_file_hours * 3600) as i64,
+        },
     }
 }
 

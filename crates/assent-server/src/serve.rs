@@ -68,10 +68,7 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let Some(slot) = counts.clone().take(peer.ip()) else {
-            tracing::debug!(%peer, "connection refused: too many open connections from this address");
-            metrics.connections_refused.fetch_add(1, Ordering::Relaxed);
-            drop(tcp);
+        let Some(slot) = admit(&counts, peer, &metrics) else {
             continue;
         };
         // Small frames (acks, events) must not wait for Nagle + delayed ACK.
@@ -86,7 +83,8 @@ pub async fn serve(
         let body_timeout = limits.body_read_timeout;
         let upgrades = upgrades.clone();
         let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-            let mut req = req.map(|b| Body::new(Deadline::new(b, body_timeout)));
+            let idle = is_upload(req.uri().path());
+            let mut req = req.map(|b| Body::new(Deadline::new(b, body_timeout, idle)));
             req.extensions_mut().insert(ConnectInfo(peer));
             req.extensions_mut().insert(stats.clone());
             let handshake = upgrades.see(&mut req, &stats);
@@ -122,6 +120,16 @@ pub async fn serve(
     let _ = drain_tx.send(true);
     drop(drain_rx);
     drain_tx.closed().await;
+}
+
+/// A slot for a connection from `peer`, or `None` (refused, counted) past the per-address cap.
+fn admit(counts: &Arc<PerIp>, peer: std::net::SocketAddr, metrics: &Metrics) -> Option<Slot> {
+    let slot = counts.clone().take(peer.ip());
+    if slot.is_none() {
+        tracing::debug!(%peer, "connection refused: too many open connections from this address");
+        metrics.connections_refused.fetch_add(1, Ordering::Relaxed);
+    }
+    slot
 }
 
 fn log_end(r: Result<(), hyper::Error>) {
@@ -345,16 +353,28 @@ struct Deadline {
     inner: Incoming,
     at: Instant,
     timer: Option<Pin<Box<Sleep>>>,
+    /// `Some(within)`: the deadline moves on with every chunk received (uploads).
+    idle: Option<Duration>,
 }
 
 impl Deadline {
-    fn new(inner: Incoming, within: Duration) -> Deadline {
+    fn new(inner: Incoming, within: Duration, idle: bool) -> Deadline {
         Deadline {
             inner,
             at: Instant::now() + within,
             timer: None,
+            idle: idle.then_some(within),
         }
     }
+}
+
+/// The file upload routes: large bodies, so theirs is a deadline between chunks, not for the
+/// whole body.
+fn is_upload(path: &str) -> bool {
+    matches!(
+        path,
+        "/api/v1/files/store" | "/api/v1/files/upload" | "/api/files/store" | "/api/files/upload"
+    )
 }
 
 impl http_body::Body for Deadline {
@@ -366,6 +386,10 @@ impl http_body::Body for Deadline {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
         if let Poll::Ready(frame) = Pin::new(&mut self.inner).poll_frame(cx) {
+            if let Some(idle) = self.idle {
+                self.at = Instant::now() + idle;
+                self.timer = None;
+            }
             return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
         }
         let at = self.at;

@@ -266,6 +266,9 @@ impl Store {
         self.writer
             .run(&key, move |conn, _| {
                 Box::pin(async move {
+                    // Due at once (time 0): the sweep deletes the objects of its files.
+                    let filter = "channel_id = $1";
+                    crate::attachments::doom_where(conn, filter, id.as_str(), Millis(0)).await?;
                     let r = sqlx::query("DELETE FROM channels WHERE id = $1")
                         .bind(id.as_str())
                         .execute(&mut *conn)

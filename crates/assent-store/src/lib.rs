@@ -8,6 +8,7 @@
 //! after commit, in `seq` order. This crate must never talk to the network (beyond the
 //! database), know about HTTP, or render wire payloads.
 
+mod attachments;
 mod channels;
 mod error;
 mod events;
@@ -22,6 +23,7 @@ mod users;
 mod webhooks;
 pub mod writer;
 
+pub use attachments::{FileEntry, FileFilter, FilePage};
 pub use channels::{AgentPatch, NewAgent, PingOutcome};
 pub use error::{Rejection, StoreError};
 pub use events::{CommittedEvent, EventPage};

@@ -1,9 +1,10 @@
 //! Messages: create (idempotent on `clientId`), read, page, delete, acknowledge.
 
-use crate::events;
 use crate::reviews::next_iteration;
 use crate::{Rejection, Store, StoreError, rows};
+use crate::{attachments, events};
 use assent_core::UserId;
+use assent_core::attachment::{Attachment, AttachmentId};
 use assent_core::model::{DeliveryStatus, Message, MessageStatus, SenderType, StreamState};
 use assent_core::review::Review;
 use assent_core::{ChannelId, DomainEvent, MessageId, Millis};
@@ -24,6 +25,11 @@ pub struct NewMessage {
     pub stream_state: Option<StreamState>,
     /// Continues the iteration chain of this earlier review message.
     pub iteration_of: Option<MessageId>,
+    /// Stored files of the channel to attach (refused unless each is unsent and of this
+    /// channel).
+    pub attachment_ids: Vec<AttachmentId>,
+    /// Files whose objects are complete, attached after `attachment_ids`.
+    pub files: Vec<Attachment>,
 }
 
 #[derive(Clone, Debug)]
@@ -35,6 +41,8 @@ pub struct MessageQuery {
     /// Forward paging: messages with `seq` greater than this, oldest first.
     pub after: Option<i64>,
     pub search: Option<String>,
+    /// Only messages that carry files.
+    pub has_attachments: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -72,10 +80,13 @@ impl Store {
         let pg = self.backend == crate::Backend::Postgres;
         self.writer
             .run(&key, move |conn, events| {
+                let mut new = new;
                 Box::pin(async move {
                     if let Some(found) = existing(conn, events, &new, &agent_name, now).await? {
                         return Ok((found, false));
                     }
+                    let stored =
+                        attachments::attachable(conn, &new.channel_id, &new.attachment_ids).await?;
                     let (group, iteration) = match &new.iteration_of {
                         None => (None, None),
                         Some(target) => {
@@ -93,9 +104,14 @@ impl Store {
                             events::next_seq(conn, &new.channel_id, now, true).await?;
                         (seq, Some(owner))
                     };
+                    let files = std::mem::take(&mut new.files);
+                    let count = (stored.len() + files.len()) as i64;
                     let mut msg = new.into_message(seq, group, iteration, now);
-                    let (seq, stored_owner) = insert(conn, &msg, pg, now).await?;
+                    let (seq, stored_owner) = insert(conn, &msg, pg, count, now).await?;
                     msg.seq = seq;
+                    if count > 0 {
+                        msg.attachments = attachments::link(conn, &msg, stored, files).await?;
+                    }
                     let owner = owner.or(stored_owner).ok_or(StoreError::NotFound)?;
                     let ev = DomainEvent::MessageCreated {
                         message: Box::new(msg.clone()),
@@ -127,7 +143,7 @@ impl Store {
         .bind(id.as_str())
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(rows::message).transpose()
+        attachments::message(&self.pool, row).await
     }
 
     /// Pages a channel's messages newest-first (`cursor`) or oldest-first after a `seq`.
@@ -142,6 +158,11 @@ impl Store {
             " AND LOWER(text) LIKE $4 ESCAPE '\\'"
         } else {
             " AND $4 IS NULL"
+        };
+        let search_clause = if q.has_attachments {
+            format!("{search_clause} AND attachment_count > 0")
+        } else {
+            search_clause.to_owned()
         };
         let forward = q.after.is_some();
         let sql = if forward {
@@ -169,7 +190,7 @@ impl Store {
             .bind(search)
             .fetch_all(&self.pool)
             .await?;
-        let (data, more) = page_of(&rows, limit)?;
+        let (data, more) = page_of(&self.pool, &rows, limit).await?;
         let (next_cursor, next_after) = if forward {
             (None, data.last().map(|m| m.seq).or(q.after))
         } else {
@@ -219,6 +240,7 @@ impl Store {
                             return Err(Rejection::IterationChainMember.into());
                         }
                     }
+                    attachments::doom_where(conn, "message_id = $1", id.as_str(), now).await?;
                     let r = sqlx::query("DELETE FROM messages WHERE id = $1 AND channel_id = $2")
                         .bind(id.as_str())
                         .bind(channel.as_str())
@@ -301,6 +323,34 @@ pub(crate) async fn move_delivery_status(
     Ok(true)
 }
 
+/// After a file of a message was deleted: recounts its files and logs `message:updated` with
+/// what it now carries.
+pub(crate) async fn attachments_changed(
+    conn: &mut AnyConnection,
+    events: &mut crate::writer::Events,
+    channel: &ChannelId,
+    id: &MessageId,
+    now: Millis,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE messages SET updated_at = $3, attachment_count = \
+         (SELECT COUNT(*) FROM attachments WHERE message_id = $1) WHERE id = $1 AND channel_id = $2",
+    )
+    .bind(id.as_str())
+    .bind(channel.as_str())
+    .bind(now.0)
+    .execute(&mut *conn)
+    .await?;
+    if let Some(m) = load(conn, channel, id).await? {
+        let ev = DomainEvent::MessageUpdated {
+            message: Box::new(m),
+            agent_name: None,
+        };
+        events::append(conn, events, channel, ev, now).await?;
+    }
+    Ok(())
+}
+
 pub(crate) async fn load(
     conn: &mut AnyConnection,
     channel: &ChannelId,
@@ -314,10 +364,35 @@ pub(crate) async fn load(
     .bind(channel.as_str())
     .fetch_optional(&mut *conn)
     .await?;
-    row.as_ref().map(rows::message).transpose()
+    attachments::message(conn, row).await
 }
 
 impl NewMessage {
+    /// A plain message of `sender` carrying `files` (and optionally text).
+    pub fn with_files(
+        channel_id: ChannelId,
+        sender_type: SenderType,
+        sender_id: String,
+        text: Option<String>,
+        files: Vec<Attachment>,
+    ) -> NewMessage {
+        NewMessage {
+            channel_id,
+            sender_type,
+            sender_id,
+            text,
+            status: None,
+            review: None,
+            metadata: None,
+            client_id: None,
+            stream_id: None,
+            stream_state: None,
+            iteration_of: None,
+            attachment_ids: Vec::new(),
+            files,
+        }
+    }
+
     fn into_message(
         self,
         seq: i64,
@@ -343,6 +418,7 @@ impl NewMessage {
             iteration,
             created_at: now,
             updated_at: now,
+            attachments: Vec::new(),
         }
     }
 }
@@ -366,8 +442,8 @@ async fn existing(
         .bind(cid)
         .fetch_optional(&mut *conn)
         .await?;
-        if let Some(row) = row {
-            return Ok(Some(rows::message(&row)?));
+        if row.is_some() {
+            return attachments::message(conn, row).await;
         }
     }
     let Some(sid) = &new.stream_id else {
@@ -394,6 +470,7 @@ async fn insert(
     conn: &mut AnyConnection,
     msg: &Message,
     pg: bool,
+    attachment_count: i64,
     now: Millis,
 ) -> Result<(i64, Option<UserId>), StoreError> {
     let sql = if pg {
@@ -401,14 +478,14 @@ async fn insert(
            RETURNING head_seq, owner_id) \
          INSERT INTO messages (id, channel_id, seq, sender_type, sender_id, text, status, review, metadata, \
          client_id, stream_id, stream_state, delivery_status, review_status, created_at, updated_at, \
-         review_expires_at, iteration_group_id, iteration) \
-         SELECT $1, $2, s.head_seq, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17, $18 \
+         review_expires_at, iteration_group_id, iteration, attachment_count) \
+         SELECT $1, $2, s.head_seq, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17, $18, $19 \
          FROM s RETURNING seq, (SELECT owner_id FROM s) AS owner_id"
     } else {
         "INSERT INTO messages (id, channel_id, seq, sender_type, sender_id, text, status, review, metadata, \
          client_id, stream_id, stream_state, delivery_status, review_status, created_at, updated_at, \
-         review_expires_at, iteration_group_id, iteration) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17, $18) \
+         review_expires_at, iteration_group_id, iteration, attachment_count) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17, $18, $19) \
          RETURNING seq, NULL AS owner_id"
     };
     let row = sqlx::query(sql)
@@ -430,6 +507,7 @@ async fn insert(
         .bind(msg.review_deadline().map(|t| t.0))
         .bind(&msg.iteration_group_id)
         .bind(msg.iteration)
+        .bind(attachment_count)
         .fetch_optional(&mut *conn)
         .await?
         .ok_or(StoreError::NotFound)?;
@@ -442,15 +520,12 @@ async fn insert(
 
 /// The messages of a page read with `LIMIT limit + 1`: at most `limit` of them, and whether
 /// there were more.
-pub(crate) fn page_of(
+pub(crate) async fn page_of<'c, E: sqlx::Executor<'c, Database = sqlx::Any>>(
+    exec: E,
     rows: &[sqlx::any::AnyRow],
     limit: i64,
 ) -> Result<(Vec<Message>, bool), StoreError> {
-    let mut data = rows
-        .iter()
-        .map(rows::message)
-        .collect::<Result<Vec<_>, _>>()?;
-    let more = data.len() as i64 > limit;
-    data.truncate(limit as usize);
-    Ok((data, more))
+    let keep = rows.len().min(limit.max(0) as usize);
+    let data = attachments::messages(exec, &rows[..keep]).await?;
+    Ok((data, rows.len() > keep))
 }

@@ -8,11 +8,16 @@ const SQLITE: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_init.sql")),
     (2, include_str!("../migrations/sqlite/0002_streams.sql")),
     (3, include_str!("../migrations/sqlite/0003_webhooks.sql")),
+    (4, include_str!("../migrations/sqlite/0004_attachments.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
     (2, include_str!("../migrations/postgres/0002_streams.sql")),
     (3, include_str!("../migrations/postgres/0003_webhooks.sql")),
+    (
+        4,
+        include_str!("../migrations/postgres/0004_attachments.sql"),
+    ),
 ];
 
 pub(crate) async fn run(conn: &mut AnyConnection, backend: Backend) -> Result<(), StoreError> {

@@ -254,7 +254,7 @@ impl Store {
         .bind(cursor.map(|c| c.as_str().to_owned()))
         .fetch_all(&self.pool)
         .await?;
-        let (data, more) = page_of(&rows, limit)?;
+        let (data, more) = page_of(&self.pool, &rows, limit).await?;
         let next_cursor = if more {
             data.last().map(|m| m.id.to_string())
         } else {
@@ -288,9 +288,7 @@ impl Store {
         .bind(channel.as_str())
         .fetch_all(&self.pool)
         .await?;
-        Ok(Some((
-            group,
-            rows.iter().map(rows::message).collect::<Result<_, _>>()?,
-        )))
+        let chain = crate::attachments::messages(&self.pool, &rows).await?;
+        Ok(Some((group, chain)))
     }
 }

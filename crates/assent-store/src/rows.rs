@@ -92,7 +92,7 @@ pub(crate) fn agent(row: &AnyRow) -> Result<Agent, StoreError> {
 
 pub(crate) const MESSAGE_COLS: &str = "id, channel_id, seq, sender_type, sender_id, text, status, \
     review, metadata, client_id, stream_id, stream_state, delivery_status, iteration_group_id, \
-    iteration, created_at, updated_at";
+    iteration, created_at, updated_at, attachment_count";
 
 pub(crate) fn message(row: &AnyRow) -> Result<Message, StoreError> {
     Ok(Message {
@@ -120,5 +120,6 @@ pub(crate) fn message(row: &AnyRow) -> Result<Message, StoreError> {
         iteration: oi(row, "iteration")?,
         created_at: t(row, "created_at")?,
         updated_at: t(row, "updated_at")?,
+        attachments: Vec::new(),
     })
 }

@@ -23,7 +23,7 @@ pub(crate) async fn draft(
     .bind(stream_id)
     .fetch_optional(&mut *conn)
     .await?;
-    row.as_ref().map(rows::message).transpose()
+    crate::attachments::message(conn, row).await
 }
 
 /// Applies text and/or a new state to a draft and logs `message:updated`.

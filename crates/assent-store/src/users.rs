@@ -147,6 +147,9 @@ impl Store {
         self.writer
             .run("users", move |conn, _| {
                 Box::pin(async move {
+                    let filter = "channel_id IN (SELECT id FROM channels WHERE owner_id = $1)";
+                    let due = assent_core::Millis(0);
+                    crate::attachments::doom_where(conn, filter, id.as_str(), due).await?;
                     let r = sqlx::query("DELETE FROM users WHERE id = $1")
                         .bind(id.as_str())
                         .execute(&mut *conn)

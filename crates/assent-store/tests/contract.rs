@@ -2,11 +2,12 @@
 //! test on `ASSENT_TEST_PG_URL`, default postgres://postgres@127.0.0.1:5432/test). Set
 //! `ASSENT_SKIP_PG=1` to skip PostgreSQL where none is available; CI never does.
 
+use assent_core::attachment::{Attachment, AttachmentId};
 use assent_core::model::{AgentStatus, DeliveryStatus, Role, SenderType};
 use assent_core::{ChannelId, DomainEvent, MessageId, Millis, UserId};
 use assent_store::{
-    AgentPatch, AttemptOutcome, AttemptRecord, CommittedEvent, MessageQuery, NewAgent, NewMessage,
-    NewUser, OutboxSettings, Store, StoreError, StoreOptions,
+    AgentPatch, AttemptOutcome, AttemptRecord, CommittedEvent, FileFilter, MessageQuery, NewAgent,
+    NewMessage, NewUser, OutboxSettings, Store, StoreError, StoreOptions,
 };
 use sqlx::Connection;
 use std::future::Future;
@@ -160,6 +161,8 @@ fn msg(channel: &ChannelId, text: &str, client_id: Option<&str>) -> NewMessage {
         stream_id: None,
         stream_state: None,
         iteration_of: None,
+        attachment_ids: Vec::new(),
+        files: Vec::new(),
     }
 }
 
@@ -429,6 +432,7 @@ async fn paging_agents_and_retention() {
                 cursor,
                 after,
                 search: search.map(str::to_owned),
+                has_attachments: false,
             };
         let p1 = s.list_messages(q(None, None, None)).await.unwrap();
         assert_eq!(
@@ -683,4 +687,196 @@ async fn both_migration_trees_build_the_same_schema() {
     drop(pconn);
     lite.finish().await;
     pg.finish().await;
+}
+
+fn file(channel: &ChannelId, name: &str, at: i64) -> Attachment {
+    let id = AttachmentId::generate(NOW.0 + at);
+    Attachment {
+        storage_key: format!("{id}/blob"),
+        id,
+        message_id: None,
+        channel_id: channel.clone(),
+        filename: name.into(),
+        mime_type: if name.ends_with(".png") {
+            "image/png"
+        } else {
+            "text/plain"
+        }
+        .into(),
+        size: 10,
+        sniffed: None,
+        text_content: None,
+        uploaded_by: SenderType::Agent,
+        created_at: Millis(NOW.0 + at),
+    }
+}
+
+#[tokio::test]
+async fn attachments_link_once_and_their_objects_are_doomed_with_them() {
+    both(|db| async move {
+        let s = &db.store;
+        let u = user(s, "f@example.com").await;
+        let ch = agent(s, &u).await;
+        let other = agent(s, &u).await;
+        let (a, b) = (file(&ch, "a.png", 1), file(&ch, "b.txt", 2));
+        s.begin_upload(&a.storage_key, Millis(NOW.0 + 3_600_000))
+            .await
+            .unwrap();
+        for f in [&a, &b] {
+            s.add_attachment(f.clone()).await.unwrap();
+        }
+        assert!(
+            s.doomed_files(Millis(NOW.0 + 7_200_000), 10)
+                .await
+                .unwrap()
+                .is_empty(),
+            "a recorded upload is not doomed"
+        );
+        let foreign = file(&other, "c.png", 3);
+        s.add_attachment(foreign.clone()).await.unwrap();
+
+        // Refused before anything is written: another channel's file, or a repeat.
+        for (ids, path) in [
+            (vec![a.id.clone(), foreign.id.clone()], "attachmentIds[1]"),
+            (vec![a.id.clone(), a.id.clone()], "attachmentIds[1]"),
+        ] {
+            let new = NewMessage {
+                attachment_ids: ids,
+                ..msg(&ch, "x", None)
+            };
+            match s.create_message(new, None, NOW).await {
+                Err(StoreError::Invalid(v)) => assert_eq!(v.errors[0].path, path),
+                other => panic!("{other:?}"),
+            }
+        }
+        let text = file(&ch, "inline.txt", 4);
+        let new = NewMessage {
+            attachment_ids: vec![b.id.clone(), a.id.clone()],
+            files: vec![text.clone()],
+            ..msg(&ch, "three", None)
+        };
+        let (m, _) = s.create_message(new, None, NOW).await.unwrap();
+        let names: Vec<_> = m.attachments.iter().map(|x| x.filename.as_str()).collect();
+        assert_eq!(names, ["b.txt", "a.png", "inline.txt"]);
+        let again = NewMessage {
+            attachment_ids: vec![a.id.clone()],
+            ..msg(&ch, "again", None)
+        };
+        assert!(
+            matches!(
+                s.create_message(again, None, NOW).await,
+                Err(StoreError::Invalid(_))
+            ),
+            "sent files are not sent twice"
+        );
+        let read = s.message_in_channel(&ch, &m.id).await.unwrap().unwrap();
+        assert_eq!(read.attachments, m.attachments);
+        s.create_message(msg(&ch, "plain", None), None, NOW)
+            .await
+            .unwrap();
+        let q = |has_attachments| MessageQuery {
+            channel_id: ch.clone(),
+            limit: 10,
+            cursor: None,
+            after: None,
+            search: None,
+            has_attachments,
+        };
+        assert_eq!(s.list_messages(q(false)).await.unwrap().data.len(), 2);
+        let only = s.list_messages(q(true)).await.unwrap();
+        assert_eq!((only.data.len(), only.data[0].attachments.len()), (1, 3));
+
+        // The gallery: owner-wide, filtered, paged newest first.
+        let all = s
+            .list_files(
+                &u,
+                FileFilter {
+                    limit: 2,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            all.data
+                .iter()
+                .map(|e| e.attachment.filename.as_str())
+                .collect::<Vec<_>>(),
+            ["inline.txt", "c.png"]
+        );
+        let next = all.next_cursor.clone().map(AttachmentId::from_trusted);
+        let rest = s
+            .list_files(
+                &u,
+                FileFilter {
+                    limit: 2,
+                    cursor: next,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            rest.data
+                .iter()
+                .map(|e| e.attachment.filename.as_str())
+                .collect::<Vec<_>>(),
+            ["b.txt", "a.png"]
+        );
+        let pngs = s
+            .list_files(
+                &u,
+                FileFilter {
+                    limit: 10,
+                    channel: Some(ch.clone()),
+                    mime_prefix: Some("image".into()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(pngs.data.len(), 1);
+        assert_eq!(pngs.data[0].message_created_at, Some(NOW));
+
+        // Deleting a file updates its message; deleting the message dooms the rest.
+        assert!(s.delete_attachment(&b.id, NOW).await.unwrap().is_some());
+        assert_eq!(
+            s.message_in_channel(&ch, &m.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .attachments
+                .len(),
+            2
+        );
+        s.delete_message(&ch, &m.id, NOW).await.unwrap();
+        let mut doomed = s.doomed_files(NOW, 10).await.unwrap();
+        doomed.sort();
+        let mut want = vec![
+            a.storage_key.clone(),
+            b.storage_key.clone(),
+            text.storage_key.clone(),
+        ];
+        want.sort();
+        assert_eq!(doomed, want);
+        s.forget_doomed(doomed).await.unwrap();
+        assert!(s.doomed_files(NOW, 10).await.unwrap().is_empty());
+
+        // Unsent files go after their time; an upload nobody recorded is doomed when due.
+        s.begin_upload("lost/blob", Millis(NOW.0 + 100))
+            .await
+            .unwrap();
+        assert_eq!(s.drop_unsent_files(Millis(NOW.0), NOW).await.unwrap(), 0);
+        assert_eq!(
+            s.drop_unsent_files(Millis(NOW.0 + 10), NOW).await.unwrap(),
+            1
+        );
+        let mut doomed = s.doomed_files(Millis(NOW.0 + 100), 10).await.unwrap();
+        doomed.sort();
+        let mut want = vec![foreign.storage_key.clone(), "lost/blob".to_owned()];
+        want.sort();
+        assert_eq!(doomed, want);
+        db
+    })
+    .await;
 }

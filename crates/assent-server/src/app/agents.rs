@@ -349,6 +349,7 @@ impl App {
     pub async fn delete_agent(&self, user: &UserId, id: &str) -> Result<(), AppError> {
         let (id, _) = self.owned_channel(user, id).await?;
         self.store.delete_agent(&id).await?;
+        self.files_doomed();
         self.channels
             .lock()
             .expect("cache lock poisoned")

@@ -39,6 +39,15 @@ pub enum AppError {
     TooManyAttempts { retry_after_secs: i64 },
     #[error("The server is busy; try again in a moment")]
     Busy,
+    #[error("The file is larger than the upload limit of {} MiB ({max_bytes} bytes)", max_bytes / 1_048_576)]
+    UploadTooLarge { max_bytes: u64 },
+    #[error("{0}")]
+    InvalidUpload(String),
+    #[error("The upload did not arrive in time")]
+    UploadTimedOut,
+    /// The blob store failed; the detail is logged, never shown.
+    #[error("file storage failed: {0}")]
+    Storage(String),
     #[error("This key or session already has {0} sockets open")]
     TooManySockets(usize),
     /// A store failure (never a refusal: those become `Invalid` or `Rejected`).
@@ -56,6 +65,7 @@ pub enum Missing {
     ApiKey,
     Review,
     Stream,
+    Attachment,
 }
 
 impl std::fmt::Display for Missing {
@@ -66,6 +76,7 @@ impl std::fmt::Display for Missing {
             Missing::ApiKey => "API key",
             Missing::Review => "Review",
             Missing::Stream => "Stream",
+            Missing::Attachment => "Attachment",
         })
     }
 }

@@ -55,6 +55,16 @@ impl App {
         self.webhook_wake.notify_one();
     }
 
+    /// Resolves when files were deleted (their objects can go now).
+    pub fn file_sweep_wake(&self) -> Notified<'_> {
+        self.file_sweep.notified()
+    }
+
+    /// Tells the file sweep that objects are due for deletion.
+    pub(super) fn files_doomed(&self) {
+        self.file_sweep.notify_one();
+    }
+
     /// Whether the database answers (`/health`).
     pub async fn ping_store(&self) -> Result<(), StoreError> {
         self.store.ping().await

@@ -1,6 +1,7 @@
 //! Messages: posting (agents and humans), reading, paging, deleting, acknowledging.
 
 use super::{App, AppError, Missing};
+use assent_core::attachment::AttachmentId;
 use assent_core::model::{DeliveryStatus, Message, Principal, SenderType, StreamState};
 use assent_core::review::Review;
 use assent_core::validate::{Checker, MAX_CLIENT_ID_CHARS, MAX_TEXT_CHARS};
@@ -18,6 +19,7 @@ pub struct AgentMessageInput {
     pub metadata: Option<Value>,
     pub webhook_url: Option<String>,
     pub attachment_ids: Option<Vec<String>>,
+    pub text_attachments: Option<Vec<Value>>,
     pub client_id: Option<String>,
     pub stream_id: Option<String>,
     pub stream_state: Option<String>,
@@ -41,6 +43,7 @@ pub struct ListInput {
     pub cursor: Option<String>,
     pub after: Option<String>,
     pub search: Option<String>,
+    pub has_attachments: Option<String>,
 }
 
 /// Streaming drafts open at once in one channel, and across all of a user's channels.
@@ -87,6 +90,32 @@ fn parse_i64(c: &mut Checker, path: &str, v: Option<String>, min: i64, max: i64)
         }
     }
 }
+
+/// `attachmentIds`: plausible file ids (whether each may be attached is the store's to say,
+/// naming the same paths).
+fn check_attachment_ids(c: &mut Checker, v: Option<Vec<String>>) -> Vec<AttachmentId> {
+    let list = v.unwrap_or_default();
+    if list.len() > MAX_ATTACHMENTS {
+        c.fail(
+            "attachmentIds",
+            format!("at most {MAX_ATTACHMENTS} files per message"),
+        );
+    }
+    let mut out = Vec::with_capacity(list.len());
+    for (i, raw) in list.iter().enumerate() {
+        match AttachmentId::parse(raw) {
+            Some(id) => out.push(id),
+            None => c.fail(
+                format!("attachmentIds[{i}]"),
+                "is not a file of this channel",
+            ),
+        }
+    }
+    out
+}
+
+/// Most files one message may carry.
+pub const MAX_ATTACHMENTS: usize = 20;
 
 /// `iterationOf`: a plausible message id (whether it exists is the store's to say).
 fn check_iteration_of(c: &mut Checker, v: Option<String>) -> Option<MessageId> {
@@ -155,11 +184,19 @@ impl App {
         let client_id = c.opt_token("clientId", input.client_id, MAX_CLIENT_ID_CHARS);
         let stream_id = c.opt_token("streamId", input.stream_id, MAX_CLIENT_ID_CHARS);
         let stream_state = c.stream_state("streamState", input.stream_state);
-        let has_attachments = input.attachment_ids.as_ref().is_some_and(|a| !a.is_empty());
+        let attachment_ids = check_attachment_ids(&mut c, input.attachment_ids);
+        let texts = App::check_text_files(&mut c, input.text_attachments);
+        if attachment_ids.len() + texts.len() > MAX_ATTACHMENTS {
+            c.fail(
+                "textAttachments",
+                format!("a message carries at most {MAX_ATTACHMENTS} files"),
+            );
+        }
         if text.is_none()
             && !has_review
             && status.is_none()
-            && !has_attachments
+            && attachment_ids.is_empty()
+            && texts.is_empty()
             && stream_id.is_none()
         {
             c.fail("", EMPTY_MESSAGE);
@@ -181,7 +218,13 @@ impl App {
             stream_id,
             stream_state,
             iteration_of,
+            attachment_ids,
+            files: Vec::new(),
         };
+        let mut new = new;
+        new.files = self
+            .put_texts(texts, SenderType::Agent, &new.channel_id)
+            .await?;
         self.create(new, Some(info.name)).await
     }
 
@@ -195,8 +238,8 @@ impl App {
         let channel = c.channel_id("channelId", input.channel_id);
         let text = c.opt_text("text", input.text, MAX_TEXT_CHARS);
         let client_id = c.opt_token("clientId", input.client_id, MAX_CLIENT_ID_CHARS);
-        let has_attachments = input.attachment_ids.as_ref().is_some_and(|a| !a.is_empty());
-        if text.as_deref().is_none_or(|t| t.trim().is_empty()) && !has_attachments {
+        let attachment_ids = check_attachment_ids(&mut c, input.attachment_ids);
+        if text.as_deref().is_none_or(|t| t.trim().is_empty()) && attachment_ids.is_empty() {
             c.fail("text", "is required");
         }
         c.finish()?;
@@ -213,6 +256,8 @@ impl App {
             stream_id: None,
             stream_state: None,
             iteration_of: None,
+            attachment_ids,
+            files: Vec::new(),
         };
         self.create(new, None).await
     }
@@ -240,7 +285,7 @@ impl App {
         .into())
     }
 
-    async fn create(
+    pub(super) async fn create(
         &self,
         new: NewMessage,
         agent_name: Option<String>,
@@ -266,6 +311,14 @@ impl App {
             c.fail("after", "cannot be combined with cursor");
         }
         let search = c.opt_text("search", q.search, 200);
+        let has_attachments = match q.has_attachments.as_deref().map(str::trim) {
+            None | Some("") | Some("false") | Some("0") => false,
+            Some("true") | Some("1") => true,
+            Some(_) => {
+                c.fail("has_attachments", "must be true or false");
+                false
+            }
+        };
         c.finish()?;
         let (channel_id, _) = self.owned_channel(user, channel.as_str()).await?;
         Ok(self
@@ -276,6 +329,7 @@ impl App {
                 cursor,
                 after,
                 search,
+                has_attachments,
             })
             .await?)
     }
@@ -343,6 +397,9 @@ impl App {
             .delete_message(&m.channel_id, &m.id, self.now())
             .await?
             .ok_or(AppError::NotFound(Missing::Message))?;
+        if !m.attachments.is_empty() {
+            self.files_doomed();
+        }
         Ok(())
     }
 

@@ -6,6 +6,7 @@ mod agents;
 mod auth;
 mod error;
 pub mod fanout;
+mod files;
 mod hashing;
 pub mod hub;
 mod maintenance;
@@ -23,10 +24,11 @@ mod webhooks;
 pub use agents::{AgentInput, AgentUpdate, MAX_AGENTS_PER_USER};
 pub use auth::{MAX_API_KEYS_PER_USER, MAX_SESSIONS_PER_USER, SessionGrant, TICKET_TTL_SECS};
 pub use error::{AppError, Limit, Missing};
+pub use files::{FileSettings, FilesQuery, IncomingFile, Received, TextFileInput, UploadError};
 pub use hashing::Hashing;
 pub use messages::{
-    AgentMessageInput, ListInput, MAX_OPEN_DRAFTS_PER_CHANNEL, MAX_OPEN_DRAFTS_PER_USER,
-    UserMessageInput,
+    AgentMessageInput, ListInput, MAX_ATTACHMENTS, MAX_OPEN_DRAFTS_PER_CHANNEL,
+    MAX_OPEN_DRAFTS_PER_USER, UserMessageInput,
 };
 pub use reviews::{RespondInput, ReviewPage, WaitOutcome};
 pub use webhooks::{SetWebhookInput, new_webhook_secret};
@@ -52,6 +54,7 @@ pub struct AppSettings {
     pub draft_idle_secs: i64,
     /// Realtime connections one API key or session may hold open (0: no cap).
     pub max_sockets_per_credential: usize,
+    pub files: FileSettings,
 }
 
 /// What the app remembers about a channel to answer ownership checks without a query.
@@ -81,6 +84,8 @@ pub struct App {
     review_created: tokio::sync::Notify,
     /// Wakes the webhook worker when deliveries may have become due.
     webhook_wake: tokio::sync::Notify,
+    /// Wakes the file sweep when files were deleted.
+    file_sweep: tokio::sync::Notify,
     pub(crate) drafts: Mutex<HashMap<(ChannelId, String), streams::Draft>>,
     /// Cancelled when the server shuts down (raw sockets close with 1001).
     closing: tokio_util::sync::CancellationToken,
@@ -109,6 +114,7 @@ impl App {
             waiters: Arc::default(),
             review_created: tokio::sync::Notify::new(),
             webhook_wake: tokio::sync::Notify::new(),
+            file_sweep: tokio::sync::Notify::new(),
             drafts: Mutex::new(HashMap::new()),
             closing: tokio_util::sync::CancellationToken::new(),
             throttle: Mutex::default(),

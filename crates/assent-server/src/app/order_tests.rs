@@ -62,6 +62,11 @@ fn settings() -> AppSettings {
         review_wait_max_ms: 1_000,
         draft_idle_secs: 60,
         max_sockets_per_credential: 0,
+        files: super::FileSettings {
+            blobs: crate::files::Blobs::memory(),
+            max_upload_bytes: 1 << 20,
+            unsent_ttl_secs: 3600,
+        },
     }
 }
 

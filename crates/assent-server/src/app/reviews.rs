@@ -114,6 +114,8 @@ impl App {
     ) -> Result<Message, AppError> {
         let reply = input.check()?;
         let m = self.get_message(user, None, id).await?;
+        self.check_modified_files(user, reply.modified_file_ids.as_ref())
+            .await?;
         let outcome = self
             .store
             .respond_review(&m.channel_id, &m.id, self.now(), reply)

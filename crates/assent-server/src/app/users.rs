@@ -84,6 +84,7 @@ impl App {
         if !self.store.delete_user(&id).await? {
             return Err(AppError::NotFound(Missing::User));
         }
+        self.files_doomed();
         // Keys and channels of the user are gone with it.
         self.keys
             .lock()

@@ -20,6 +20,7 @@ impl From<p::CreateAgentMessage> for AgentMessageInput {
             metadata: b.metadata,
             webhook_url: b.webhook_url,
             attachment_ids: b.attachment_ids,
+            text_attachments: b.text_attachments,
             client_id: b.client_id,
             stream_id: b.stream_id,
             stream_state: b.stream_state,
@@ -47,6 +48,7 @@ impl From<&Q> for ListInput {
             cursor: q.get("cursor"),
             after: q.get("after"),
             search: q.get("search"),
+            has_attachments: q.get("has_attachments"),
         }
     }
 }

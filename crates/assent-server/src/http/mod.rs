@@ -5,6 +5,7 @@
 mod accounts;
 mod agents;
 mod extract;
+mod files;
 mod messages;
 mod reviews;
 mod routes;

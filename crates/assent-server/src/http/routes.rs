@@ -3,7 +3,7 @@
 //! `/api/openapi.json` are both built from it.
 
 use super::webhooks;
-use super::{Route, accounts, agents, messages, reviews, schemas, session, streams, system};
+use super::{Route, accounts, agents, files, messages, reviews, schemas, session, streams, system};
 
 /// `METHOD "path" Auth handler [, body = schema] [, reply = schema]; "summary"`.
 macro_rules! table {
@@ -54,6 +54,11 @@ pub fn routes() -> Vec<Route> {
         GET    "/api/v1/reviews/{id}/wait"                ApiKey  reviews::wait, reply = schemas::wait_response; "Long-poll a review until answered, expired or timeout (?channel=&timeout=ms)"
         POST   "/api/v1/status/ping"                      ApiKey  agents::ping, body = schemas::ping_status, reply = schemas::agent_record; "Agent heartbeat; emits agent:status"
         POST   "/api/v1/ws-ticket"                        ApiKey  session::ws_ticket, reply = schemas::ticket; "Single-use 30 s ticket for sockets"
+        POST   "/api/v1/files/store"                      ApiKey  files::store, body = schemas::upload_form, reply = schemas::attachment_record; "Store a file (multipart: channelId, file) for a later message's attachmentIds"
+        POST   "/api/v1/files/store-text"                 ApiKey  files::store_text, body = schemas::store_text, reply = schemas::attachment_record; "Store a text file for a later message's attachmentIds"
+        POST   "/api/v1/files/upload"                     ApiKey  files::upload, body = schemas::upload_form, reply = schemas::upload_record; "Upload a file (multipart: channelId, file) as an agent message; emits message:created"
+        GET    "/api/v1/files"                            ApiKey  files::list, reply = schemas::file_page; "A channel's files, newest first (?channel=&limit=&cursor=)"
+        GET    "/api/v1/files/{id}/download"              ApiKey  files::download, reply = schemas::file_bytes; "A file's bytes (active types always as a download)"
         // human API
         POST   "/api/auth/login"                          None    session::login, body = schemas::login, reply = schemas::login_response; "Log in: session cookie + bearer token"
         GET    "/api/auth/me"                             Session session::me, reply = schemas::me; "The current user"
@@ -87,5 +92,10 @@ pub fn routes() -> Vec<Route> {
         GET    "/api/messages/{id}/deliveries"            Session webhooks::message_deliveries, reply = schemas::deliveries; "A message's webhook deliveries with their attempts"
         POST   "/api/messages/{id}/retry"                 Session webhooks::retry, reply = schemas::retried; "Retry the message's webhook delivery now"
         GET    "/api/messages/{id}/iterations"            Session messages::iterations, reply = schemas::iteration_chain; "An iteration chain"
+        POST   "/api/files/upload"                        Session files::upload, body = schemas::upload_form, reply = schemas::upload_record; "Send a file (multipart: channelId, text?, file) as the human; reaches the agent like any message"
+        POST   "/api/files/store"                         Session files::store, body = schemas::upload_form, reply = schemas::attachment_record; "Store a file (multipart) for a message's attachmentIds or a review answer's modifiedFileIds"
+        GET    "/api/files"                               Session files::list, reply = schemas::file_page; "Your files across agents (?agent=&type=&search=&limit=&cursor=)"
+        GET    "/api/files/{id}/download"                 Session files::download, reply = schemas::file_bytes; "A file's bytes (?download=1 forces a download)"
+        DELETE "/api/files/{id}"                          Session files::delete, reply = schemas::deleted; "Delete a file (and take it off its message)"
     }
 }

@@ -91,8 +91,10 @@ pub(super) fn agent_message() -> Value {
         json!({
             "channelId": id(), "text": text(MAX_TEXT_CHARS), "status": {"enum": ["info", "success", "warning", "error"]},
             "review": review, "metadata": {"type": "object"}, "webhookUrl": url(),
-            "attachmentIds": {"type": "array", "items": id()},
-            "textAttachments": {"type": "array", "items": {"type": "object"}},
+            "attachmentIds": {"type": "array", "maxItems": 20, "items": id()},
+            "textAttachments": {"type": "array", "maxItems": 20, "items": {"type": "object", "required": ["content"], "properties": {
+                "content": {"type": "string", "minLength": 1}, "filename": text(255), "mimeType": text(100)
+            }}},
             "iterationOf": id(), "clientId": text(MAX_CLIENT_ID_CHARS),
             "streamId": text(MAX_CLIENT_ID_CHARS), "streamStartedAt": {"type": "string"},
             "streamState": {"enum": ["streaming", "complete", "aborted"]}
@@ -272,8 +274,97 @@ pub(super) fn message_record() -> Value {
             "metadata": opt(json!({"type": "object"})), "clientId": opt(string()), "streamId": opt(string()),
             "streamState": opt(string()), "deliveryStatus": string(), "iterationGroupId": opt(string()),
             "iteration": opt(int()), "createdAt": string(), "updatedAt": string(),
-            "attachments": array(json!({})), "statusEvents": array(json!({"type": "object"})),
+            "attachments": array(attachment_record()), "statusEvents": array(json!({"type": "object"})),
             "seq": int(), "agentName": string(),
+        }),
+    )
+}
+
+pub(super) fn attachment_record() -> Value {
+    object(
+        &[
+            "id",
+            "messageId",
+            "channelId",
+            "filename",
+            "mimeType",
+            "size",
+            "pluginType",
+            "uploadedBy",
+            "createdAt",
+        ],
+        json!({
+            "id": string(), "messageId": opt(string()), "channelId": string(), "filename": string(),
+            "mimeType": string(), "size": int(), "pluginType": {"enum": ["@uax/image", "@uax/file"]},
+            "uploadedBy": {"enum": ["agent", "user"]}, "createdAt": string(), "textContent": string(),
+        }),
+    )
+}
+
+pub(super) fn upload_record() -> Value {
+    let mut v = attachment_record();
+    if let Some(r) = v["required"].as_array_mut() {
+        r.push(json!("message"));
+    }
+    v["properties"]["message"] = message_record();
+    v
+}
+
+pub(super) fn file_page() -> Value {
+    let mut file = attachment_record();
+    if let Some(r) = file["required"].as_array_mut() {
+        r.push(json!("message"));
+    }
+    file["properties"]["message"] = opt(object(
+        &["channelId", "createdAt"],
+        json!({"channelId": string(), "createdAt": string()}),
+    ));
+    object(
+        &["data", "nextCursor"],
+        json!({"data": array(file), "nextCursor": opt(string())}),
+    )
+}
+
+/// A `multipart/form-data` upload: `channelId`, optional `text`, and the `file` part. The
+/// marker tells the OpenAPI document to list it under that media type.
+pub(super) fn upload_form() -> Value {
+    let mut v = object(
+        &["channelId", "file"],
+        json!({"channelId": id(), "text": text(MAX_TEXT_CHARS), "file": {"type": "string", "format": "binary"}}),
+    );
+    v[MULTIPART] = json!(true);
+    v
+}
+
+/// A file's bytes (its `Content-Type` is the file's own, or `application/octet-stream`).
+pub(super) fn file_bytes() -> Value {
+    json!({"type": "string", "format": "binary", BINARY: true})
+}
+
+/// Markers `openapi_document` turns into media types.
+pub(super) const MULTIPART: &str = "x-multipart";
+pub(super) const BINARY: &str = "x-binary";
+
+/// The media type a schema is served as, and the schema without its marker.
+pub(super) fn media(mut schema: Value, default: &'static str) -> (&'static str, Value) {
+    let Some(o) = schema.as_object_mut() else {
+        return (default, schema);
+    };
+    if o.remove(MULTIPART).is_some() {
+        ("multipart/form-data", schema)
+    } else if o.remove(BINARY).is_some() {
+        ("application/octet-stream", schema)
+    } else {
+        (default, schema)
+    }
+}
+
+pub(super) fn store_text() -> Value {
+    object(
+        &["channelId", "content"],
+        json!({
+            "channelId": id(), "content": {"type": "string", "minLength": 1, "maxLength": 1_048_576},
+            "filename": text(255), "mimeType": text(100)
         }),
     )
 }

@@ -2,7 +2,7 @@
 //! `/api/openapi.json`, generated from the route table so that it cannot drift.
 
 use super::routes::routes;
-use super::{Auth, Ctx, ok};
+use super::{Auth, Ctx, ok, schemas};
 use crate::app::App;
 use crate::error::{ApiError, EdgeError};
 use axum::Json;
@@ -96,18 +96,19 @@ pub fn openapi_document() -> Value {
             "security": security,
             "parameters": params,
             "responses": {
-                "2XX": {"description": "Success", "content": {"application/json": match route.reply {
-                    Some(schema) => json!({"schema": schema()}),
-                    None => json!({}),
-                }}},
+                "2XX": {"description": "Success", "content": match route.reply {
+                    Some(schema) => {
+                        let (media, schema) = schemas::media(schema(), "application/json");
+                        json!({media: {"schema": schema}})
+                    }
+                    None => json!({"application/json": {}}),
+                }},
                 "4XX": {"description": "Client error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
             }
         });
         if let Some(schema) = route.body {
-            op["requestBody"] = json!({
-                "required": true,
-                "content": {"application/json": {"schema": schema()}},
-            });
+            let (media, schema) = schemas::media(schema(), "application/json");
+            op["requestBody"] = json!({"required": true, "content": {media: {"schema": schema}}});
         }
         let entry = paths
             .entry(route.path.to_owned())

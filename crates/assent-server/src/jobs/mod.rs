@@ -83,6 +83,7 @@ pub fn spawn_all(app: Arc<App>, cancel: CancellationToken) -> Vec<JoinHandle<()>
             async move { a.abort_stale_drafts().await }
         },
     )));
+    handles.push(tokio::spawn(file_sweep(app.clone(), cancel.clone())));
     let a = app;
     handles.push(tokio::spawn(periodic(
         "credentials",
@@ -119,4 +120,24 @@ async fn review_expiry(app: Arc<App>, cancel: CancellationToken) {
         }
     }
     tracing::debug!(job = "review-expiry", "background job stopped");
+}
+
+/// Deletes the objects of deleted and abandoned files: every minute, and at once when files
+/// were deleted.
+async fn file_sweep(app: Arc<App>, cancel: CancellationToken) {
+    loop {
+        match app.sweep_files().await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(job = "file-sweep", deleted = n, "background job ran"),
+            Err(e) => {
+                tracing::warn!(job = "file-sweep", error = %e, "background job failed; will retry")
+            }
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+            _ = app.file_sweep_wake() => {}
+        }
+    }
+    tracing::debug!(job = "file-sweep", "background job stopped");
 }

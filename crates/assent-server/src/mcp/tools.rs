@@ -119,7 +119,9 @@ fn message_tools() -> Vec<Tool> {
             args(
                 json!({"channelId": channel, "text": {"type": "string"}, "status": {"enum": ["info", "success", "warning", "error"]},
                          "metadata": {"type": "object"}, "iterationOf": {"type": "string"},
-                         "attachmentIds": {"type": "array", "items": {"type": "string"}}}),
+                         "attachmentIds": {"type": "array", "items": {"type": "string"}},
+                         "textAttachments": {"type": "array", "items": {"type": "object", "required": ["content"], "properties": {
+                             "content": {"type": "string"}, "filename": {"type": "string"}, "mimeType": {"type": "string"}}}}}),
                 &[],
             ),
             out(json!({"message": message})),
@@ -330,6 +332,9 @@ fn message_input(a: &Args<'_>, review: Option<Value>) -> AgentMessageInput {
         attachment_ids: a
             .value("attachmentIds")
             .and_then(|v| serde_json::from_value(v).ok()),
+        text_attachments: a
+            .value("textAttachments")
+            .and_then(|v| serde_json::from_value(v).ok()),
         client_id: None,
         stream_id: None,
         stream_state: None,
@@ -480,6 +485,7 @@ async fn get_messages(app: &App, a: &Args<'_>) -> Result<CallToolResult, AppErro
         cursor: a.str("cursor"),
         after: None,
         search: a.str("search"),
+        has_attachments: a.value("has_attachments").map(|v| v.to_string()),
     };
     let page = app.list_messages(&a.caller.principal.user_id, q).await?;
     let body = to_json(&wire::page(&page));

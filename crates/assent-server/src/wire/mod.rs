@@ -212,10 +212,44 @@ pub fn message(m: &Message, agent_name: Option<&str>) -> p::MessageRecord {
         iteration: m.iteration,
         created_at: iso(m.created_at),
         updated_at: iso(m.updated_at),
-        attachments: Vec::new(),
+        attachments: m.attachments.iter().map(attachment).collect(),
         status_events: Vec::new(),
         seq: m.seq,
         agent_name: agent_name.map(str::to_owned),
+    }
+}
+
+/// A file as every client sees it.
+pub fn attachment(a: &assent_core::attachment::Attachment) -> p::AttachmentRecord {
+    p::AttachmentRecord {
+        id: a.id.to_string(),
+        message_id: a.message_id.as_ref().map(|m| m.to_string()),
+        channel_id: a.channel_id.to_string(),
+        filename: a.filename.clone(),
+        mime_type: a.mime_type.clone(),
+        size: a.size,
+        plugin_type: a.plugin_type().to_owned(),
+        uploaded_by: a.uploaded_by.as_str().to_owned(),
+        created_at: iso(a.created_at),
+        text_content: a.text_content.clone(),
+    }
+}
+
+/// A page of files.
+pub fn file_page(pg: &assent_store::FilePage) -> p::FilePage {
+    p::FilePage {
+        data: pg
+            .data
+            .iter()
+            .map(|e| p::FileRecord {
+                attachment: attachment(&e.attachment),
+                message: e.message_created_at.map(|at| p::FileMessage {
+                    channel_id: e.attachment.channel_id.to_string(),
+                    created_at: iso(at),
+                }),
+            })
+            .collect(),
+        next_cursor: pg.next_cursor.clone(),
     }
 }
 

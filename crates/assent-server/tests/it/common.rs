@@ -100,6 +100,11 @@ impl Server {
         }
     }
 
+    /// The server's data directory (its SQLite file and `files/`).
+    pub(crate) fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
     pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

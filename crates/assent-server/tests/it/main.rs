@@ -3,7 +3,9 @@
 
 mod agents;
 mod auth;
+mod blobs;
 mod common;
+mod files;
 mod gateway;
 mod limits;
 mod messages;

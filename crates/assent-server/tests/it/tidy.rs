@@ -160,22 +160,26 @@ fn layers_inside_the_server_follow_the_design() {
     assert!(jobs.is_empty(), "{}", jobs.join("\n"));
     // The webhook client (signing, sending, the retry decision, the egress guard) is a
     // library the delivery job uses: it knows no use case and no edge.
-    let client = offenders(
-        &src.join("webhooks"),
-        &[
-            "crate::app",
-            "crate::http",
-            "crate::gateway",
-            "crate::jobs",
-            "crate::threads",
-            "crate::dashboard",
-        ],
-    );
-    assert!(
-        client.is_empty(),
-        "the webhook client imports nothing above it:\n{}",
-        client.join("\n")
-    );
+    // So is the blob store client behind attachments.
+    for lib in ["webhooks", "files"] {
+        let client = offenders(
+            &src.join(lib),
+            &[
+                "crate::app",
+                "crate::http",
+                "crate::gateway",
+                "crate::jobs",
+                "crate::threads",
+                "crate::dashboard",
+                "crate::wire",
+            ],
+        );
+        assert!(
+            client.is_empty(),
+            "the {lib} client imports nothing above it:\n{}",
+            client.join("\n")
+        );
+    }
     let sql = offenders(&src, &["sqlx", "SELECT ", "INSERT INTO", "DELETE FROM"]);
     assert!(
         sql.is_empty(),
