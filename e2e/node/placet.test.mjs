@@ -3,8 +3,8 @@
 // way those scripts talk to Placet: the human's JWT from the `access_token` cookie, a socket
 // ticket, `subscribe:channel` with a bare channel id, the agent's key as
 // `Authorization: Bearer hp_…`, answers read from `review:responded` and the long-poll.
-// (The files steps of Placet's Python example need attachments, which Assent does not have
-// yet.)
+// The files steps of Placet's examples use fetch with a FormData body (undici's multipart
+// encoder, as the TypeScript example does).
 
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
@@ -164,5 +164,37 @@ describe('Placet examples, unchanged in their calls', () => {
     assert.equal(result.message.review.feedback, 'Lead with the migration notice');
     const next = await agentCall('POST', '/api/v1/messages', approvalBody('Revised announcement', { iterationOf: msg.id }));
     assert.equal(next.iteration, 2);
+  });
+
+  test('files: store with FormData, send with attachmentIds, review it, download it', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const png = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');
+    const form = new FormData();
+    form.append('channelId', tenant.channelId);
+    form.append('file', new Blob([png], { type: 'image/png' }), 'mockup.png');
+    const res = await fetch(`${BASE_URL}/api/v1/files/store`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${tenant.apiKey}` },
+      body: form,
+      signal: AbortSignal.timeout(30_000),
+    });
+    const stored = await res.json();
+    assert.equal(res.status, 201, JSON.stringify(stored));
+    assert.equal(stored.messageId, null);
+    assert.equal(stored.pluginType, '@uax/image');
+    const msg = await agentCall('POST', '/api/v1/messages', approvalBody('Approve this mockup?', { attachmentIds: [stored.id] }));
+    assert.deepEqual(msg.attachments.map((a) => a.filename), ['mockup.png']);
+    const text = await agentCall('POST', '/api/v1/files/store-text', { channelId: tenant.channelId, content: '# Notes' });
+    assert.equal(text.textContent, '# Notes');
+    const jwt = await cookieLogin();
+    const waiting = agentCall('GET', `/api/v1/reviews/${msg.id}/wait?channel=${tenant.channelId}&timeout=20000`);
+    await humanAnswer(jwt, msg.id, { response: { selectedOption: 'approve' } });
+    const result = await waiting;
+    assert.equal(result.status, 'completed');
+    assert.equal(result.message.attachments[0].id, stored.id, 'the answered review still carries its file');
+    const file = await fetch(`${BASE_URL}/api/v1/files/${stored.id}/download`, {
+      headers: { Authorization: `Bearer ${tenant.apiKey}` },
+    });
+    assert.equal(file.status, 200);
+    assert.deepEqual(Buffer.from(await file.arrayBuffer()), png);
   });
 });

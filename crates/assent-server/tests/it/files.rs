@@ -931,3 +931,28 @@ async fn the_gallery_filters_and_pages() {
     let (_, none) = s.get("/api/files?search=%25", &t.human).await;
     assert_eq!(none["data"], json!([]), "LIKE wildcards are literal");
 }
+
+#[tokio::test]
+async fn a_file_the_human_sends_reaches_the_agents_webhook() {
+    use crate::webhooks::{Receiver, private_server, set_webhook};
+    let (s, _clock) = private_server().await;
+    let t = s.tenant().await;
+    let rx = Receiver::start().await;
+    set_webhook(&s, &t, &rx.url("/hook"), json!({})).await;
+    let (st, up) = send_form(
+        &s,
+        "/api/files/upload",
+        &t.human,
+        form(&[("channelId", &t.channel)], Some(png("screen.png")), false),
+    )
+    .await;
+    assert_eq!(st, 201, "{up}");
+    let hits = rx.wait_for(1, T).await;
+    let body: Value = serde_json::from_str(&hits[0].body).unwrap();
+    assert_eq!(body["event"], "message:created");
+    assert_eq!(body["message"]["attachments"][0]["id"], up["id"]);
+    assert_eq!(
+        body["message"]["attachments"][0]["pluginType"],
+        "@uax/image"
+    );
+}

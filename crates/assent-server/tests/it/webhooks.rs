@@ -141,7 +141,7 @@ impl Receiver {
 
 // ---- helpers ----
 
-async fn private_server() -> (Server, Arc<assent_server::clock::ManualClock>) {
+pub(crate) async fn private_server() -> (Server, Arc<assent_server::clock::ManualClock>) {
     use assent_server::clock::{Clock, ManualClock, SystemClock};
     let clock = Arc::new(ManualClock::new(SystemClock.now()));
     let s = Server::start_with(
@@ -156,7 +156,7 @@ async fn private_server() -> (Server, Arc<assent_server::clock::ManualClock>) {
 }
 
 /// Sets the agent's webhook with Placet's `setWebhook`; returns the signing secret.
-async fn set_webhook(s: &Server, t: &Tenant, url: &str, extra: Value) -> String {
+pub(crate) async fn set_webhook(s: &Server, t: &Tenant, url: &str, extra: Value) -> String {
     let mut body = json!({"channelId": t.channel, "url": url});
     if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
         b.extend(e);
