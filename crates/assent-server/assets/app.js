@@ -8,6 +8,7 @@ import { refreshAgents, refreshPendingCount, startLive, stopLive } from './lib/l
 import { on, store } from './lib/store.js';
 import { mountChannelList } from './views/channels.js';
 import { mountChat, mountChatsHome } from './views/chat.js';
+import { mountFiles } from './views/files/gallery.js';
 import { mountInbox } from './views/inbox.js';
 import { mountChangePassword, mountLogin } from './views/login.js';
 import { mountSettings } from './views/settings.js';
@@ -53,6 +54,7 @@ const ROUTES = [
   [/^\/change-password\/?$/, 'change-password'],
   [/^\/(?:chats\/?)?$/, 'chats'],
   [/^\/chats\/([^/]+)\/?$/, 'chat'],
+  [/^\/chats\/([^/]+)\/files\/?$/, 'files'],
   [/^\/inbox\/?$/, 'inbox'],
   [/^\/settings(?:\/([a-z-]+))?\/?$/, 'settings'],
 ];
@@ -205,9 +207,9 @@ function render() {
     refreshAgents();
     refreshPendingCount();
   }
-  const section = route.name === 'chat' || route.name === 'chats' ? 'chats' : route.name;
+  const section = route.name === 'chat' || route.name === 'chats' || route.name === 'files' ? 'chats' : route.name;
   shell.el.classList.toggle('with-sidebar', section === 'chats');
-  shell.el.classList.toggle('in-chat', route.name === 'chat');
+  shell.el.classList.toggle('in-chat', route.name === 'chat' || route.name === 'files');
   shell.el.querySelectorAll('[data-nav]').forEach((a) => {
     if (a.dataset.nav === section) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
@@ -225,6 +227,9 @@ function render() {
       break;
     case 'chat':
       cleanupView = mountChat(main, { id: route.param, navigate });
+      break;
+    case 'files':
+      cleanupView = mountFiles(main, { id: route.param });
       break;
     case 'inbox':
       cleanupView = mountInbox(main, { navigate });

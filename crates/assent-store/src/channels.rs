@@ -175,8 +175,9 @@ impl Store {
         rows.iter().map(rows::agent).collect()
     }
 
-    /// The owner's agents with last message, its time and the unread count of agent
-    /// messages after the user's read marker; most recently active first.
+    /// The owner's agents with last message (its text, or `📎 <first file's name>`), its time
+    /// and the unread count of agent messages after the user's read marker; most recently
+    /// active first.
     pub async fn list_agent_summaries(
         &self,
         owner: &UserId,
@@ -188,7 +189,9 @@ impl Store {
             .join(", ");
         let rows = sqlx::query(&format!(
             "SELECT {cols}, \
-               (SELECT m.text FROM messages m WHERE m.channel_id = c.id ORDER BY m.seq DESC LIMIT 1) AS last_text, \
+               (SELECT COALESCE(m.text, (SELECT '📎 ' || a.filename FROM attachments a \
+                  WHERE a.message_id = m.id ORDER BY a.position LIMIT 1)) \
+                FROM messages m WHERE m.channel_id = c.id ORDER BY m.seq DESC LIMIT 1) AS last_text, \
                (SELECT m.created_at FROM messages m WHERE m.channel_id = c.id ORDER BY m.seq DESC LIMIT 1) AS last_at, \
                (SELECT COUNT(*) FROM messages m WHERE m.channel_id = c.id AND m.sender_type = 'agent' \
                   AND m.seq > COALESCE((SELECT r.last_read_seq FROM channel_reads r WHERE r.user_id = $1 AND r.channel_id = c.id), 0)) AS unread \

@@ -163,7 +163,7 @@ export function mountChannelList(container, { navigate }) {
   }
 
   container.closest('.shell')?.addEventListener('route', (e) => {
-    activeId = e.detail.name === 'chat' ? e.detail.param : null;
+    activeId = e.detail.name === 'chat' || e.detail.name === 'files' ? e.detail.param : null;
     render();
   });
   let raf = 0;

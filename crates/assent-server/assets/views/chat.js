@@ -4,7 +4,9 @@
 // delivery ticks (a click shows the webhook delivery's attempts; a failed delivery says "Not
 // delivered" with Retry), and the composer (optimistic, de-duplicated by clientId, queued while
 // offline and re-sent with the same clientId after a reconnect) with the agent's slash-command
-// palette (views/commands.js; live updates arrive as `agent_commands` frames).
+// palette (views/commands.js; live updates arrive as `agent_commands` frames). Messages show
+// their attachments (views/files/); files are attached with the composer's button, by
+// dropping them on the chat or by pasting them (chat/attach.js).
 //
 // The parts: chat/state.js (the pure reducer: frames and the view's actions → state),
 // chat/timeline.js + chat/message.js (state → DOM), chat/composer.js, chat/header.js. This
@@ -198,7 +200,7 @@ async function connectSocket(c, since) {
 
 function createSession(main, id, navigate) {
   const c = { id, main, state: initialState({ channelId: id, agent: store.agents.get(id) ?? null }), dead: false, socket: null, loadingOlder: false, refreshing: false, readTimer: null, raf: 0, lastPaint: 0 };
-  c.header = chatHeader({ onSettings: () => c.state.agent && openAgentSettings(c.state.agent, { navigate }) });
+  c.header = chatHeader({ onSettings: () => c.state.agent && openAgentSettings(c.state.agent, { navigate }), filesHref: `/chats/${encodeURIComponent(id)}/files` });
   c.timeline = createTimeline({
     resend: (clientId) => c.composer.deliver(clientId),
     discard: (clientId) => c.composer.discard(clientId),
@@ -213,6 +215,7 @@ function createSession(main, id, navigate) {
     isDead: () => c.dead,
     scrollToBottom: () => c.timeline.scrollToBottom(),
     refreshCommands: () => refreshCommands(c),
+    dropZone: main,
   });
   main.append(c.header.el, c.header.banner, c.timeline.el, c.composer.el);
   c.header.render(c.state.agent);

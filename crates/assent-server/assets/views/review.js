@@ -4,13 +4,17 @@
 // feedback. Every pending card can also be sent back ("Request changes": required feedback
 // instead of an answer). A re-review (iteration 2 or later of a chain, `iterationOf`) also
 // shows the previous iteration's outcome and feedback and a word diff of the text against it.
+// The review message's attachments show inside the card (views/files/review-files.js), where
+// a pending one can be answered with modified files (`modifiedFileIds`).
 
 import { client, describe, report } from '../lib/api.js';
 import { diffStats, wordDiff } from '../lib/diff.js';
 import { busy, h, icon } from '../lib/dom.js';
+import { respondWithFiles } from '../lib/file-api.js';
 import { renderMarkdown } from '../lib/markdown.js';
 import { STATUS_LABELS, approvalChoice, effectiveStatus, outcomeText } from '../lib/review-status.js';
 import { ago, countdown, fullDate, parseTime } from '../lib/time.js';
+import { reviewFiles } from './files/review-files.js';
 import {
   MAX_COMMENT,
   buildFormResponse,
@@ -535,10 +539,12 @@ export function reviewCard(msg, { onAnswered } = {}) {
 
   const ctx = {
     idPrefix: `rv-${msg.id}`,
-    /** Answers with `response` (and the optional feedback). */
-    submit(button, response, errEl) {
+    /** Answers with `response` (and the optional feedback and modified files). */
+    async submit(button, response, errEl) {
       const feedback = ctx.feedback?.() || undefined;
-      return ctx.send(button, errEl, () => client.reviews.respond(current.id, response, feedback));
+      if (ctx.files?.busy()) return showError(errEl, 'Wait until the modified files are uploaded.');
+      const modified = ctx.files?.modifiedIds() ?? null;
+      return ctx.send(button, errEl, () => respondWithFiles(current.id, response, feedback, modified));
     },
     /** Sends the review back with `feedback` (what to change) instead of answering. */
     requestChanges(button, feedback, errEl) {
@@ -630,7 +636,8 @@ export function reviewCard(msg, { onAnswered } = {}) {
   function render(force = false) {
     const review = current.review ?? {};
     const status = effectiveStatus(review);
-    const key = `${status}|${review.completedAt ?? ''}|${JSON.stringify(review.response ?? null)}|${review.feedback ?? ''}`;
+    const files = (current.attachments ?? []).map((a) => a.id).join(',');
+    const key = `${status}|${review.completedAt ?? ''}|${JSON.stringify(review.response ?? null)}|${review.feedback ?? ''}|${files}|${JSON.stringify(review.modifiedFileIds ?? null)}`;
     if (!force && key === renderedKey) return;
     renderedKey = key;
     stopTicker?.();
@@ -655,7 +662,8 @@ export function reviewCard(msg, { onAnswered } = {}) {
       body = [h('p.muted.small', { style: { margin: 0 } }, 'This request expired before anyone answered it. The agent was told.')];
     }
     if (!iterEl && reIteration(current)) iterEl = iterationView(current);
-    el.replaceChildren(...[head(review, status), iterEl, h('div.review-body', body)].filter(Boolean));
+    ctx.files = reviewFiles(current, status);
+    el.replaceChildren(...[head(review, status), iterEl, ctx.files.el, h('div.review-body', body)].filter(Boolean));
   }
 
   function update(m) {

@@ -31,6 +31,9 @@ pub struct Blobs {
     /// Bytes buffered per part of a streamed write (S3 needs at least 5 MiB per part).
     chunk: usize,
     describe: String,
+    /// The directory of a `file://` store: deleting a key also removes its folder, with any
+    /// partial write a crash left there.
+    local_root: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for Blobs {
@@ -59,6 +62,7 @@ impl Blobs {
                 prefix: String::new(),
                 chunk: LOCAL_PART,
                 describe: format!("files in {dir}"),
+                local_root: Some(dir.into()),
             });
         }
         if let Some(rest) = url.strip_prefix("s3://") {
@@ -77,6 +81,7 @@ impl Blobs {
                 prefix: prefix.trim_matches('/').to_owned(),
                 chunk: S3_PART,
                 describe: format!("S3 bucket {bucket}"),
+                local_root: None,
             });
         }
         if url == "memory:" {
@@ -94,6 +99,7 @@ impl Blobs {
             prefix: String::new(),
             chunk: LOCAL_PART,
             describe: "in-memory files".to_owned(),
+            local_root: None,
         }
     }
 
@@ -140,12 +146,26 @@ impl Blobs {
         }
     }
 
-    /// Deletes an object (a missing one is not an error).
+    /// Deletes an object (a missing one is not an error). Keys are `<folder>/<name>`; on a
+    /// local store the folder goes too (a crash mid-write leaves its partial file there).
     pub async fn delete(&self, key: &str) -> Result<(), BlobError> {
         match self.store.delete(&self.path(key)).await {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(e.into()),
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+            Err(e) => return Err(e.into()),
         }
+        let folder = key
+            .split_once('/')
+            .map(|(f, _)| f)
+            .filter(|f| !f.is_empty() && !f.contains(".."));
+        if let (Some(root), Some(folder)) = (&self.local_root, folder) {
+            match tokio::fs::remove_dir_all(root.join(folder)).await {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(BlobError::Config(format!("removing {folder}: {e}")));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
     }
 }
 
@@ -206,6 +226,12 @@ mod tests {
         b.delete("a1/blob").await.unwrap();
         b.delete("a1/blob").await.unwrap();
         assert_eq!(read_all(&b, "a1/blob").await, None);
+        // What a crash mid-write leaves (a partial part file) goes with its key.
+        std::fs::create_dir_all(dir.path().join("a3")).unwrap();
+        std::fs::write(dir.path().join("a3/blob#1"), b"partial").unwrap();
+        b.delete("a3/blob").await.unwrap();
+        assert!(!dir.path().join("a3").exists());
+        assert!(!dir.path().join("a1").exists());
         assert!(Blobs::open("file://relative").is_err());
         assert!(Blobs::open("ftp://x").is_err());
         assert!(Blobs::open("s3://").is_err());

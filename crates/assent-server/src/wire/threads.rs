@@ -105,17 +105,18 @@ fn responded_frame(e: &LoggedEvent, m: &Message, view: View) -> Value {
     };
     let review = r.review.unwrap_or_default();
     json!({"event_type": frames::REVIEW_RESPONDED, "thread_id": e.channel_id.as_str(), "seq": e.seq, "message_id": m.id,
-           "review_type": review.get("type"), "status": review.get("status"), "response": review.get("response"), "feedback": review.get("feedback")})
+           "review_type": review.get("type"), "status": review.get("status"), "response": review.get("response"), "feedback": review.get("feedback"),
+           "modifiedFileIds": review.get("modifiedFileIds")})
 }
 
 /// The notifications-stream frame of one event (owner-level events only).
 pub fn notification_frames(e: &LoggedEvent) -> String {
     use serde_json::json;
     let c = e.channel_id.as_str();
-    let preview = |m: &Message| {
-        m.text
-            .as_deref()
-            .map(|t| t.chars().take(140).collect::<String>())
+    let preview = |m: &Message| match (&m.text, m.attachments.first()) {
+        (Some(t), _) => Some(t.chars().take(140).collect::<String>()),
+        (None, Some(a)) => Some(format!("📎 {}", a.filename)),
+        (None, None) => None,
     };
     let frame = match &e.event {
         DomainEvent::ChannelRead { .. } => {

@@ -190,6 +190,11 @@ async fn stored_files_link_to_messages_and_download_intact() {
     assert_eq!(m["attachments"][0]["messageId"], m["id"]);
     let live = sio.next_event(T).await.unwrap();
     assert_eq!(live.name, ev::MESSAGE_CREATED);
+    let (_, agents) = s.get("/api/agents", &t.human).await;
+    assert_eq!(
+        agents[0]["lastMessage"], "📎 notes.bin",
+        "a message of files is previewed by its first"
+    );
     assert_eq!(
         live.data["attachments"].as_array().unwrap().len(),
         2,
@@ -832,6 +837,10 @@ async fn modified_files_of_an_answer_are_checked_and_delivered() {
     )
     .await;
     let respond = format!("/api/messages/{}/respond", m["id"].as_str().unwrap());
+    let mut thread = s
+        .raw(&format!("/ws/threads/{}", t.channel), Some(&t.raw_key))
+        .await;
+    thread.until("ready").await;
     let each = format!("modifiedFileIds.{oid}");
     for (bad, path) in [
         (json!("cnothere"), each.as_str()),
@@ -867,6 +876,8 @@ async fn modified_files_of_an_answer_are_checked_and_delivered() {
         )
         .await;
     assert_eq!(r["review"]["modifiedFileIds"][oid], edited["id"]);
+    let frames = thread.until("review_responded").await;
+    assert_eq!(frames.last().unwrap()["modifiedFileIds"][oid], edited["id"]);
     assert_eq!(r["attachments"][0]["id"], orig["id"]);
 }
 

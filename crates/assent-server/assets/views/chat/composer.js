@@ -2,11 +2,15 @@
 // (views/commands.js) and optimistic sends. A send is kept in localStorage until the server
 // has it (`assent:pending:<channel id>`), shown at once as a local copy, and re-sent with the
 // same clientId (the server de-duplicates) when it failed for a retryable reason, after a
-// reconnect, or when the browser is back online.
+// reconnect, or when the browser is back online. Files (attach button, drop, paste: see
+// chat/attach.js) are stored first; the send then carries their ids (`attachmentIds`) and
+// records (for the optimistic copy), and may have no text.
 
-import { client, describe, report } from '../../lib/api.js';
+import { describe, report } from '../../lib/api.js';
 import { h, icon } from '../../lib/dom.js';
+import { sendMessage } from '../../lib/file-api.js';
 import { commandPalette } from '../commands.js';
+import { createAttachments } from './attach.js';
 import { localId } from './state.js';
 
 const RETRY_MS = 5000;
@@ -54,7 +58,7 @@ async function deliver(c, clientId) {
   if (!p || ctx.isDead()) return;
   ctx.dispatch({ type: 'send_state', pending: p, state: 'sending' });
   try {
-    const m = await client.messages.send(ctx.channelId, p.text, p.clientId);
+    const m = await sendMessage(ctx.channelId, p);
     ctx.dispatch({ type: 'message', message: m });
   } catch (err) {
     if (ctx.isDead()) return;
@@ -82,10 +86,28 @@ function resendPending(c) {
   }
 }
 
-function send(c) {
+/** The picked files once stored (the send waits for them), or null when one failed. */
+async function filesToSend(c) {
+  c.waiting = true;
+  c.sendBtn.setAttribute('aria-busy', 'true');
+  c.renderHint();
+  try {
+    return await c.attach.ready();
+  } finally {
+    c.waiting = false;
+    c.sendBtn.removeAttribute('aria-busy');
+    c.renderHint();
+  }
+}
+
+async function send(c) {
+  if (c.waiting || (!c.input.value.trim() && !c.ctx.getState().uploads.length)) return;
+  const attachments = c.ctx.getState().uploads.length ? await filesToSend(c) : [];
+  if (!attachments || c.ctx.isDead()) return; // a file failed: it says so, the text stays
   const text = c.input.value;
-  if (!text.trim()) return;
+  if (!text.trim() && !attachments.length) return;
   const p = { clientId: newClientId(), text, createdAt: new Date().toISOString() };
+  if (attachments.length) Object.assign(p, { attachmentIds: attachments.map((a) => a.id), attachments });
   c.input.value = '';
   c.changed();
   c.ctx.dispatch({ type: 'send', pending: p }); // stores it (syncPending) and shows it
@@ -113,18 +135,22 @@ function listen(c, form) {
 }
 
 /**
- * `ctx`: {channelId, getState, dispatch, isDead, scrollToBottom, refreshCommands}.
+ * `ctx`: {channelId, getState, dispatch, isDead, scrollToBottom, refreshCommands, dropZone}.
  * Returns {el, deliver, discard, resendPending, sync(prev, next), focus, destroy}.
  */
 export function createComposer(ctx) {
   const input = h('textarea', { rows: 1, placeholder: 'Write a message…', 'aria-label': 'Message', maxlength: 100000, 'data-testid': 'composer' });
   const sendBtn = h('button.btn.btn-primary.btn-icon', { type: 'submit', 'aria-label': 'Send', title: 'Send' }, icon('send'));
-  const c = { ctx, input, retryTimers: new Map(), coarse: window.matchMedia('(pointer: coarse)') };
+  const c = { ctx, input, sendBtn, retryTimers: new Map(), coarse: window.matchMedia('(pointer: coarse)'), waiting: false };
+  c.attach = createAttachments(ctx, input);
   c.palette = commandPalette(input, { send: () => send(c), refresh: () => ctx.refreshCommands() });
   const hint = h('div.composer-hint', { 'data-testid': 'composer-hint' });
   const renderHint = () => {
-    hint.textContent = c.palette.hint() ?? `Enter to send · Shift+Enter for a new line${c.palette.count ? ' · / for commands' : ''}`;
+    hint.textContent = c.waiting
+      ? 'Sending when the files are uploaded…'
+      : c.palette.hint() ?? `Enter to send · Shift+Enter for a new line${c.palette.count ? ' · / for commands' : ''}`;
   };
+  c.renderHint = renderHint;
   /** After the text changed: grow the input with it, update the palette and the hint. */
   c.changed = () => {
     input.style.height = 'auto';
@@ -132,7 +158,12 @@ export function createComposer(ctx) {
     c.palette.update();
     renderHint();
   };
-  const el = h('form.composer', { novalidate: true }, h('div.composer-inner', c.palette.el, input, sendBtn), hint);
+  const el = h('form.composer', { novalidate: true },
+    c.attach.error,
+    c.attach.chips,
+    h('div.composer-inner', c.palette.el, c.attach.button, c.attach.picker, input, sendBtn),
+    hint,
+  );
   renderHint();
   listen(c, el);
   return {
@@ -140,8 +171,9 @@ export function createComposer(ctx) {
     deliver: (clientId) => deliver(c, clientId),
     discard: (clientId) => discard(c, clientId),
     resendPending: () => resendPending(c),
-    /** Follows a state change: the agent's commands feed the palette. */
+    /** Follows a state change: the agent's commands feed the palette, the uploads the chips. */
     sync(prev, next) {
+      if (prev.uploads !== next.uploads) c.attach.render(next.uploads);
       if (prev.commands === next.commands) return;
       c.palette.setCommands(next.commands);
       renderHint();
@@ -149,6 +181,9 @@ export function createComposer(ctx) {
     focus() {
       if (!c.coarse.matches) input.focus();
     },
-    destroy: () => c.retryTimers.forEach((t) => clearTimeout(t)),
+    destroy() {
+      c.retryTimers.forEach((t) => clearTimeout(t));
+      c.attach.destroy();
+    },
   };
 }

@@ -1,10 +1,10 @@
-// The chat's header (back link, the agent's avatar, name and presence, the settings button)
-// and the connection banner under it.
+// The chat's header (back link, the agent's avatar, name and presence, the agent's files, the
+// settings button) and the connection banner under it.
 
 import { avatar, h, icon, setChildren } from '../../lib/dom.js';
 import { presence } from '../channels.js';
 
-export function chatHeader({ onSettings }) {
+export function chatHeader({ onSettings, filesHref }) {
   const headAvatar = h('div');
   const title = h('h2');
   const sub = h('div.chat-sub', { 'data-testid': 'agent-presence' });
@@ -12,6 +12,7 @@ export function chatHeader({ onSettings }) {
     h('a.btn.btn-ghost.btn-icon.back', { href: '/chats', 'aria-label': 'Back to chats' }, icon('back')),
     headAvatar,
     h('div.chat-title', title, sub),
+    h('a.btn.btn-ghost.btn-icon', { href: filesHref, 'aria-label': 'Files', title: 'Files', 'data-testid': 'files-link' }, icon('folder')),
     h('button.btn.btn-ghost.btn-icon', { type: 'button', 'aria-label': 'Agent settings', title: 'Agent settings', onclick: onSettings }, icon('settings')),
   );
   const banner = h('div.banner.banner-warning', { role: 'status', hidden: true, 'data-testid': 'chat-connection' });

@@ -1,12 +1,14 @@
 // One timeline entry as DOM: a message bubble (status label, status steps, the text — typed
-// out while streaming —, the review card, the meta line with time, stream label and delivery
-// ticks) or a system row (tool call, run, escalation).
+// out while streaming —, its attachments, the review card (which shows a review's
+// attachments itself), the meta line with time, stream label and delivery ticks) or a system
+// row (tool call, run, escalation).
 
 import { h, icon } from '../../lib/dom.js';
 import { renderMarkdown } from '../../lib/markdown.js';
 import { isResponded } from '../../lib/review-status.js';
 import { clock, fullDate } from '../../lib/time.js';
 import { openDeliveryDetails } from '../deliveries.js';
+import { attachmentsView } from '../files/attachments.js';
 import { reviewCard } from '../review.js';
 
 const STATUS_WORDS = { info: 'Info', success: 'Success', warning: 'Warning', error: 'Error' };
@@ -99,7 +101,12 @@ export function renderMessage(rec, m, ctx) {
     const steps = stepsView(m, ctx.steps);
     if (steps) bubble.append(steps);
   }
-  if ((m.text ?? '') !== '' || ctx.draft || m.streamState === 'streaming') bubble.append(bodyText(m, ctx.draft));
+  const hasText = (m.text ?? '') !== '' || ctx.draft || m.streamState === 'streaming';
+  if (hasText) bubble.append(bodyText(m, ctx.draft));
+  if (m.attachments?.length && !m.review) {
+    bubble.append(attachmentsView(m.attachments));
+    if (!hasText && !status) bubble.classList.add('att-only');
+  }
   if (m.review) {
     if (!rec.card) rec.card = reviewCard(m, { onAnswered: (updated) => ctx.actions.answered(updated) });
     else rec.card.update(m);

@@ -13,6 +13,7 @@
 // first) and an optimistic send (`local:<clientId>`) is replaced by its server copy.
 
 import { respondedStatus } from '../../lib/review-status.js';
+import { reduceUploads } from './uploads.js';
 
 /**
  * The view's state.
@@ -20,7 +21,8 @@ import { respondedStatus } from '../../lib/review-status.js';
  *   order   ids sorted by key (creation time, then seq, then id); keys never change
  *   drafts  Map message id → {target, shown}: a streamed reply being typed out
  *   steps   Map stream id → Map(index → {index, text, toolHint})
- *   pending sends not yet confirmed by the server: [{clientId, text, createdAt}]
+ *   pending sends not yet confirmed by the server: [{clientId, text, createdAt, attachmentIds?, attachments?}]
+ *   uploads the files picked in the composer, not yet sent (views/chat/uploads.js)
  *   edge    what the top of the history shows: '' | 'loading' | 'loading-older' | 'start'
  *   empty   the "No messages yet" note is shown
  *   commands the slash commands for the palette (null until known); relayed: a live list came
@@ -36,6 +38,7 @@ export function initialState({ channelId = null, agent = null } = {}) {
     drafts: new Map(),
     steps: new Map(),
     pending: [],
+    uploads: [],
     cursor: null,
     hasMore: true,
     edge: '',
@@ -51,7 +54,9 @@ export const localId = (clientId) => `local:${clientId}`;
 
 /** The optimistic message shown for a pending send, in state 'sending' | 'queued' | 'failed'. */
 export function localMessage(channelId, p, local, error = null) {
-  return { id: localId(p.clientId), clientId: p.clientId, channelId, senderType: 'user', text: p.text, createdAt: p.createdAt, _local: local, _error: error };
+  const m = { id: localId(p.clientId), clientId: p.clientId, channelId, senderType: 'user', text: p.text, createdAt: p.createdAt, _local: local, _error: error };
+  if (p.attachments?.length) m.attachments = p.attachments;
+  return m;
 }
 
 /** A tool call's preview object as " (key: value, …)", at most 60 characters inside; or null. */
@@ -224,6 +229,7 @@ function reduceFrame(s, f, now) {
         status,
         response: changes ? null : f.response ?? r.response,
         feedback: f.feedback ?? r.feedback ?? null,
+        ...(f.modifiedFileIds ? { modifiedFileIds: f.modifiedFileIds } : {}),
         completedAt: r.completedAt ?? now,
       }));
     }
@@ -315,8 +321,11 @@ function reduceAction(s, a) {
       return { ...s, edge: s.hasMore ? '' : s.items.size ? 'start' : '' };
     case 'pending_restored':
       return a.pending.reduce((acc, p) => upsertMessage(acc, localMessage(s.channelId, p, 'queued')), { ...s, pending: a.pending.slice() });
-    case 'send':
-      return upsertMessage({ ...s, pending: [...s.pending, a.pending] }, localMessage(s.channelId, a.pending, 'sending'));
+    case 'send': {
+      // The files that go with it leave the composer in the same step.
+      const uploads = reduceUploads(s.uploads, { type: 'uploads_sent', attachmentIds: a.pending.attachmentIds });
+      return upsertMessage({ ...s, pending: [...s.pending, a.pending], uploads }, localMessage(s.channelId, a.pending, 'sending'));
+    }
     case 'send_state':
       return sendState(s, a);
     case 'discard':
@@ -329,8 +338,11 @@ function reduceAction(s, a) {
       return reset(s);
     case 'tick':
       return tick(s);
-    default:
-      return s;
+    default: {
+      if (!a.type?.startsWith('upload')) return s;
+      const uploads = reduceUploads(s.uploads, a);
+      return uploads === s.uploads ? s : { ...s, uploads };
+    }
   }
 }
 
