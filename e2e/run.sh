@@ -77,7 +77,7 @@ echo "e2e: starting $ASSENT_BIN on $ASSENT_URL (data dir $data_dir)"
 export ASSENT_E2E_WEBHOOKS=1
 ASSENT_ALLOW_PRIVATE_WEBHOOKS=true ASSENT_WEBHOOK_TIMEOUT_MS=2000 \
   ASSENT_WEBHOOK_RETRY_SCHEDULE=0ms,200ms,200ms \
-  "$ASSENT_BIN" serve --addr "127.0.0.1:$port" --data-dir "$data_dir" >"$log" 2>&1 &
+  "$ASSENT_BIN" serve --addr "127.0.0.1:$port" --data-dir "$data_dir" --plugins-dir "$root/examples/plugins" >"$log" 2>&1 &
 server_pid=$!
 
 # Wait (at most 30 s) for GET /health to answer 200.

@@ -18,7 +18,9 @@ names = sorted(t["name"] for t in json.loads(sys.argv[1])["tools"])
 expected = sorted(["list_channels", "create_channel", "ping_status", "send_message",
     "send_review_message", "wait_for_review", "get_messages", "get_message", "delete_message",
     "get_pending_reviews", "get_iteration_chain", "list_plugins",
-    "ask_approval", "ask_selection", "ask_form", "ask_text"])
+    "ask_approval", "ask_selection", "ask_form", "ask_text",
+    # one per example plugin (e2e/run.sh loads examples/plugins)
+    "send_status_badge_message", "send_diagram_message"])
 assert names == expected, names
 print(f"mcp inspector: {len(names)} tools listed")
 PY

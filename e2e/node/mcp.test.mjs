@@ -53,8 +53,8 @@ describe('MCP server', () => {
     assert.deepEqual(names, [
       'ask_approval', 'ask_form', 'ask_selection', 'ask_text',
       'create_channel', 'delete_message', 'get_iteration_chain', 'get_message', 'get_messages',
-      'get_pending_reviews', 'list_channels', 'list_plugins', 'ping_status', 'send_message',
-      'send_review_message', 'wait_for_review',
+      'get_pending_reviews', 'list_channels', 'list_plugins', 'ping_status', 'send_diagram_message',
+      'send_message', 'send_review_message', 'send_status_badge_message', 'wait_for_review',
     ]);
     assert.ok(tools.every((x) => x.inputSchema?.type === 'object' && x.outputSchema?.type === 'object'));
     const listed = await client.callTool({ name: 'list_channels', arguments: {} });
@@ -175,8 +175,19 @@ describe('MCP server: every tool', () => {
     const gone = await client.callTool({ name: 'get_message', arguments: { messageId: id } });
     assert.equal(gone.isError, true);
     assert.equal(gone.structuredContent.code, 'message_not_found');
+    // e2e/run.sh starts the server with the example plugins.
     const plugins = await client.callTool({ name: 'list_plugins', arguments: {} });
-    assert.deepEqual(plugins.structuredContent.plugins, []);
+    assert.deepEqual(plugins.structuredContent.plugins.map((p) => p.name), ['diagram', 'status-badge']);
+    const badge = await client.callTool({
+      name: 'send_status_badge_message',
+      arguments: { text: 'Checkout is slow', pluginData: { status: 'degraded', label: 'Checkout' } },
+    });
+    assert.equal(badge.isError, false, JSON.stringify(badge));
+    const review = await api('GET', `/api/v1/reviews/${badge.structuredContent.messageId}?channel=${tenant.channelId}`, { apiKey: tenant.apiKey, expectStatus: 200 });
+    assert.deepEqual(review.body.review.payload, { status: 'degraded', label: 'Checkout', plugin: 'status-badge' });
+    const refused = await client.callTool({ name: 'send_status_badge_message', arguments: { pluginData: { status: 'fine' } } });
+    assert.equal(refused.isError, true);
+    assert.deepEqual(refused.structuredContent.errors.map((e) => e.path), ['review.payload.label', 'review.payload.status']);
   });
 
   test('the blocking ask tools return the answer in one call', { timeout: TEST_TIMEOUT_MS }, async (t) => {
@@ -221,7 +232,7 @@ describe('assent mcp (stdio)', () => {
     await client.connect(transport);
     t.after(() => client.close());
     const { tools } = await client.listTools();
-    assert.equal(tools.length, 16);
+    assert.equal(tools.length, 18, "Placet's 12, the 4 ask tools, one per example plugin");
     const pending = await client.callTool({ name: 'send_review_message', arguments: { text: 'Over stdio?', ...approval } });
     const id = pending.structuredContent.messageId;
     // (Progress is asserted over HTTP above and in the browser suite; over stdio the final

@@ -8,6 +8,7 @@ pub mod attachment;
 pub mod event;
 pub mod ids;
 pub mod model;
+pub mod plugin;
 pub mod review;
 pub mod secret;
 pub mod thread;

@@ -110,6 +110,8 @@ pub enum ErrorCode {
     ServerBusy,
     /// 404: no attachment with this id among the caller's files.
     AttachmentNotFound,
+    /// 404: no plugin of this name is installed.
+    PluginNotFound,
     /// 400: a multipart upload without its `file` part, or one that is malformed.
     InvalidUpload,
     /// 503: the file storage (directory or S3 bucket) cannot be reached; nothing was stored.
@@ -163,6 +165,7 @@ impl ErrorCode {
         ErrorCode::TooManyAttempts,
         ErrorCode::ServerBusy,
         ErrorCode::AttachmentNotFound,
+        ErrorCode::PluginNotFound,
         ErrorCode::InvalidUpload,
         ErrorCode::StorageUnavailable,
         ErrorCode::TooManySockets,
@@ -211,6 +214,7 @@ impl ErrorCode {
             ErrorCode::TooManyAttempts => "too_many_attempts",
             ErrorCode::ServerBusy => "server_busy",
             ErrorCode::AttachmentNotFound => "attachment_not_found",
+            ErrorCode::PluginNotFound => "plugin_not_found",
             ErrorCode::InvalidUpload => "invalid_upload",
             ErrorCode::StorageUnavailable => "storage_unavailable",
             ErrorCode::TooManySockets => "too_many_sockets",

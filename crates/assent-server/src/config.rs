@@ -82,6 +82,11 @@ pub struct Config {
     #[arg(long, env = "ASSENT_ORPHAN_FILE_HOURS", default_value_t = 24)]
     pub orphan_file_hours: u64,
 
+    /// A directory of plugins (one folder each: `plugin.json` + `render.html`), read at
+    /// start-up besides `<data-dir>/plugins/`. Invalid plugins are skipped with a log line.
+    #[arg(long, env = "ASSENT_PLUGINS_DIR")]
+    pub plugins_dir: Option<PathBuf>,
+
     /// Redis URL for multi-node fan-out. Unset: single node with an in-process bus.
     #[arg(long, env = "ASSENT_REDIS_URL")]
     pub redis_url: Option<String>,
@@ -339,6 +344,7 @@ impl fmt::Debug for Config {
             .field("data_dir", &self.data_dir)
             .field("database_url", &redact_url(&self.database_url()))
             .field("storage_url", &self.storage_url())
+            .field("plugins_dir", &self.plugins_dir)
             .field("max_upload_bytes", &self.max_upload_bytes)
             .field("orphan_file_hours", &self.orphan_file_hours)
             .field("redis_url", &self.redis_url.as_deref().map(redact_url))

@@ -15,6 +15,7 @@ pub mod http;
 pub mod jobs;
 pub mod mcp;
 pub mod metrics;
+pub mod plugins;
 pub mod serve;
 pub mod threads;
 pub mod webhooks;
@@ -145,6 +146,9 @@ async fn open_app(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<(Arc
     blobs.check().await.context("checking the file storage")?;
     let mut settings = app_settings(config);
     settings.files.blobs = blobs;
+    let mut plugin_dirs = vec![config.data_dir.join("plugins")];
+    plugin_dirs.extend(config.plugins_dir.clone());
+    settings.plugins = Arc::new(plugins::Plugins::load(&plugin_dirs));
     let app = App::new(store, clock, Arc::new(Metrics::default()), settings);
     if let Some(password) = app
         .bootstrap_owner(&config.admin_email, config.admin_password.as_deref())
@@ -177,6 +181,7 @@ fn app_settings(config: &Config) -> AppSettings {
             max_upload_bytes: config.max_upload_bytes,
             unsent_ttl_secs: (config.orphan_file_hours * 3600) as i64,
         },
+        plugins: Default::default(),
     }
 }
 

@@ -32,6 +32,8 @@ pub enum AppError {
     NotFound(Missing),
     #[error("Email already in use")]
     EmailInUse,
+    #[error("Plugin \"{0}\" not found")]
+    PluginNotFound(String),
     /// A review's rules refused an answer (already answered, expired, invalid).
     #[error(transparent)]
     Refused(#[from] assent_core::review::Refusal),

@@ -178,6 +178,7 @@ impl App {
         let status = c.message_status("status", input.status);
         let mut metadata = c.opt_object("metadata", input.metadata);
         let has_review = input.review.as_ref().is_some_and(|r| !r.is_null());
+        self.check_plugin_data(&mut c, &mut metadata, input.review.as_ref());
         let review = self.check_review(&mut c, input.review);
         let iteration_of = check_iteration_of(&mut c, input.iteration_of);
         check_webhook_urls(&mut c, &mut metadata, input.webhook_url);

@@ -13,6 +13,7 @@ mod maintenance;
 mod messages;
 #[cfg(test)]
 mod order_tests;
+mod plugins;
 mod reviews;
 pub mod sequencer;
 pub mod streams;
@@ -55,6 +56,8 @@ pub struct AppSettings {
     /// Realtime connections one API key or session may hold open (0: no cap).
     pub max_sockets_per_credential: usize,
     pub files: FileSettings,
+    /// The plugins loaded at start-up.
+    pub plugins: Arc<crate::plugins::Plugins>,
 }
 
 /// What the app remembers about a channel to answer ownership checks without a query.

@@ -67,6 +67,7 @@ fn settings() -> AppSettings {
             max_upload_bytes: 1 << 20,
             unsent_ttl_secs: 3600,
         },
+        plugins: Default::default(),
     }
 }
 

@@ -21,6 +21,8 @@ pub enum BlobError {
     Config(String),
     #[error("blob store: {0}")]
     Store(#[from] object_store::Error),
+    #[error("blob store: {0}")]
+    Io(String),
 }
 
 /// Where attachments' bytes live.
@@ -126,12 +128,16 @@ impl Blobs {
         let upload = self.store.put_multipart(&self.path(key)).await?;
         Ok(BlobWriter {
             inner: WriteMultipart::new_with_chunk_size(upload, self.chunk),
+            local_file: self.local_root.as_ref().map(|r| r.join(key)),
         })
     }
 
     /// Writes a small object in one go.
     pub async fn put(&self, key: &str, bytes: Bytes) -> Result<(), BlobError> {
         self.store.put(&self.path(key), bytes.into()).await?;
+        if let Some(root) = &self.local_root {
+            sync_file(&root.join(key)).await?;
+        }
         Ok(())
     }
 
@@ -160,7 +166,7 @@ impl Blobs {
         if let (Some(root), Some(folder)) = (&self.local_root, folder) {
             match tokio::fs::remove_dir_all(root.join(folder)).await {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                    return Err(BlobError::Config(format!("removing {folder}: {e}")));
+                    return Err(BlobError::Io(format!("removing {folder}: {e}")));
                 }
                 _ => {}
             }
@@ -173,6 +179,29 @@ impl Blobs {
 /// frees what was sent so far.
 pub struct BlobWriter {
     inner: WriteMultipart,
+    /// On a local store, the file to flush to disk once complete.
+    local_file: Option<std::path::PathBuf>,
+}
+
+/// Flushes a complete local file and its folder entry to disk: an upload acknowledged with a
+/// 2xx survives a power cut, like every other acknowledged write.
+async fn sync_file(path: &std::path::Path) -> Result<(), BlobError> {
+    let io = |e: std::io::Error| BlobError::Io(format!("flushing {}: {e}", path.display()));
+    tokio::fs::File::open(path)
+        .await
+        .map_err(io)?
+        .sync_all()
+        .await
+        .map_err(io)?;
+    if let Some(dir) = path.parent() {
+        tokio::fs::File::open(dir)
+            .await
+            .map_err(io)?
+            .sync_all()
+            .await
+            .map_err(io)?;
+    }
+    Ok(())
 }
 
 impl BlobWriter {
@@ -185,6 +214,9 @@ impl BlobWriter {
 
     pub async fn finish(self) -> Result<(), BlobError> {
         self.inner.finish().await?;
+        if let Some(path) = &self.local_file {
+            sync_file(path).await?;
+        }
         Ok(())
     }
 

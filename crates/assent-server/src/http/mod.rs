@@ -7,6 +7,7 @@ mod agents;
 mod extract;
 mod files;
 mod messages;
+mod plugins;
 mod reviews;
 mod routes;
 mod schemas;

@@ -3,7 +3,9 @@
 //! `/api/openapi.json` are both built from it.
 
 use super::webhooks;
-use super::{Route, accounts, agents, files, messages, reviews, schemas, session, streams, system};
+use super::{
+    Route, accounts, agents, files, messages, plugins, reviews, schemas, session, streams, system,
+};
 
 /// `METHOD "path" Auth handler [, body = schema] [, reply = schema]; "summary"`.
 macro_rules! table {
@@ -22,6 +24,13 @@ macro_rules! table {
 
 /// Every API route, once.
 pub fn routes() -> Vec<Route> {
+    let mut all = agent_routes();
+    all.extend(human_routes());
+    all
+}
+
+/// System routes and the agent API (`x-api-key`).
+fn agent_routes() -> Vec<Route> {
     table! {
         GET    "/health"                                  None         system::health; "Readiness: 200 once the server serves requests"
         GET    "/metrics"                                 MetricsToken system::metrics; "Prometheus metrics (needs the metrics token; not served without one)"
@@ -59,7 +68,14 @@ pub fn routes() -> Vec<Route> {
         POST   "/api/v1/files/upload"                     ApiKey  files::upload, body = schemas::upload_form, reply = schemas::upload_record; "Upload a file (multipart: channelId, file) as an agent message; emits message:created"
         GET    "/api/v1/files"                            ApiKey  files::list, reply = schemas::file_page; "A channel's files, newest first (?channel=&limit=&cursor=)"
         GET    "/api/v1/files/{id}/download"              ApiKey  files::download, reply = schemas::file_bytes; "A file's bytes (active types always as a download)"
-        // human API
+        GET    "/api/v1/plugins"                          ApiKey  plugins::list, reply = schemas::plugin_list; "The installed plugins' manifests"
+        GET    "/api/v1/plugins/{name}"                   ApiKey  plugins::get, reply = schemas::plugin_manifest; "One plugin's manifest"
+    }
+}
+
+/// The human API (session) and the plugin frames.
+fn human_routes() -> Vec<Route> {
+    table! {
         POST   "/api/auth/login"                          None    session::login, body = schemas::login, reply = schemas::login_response; "Log in: session cookie + bearer token"
         GET    "/api/auth/me"                             Session session::me, reply = schemas::me; "The current user"
         POST   "/api/auth/logout"                         None    session::logout, reply = schemas::message_text; "Revoke the session and clear the cookie"
@@ -97,5 +113,8 @@ pub fn routes() -> Vec<Route> {
         GET    "/api/files"                               Session files::list, reply = schemas::file_page; "Your files across agents (?agent=&type=&search=&limit=&cursor=)"
         GET    "/api/files/{id}/download"                 Session files::download, reply = schemas::file_bytes; "A file's bytes (?download=1 forces a download)"
         DELETE "/api/files/{id}"                          Session files::delete, reply = schemas::deleted; "Delete a file (and take it off its message)"
+        GET    "/api/plugins"                             Session plugins::list, reply = schemas::plugin_list; "The installed plugins' manifests"
+        GET    "/api/plugins/{name}"                      Session plugins::get, reply = schemas::plugin_manifest; "One plugin's manifest"
+        GET    "/plugins/{name}/frame"                    None    plugins::frame; "A plugin's sandboxed frame (its render.html after the bridge; context in the URL fragment)"
     }
 }

@@ -359,6 +359,18 @@ pub(super) fn media(mut schema: Value, default: &'static str) -> (&'static str, 
     }
 }
 
+pub(super) fn plugin_manifest() -> Value {
+    object(
+        &["name", "displayName", "version"],
+        json!({"name": string(), "displayName": string(), "description": string(), "version": string(),
+               "author": string(), "inputSchema": {"type": "object"}}),
+    )
+}
+
+pub(super) fn plugin_list() -> Value {
+    array(plugin_manifest())
+}
+
 pub(super) fn store_text() -> Value {
     object(
         &["channelId", "content"],

@@ -8,6 +8,7 @@
 //! cancellation) and the protocol types; this module only maps tools onto `App`.
 
 mod ask;
+mod plugins;
 pub mod stdio;
 mod tools;
 
@@ -111,7 +112,7 @@ impl ServerHandler for McpServer {
         _: Option<PaginatedRequestParams>,
         _: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        Ok(ListToolsResult::with_all_items(tools::catalog()))
+        Ok(ListToolsResult::with_all_items(tools::catalog(&self.app)))
     }
 
     async fn call_tool(

@@ -46,12 +46,13 @@ pub(super) fn out(props: Value) -> Value {
 
 const CHANNEL: &str = "Channel (agent) id; defaults to the connection's ?channel= if omitted.";
 
-/// Every tool, with its input and output schema.
-pub(super) fn catalog() -> Vec<Tool> {
+/// Every tool, with its input and output schema (the plugin tools of the plugins loaded).
+pub(super) fn catalog(app: &App) -> Vec<Tool> {
     let mut all = channel_tools();
     all.extend(message_tools());
     all.extend(review_tools());
     all.extend(super::ask::tools());
+    all.extend(super::plugins::tools(app));
     all
 }
 
@@ -98,7 +99,7 @@ fn channel_tools() -> Vec<Tool> {
         ),
         tool(
             "list_plugins",
-            "List the installed review plugins (custom renderers). This server has none installed.",
+            "List the installed plugins (custom renderers of freeform reviews and messages) with their manifests.",
             args(json!({}), &[]),
             out(json!({"plugins": {"type": "array"}})),
         ),
@@ -259,16 +260,19 @@ pub(super) async fn call(
         "delete_message" => delete_message(app, &a).await,
         "get_pending_reviews" => pending_reviews(app, &a).await,
         "get_iteration_chain" => iteration_chain(app, &a).await,
-        "list_plugins" => Ok(answer(json!([]), json!({"plugins": []}))),
+        "list_plugins" => super::plugins::list(app),
         "ask_approval" | "ask_selection" | "ask_form" | "ask_text" => {
             super::ask::call(app, &a, request.name.as_ref(), context).await
         }
-        other => {
-            return Err(ErrorData::invalid_params(
-                format!("unknown tool: {other}"),
-                None,
-            ));
-        }
+        other => match super::plugins::call(app, &a, other).await {
+            Some(outcome) => outcome,
+            None => {
+                return Err(ErrorData::invalid_params(
+                    format!("unknown tool: {other}"),
+                    None,
+                ));
+            }
+        },
     };
     Ok(outcome.unwrap_or_else(refused))
 }

@@ -11,6 +11,7 @@ mod limits;
 mod messages;
 mod order;
 mod placet;
+mod plugins;
 mod reviews;
 mod streams;
 mod system;

@@ -134,7 +134,9 @@ async fn openapi_document_matches_the_routes() {
             let concrete = path.replace("{id}", "some-id");
             let m = Method::from_bytes(method.to_ascii_uppercase().as_bytes()).unwrap();
             let (st, v) = s.call(m, &concrete, &Auth::None, Some(json!({}))).await;
-            assert!(st != 404 && st != 405, "{method} {path} → {st} {v}");
+            // A 404 about the resource (`plugin_not_found` for a made-up name) is fine.
+            let route_missing = st == 405 || (st == 404 && v["code"] == "route_not_found");
+            assert!(!route_missing, "{method} {path} → {st} {v}");
         }
     }
 }

@@ -161,7 +161,7 @@ fn layers_inside_the_server_follow_the_design() {
     // The webhook client (signing, sending, the retry decision, the egress guard) is a
     // library the delivery job uses: it knows no use case and no edge.
     // So is the blob store client behind attachments.
-    for lib in ["webhooks", "files"] {
+    for lib in ["webhooks", "files", "plugins"] {
         let client = offenders(
             &src.join(lib),
             &[
