@@ -1,8 +1,9 @@
 // A small static server for the dashboard's assets, for working on them without rebuilding
 // the Rust binary. It serves crates/assent-server/assets/ (and clients/js/src/ under /client/)
 // the way the server does (files by
-// extension, unknown non-API paths → index.html) and proxies /api, /ws, /socket.io, /health
-// and /metrics (HTTP and WebSocket upgrades) to a running Assent server.
+// extension, unknown non-API paths → index.html) and proxies /api, /ws, /socket.io, /health,
+// /metrics and /plugins (the plugins' frames; HTTP and WebSocket upgrades) to a running Assent
+// server.
 //
 //   ASSENT_UPSTREAM=http://127.0.0.1:8080 PORT=8081 node e2e/browser/devserver.mjs
 //
@@ -37,7 +38,7 @@ export const CSP =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
   "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
-const PROXIED = /^\/(api|ws|socket\.io|health|metrics)(\/|$|\?)/;
+const PROXIED = /^\/(api|ws|socket\.io|health|metrics|plugins)(\/|$|\?)/;
 
 function serveAsset(req, res) {
   const url = new URL(req.url, 'http://x');

@@ -42,6 +42,62 @@ export function setChildren(el, ...children) {
   return append(el, children);
 }
 
+/**
+ * Turns `old` (in the page) into `fresh` (just built, not in the page) while the nodes of
+ * `slots` — pairs [placeholder in fresh, node in old] — stay where they are: a moved iframe
+ * reloads (and a moved field loses its focus). Every placeholder must sit where its node sits
+ * (one parent for all, the same depth, the same tags on the way up, the same order). Returns
+ * false, changing nothing, when they do not.
+ */
+export function graft(old, fresh, slots) {
+  if (!slots.length) return false;
+  const up = (x, root) => {
+    const out = [];
+    for (; x; x = x.parentNode) {
+      out.push(x);
+      if (x === root) return out;
+    }
+    return null;
+  };
+  const sp = slots[0][0].parentNode;
+  const np = slots[0][1].parentNode;
+  if (!slots.every(([s, n]) => s.parentNode === sp && n.parentNode === np)) return false;
+  const a = up(sp, fresh);
+  const b = up(np, old);
+  if (!a || !b || a.length !== b.length || a.some((x, i) => x.tagName !== b[i].tagName)) return false;
+  const order = (parent, nodes) => nodes.map((n) => [...parent.childNodes].indexOf(n));
+  const so = order(sp, slots.map(([s]) => s));
+  const no = order(np, slots.map(([, n]) => n));
+  const sorted = (xs) => xs.every((x, i) => i === 0 || xs[i - 1] < x);
+  if (!sorted(so) || !sorted(no)) return false;
+  for (let i = 0; i < a.length; i++) {
+    const keep = i === 0 ? new Map(slots) : new Map([[a[i - 1], b[i - 1]]]);
+    syncAttributes(b[i], a[i]);
+    mergeChildren(b[i], a[i], keep);
+  }
+  return true;
+}
+
+function syncAttributes(o, f) {
+  for (const { name } of [...o.attributes]) if (!f.hasAttribute(name)) o.removeAttribute(name);
+  for (const { name, value } of [...f.attributes]) {
+    if (name === 'style') o.style.cssText = f.style.cssText; // CSSOM: allowed by the CSP
+    else if (o.getAttribute(name) !== value) o.setAttribute(name, value);
+  }
+}
+
+/** `o`'s children become `f`'s, but each kept node (keep: f's child → o's child) stays in place. */
+function mergeChildren(o, f, keep) {
+  const kept = new Set(keep.values());
+  for (const c of [...o.childNodes]) if (!kept.has(c)) c.remove();
+  let ref = o.firstChild;
+  for (const c of [...f.childNodes]) {
+    const k = keep.get(c);
+    if (k) ref = k.nextSibling;
+    else o.insertBefore(c, ref);
+  }
+}
+
 const SVG = 'http://www.w3.org/2000/svg';
 const PATHS = {
   chat: 'M4 5.5A2.5 2.5 0 0 1 6.5 3h11A2.5 2.5 0 0 1 20 5.5v8a2.5 2.5 0 0 1-2.5 2.5H10l-4.5 4v-4h0A1.5 1.5 0 0 1 4 14.5z',

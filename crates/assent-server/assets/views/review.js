@@ -5,16 +5,21 @@
 // instead of an answer). A re-review (iteration 2 or later of a chain, `iterationOf`) also
 // shows the previous iteration's outcome and feedback and a word diff of the text against it.
 // The review message's attachments show inside the card (views/files/review-files.js), where
-// a pending one can be answered with modified files (`modifiedFileIds`).
+// a pending one can be answered with modified files (`modifiedFileIds`). A freeform review
+// that names an installed plugin (`payload.plugin`) is shown by the plugin's sandboxed frame
+// (views/plugins.js), which answers through the dashboard; "Request changes" and a JSON answer
+// stay available below it.
 
 import { client, describe, report } from '../lib/api.js';
 import { diffStats, wordDiff } from '../lib/diff.js';
 import { busy, h, icon } from '../lib/dom.js';
 import { respondWithFiles } from '../lib/file-api.js';
 import { renderMarkdown } from '../lib/markdown.js';
+import { answerError, pluginOf } from '../lib/plugins.js';
 import { STATUS_LABELS, approvalChoice, effectiveStatus, outcomeText } from '../lib/review-status.js';
 import { ago, countdown, fullDate, parseTime } from '../lib/time.js';
 import { reviewFiles } from './files/review-files.js';
+import { knownPlugins, loadPlugins, missingNote, pluginFrame } from './plugins.js';
 import {
   MAX_COMMENT,
   buildFormResponse,
@@ -361,7 +366,7 @@ function textInputForm(ctx, payload) {
   return [form];
 }
 
-function freeformForm(ctx, payload) {
+function freeformForm(ctx, payload, { note = true } = {}) {
   const err = errorBox();
   const id = uid('json');
   const { schema, plugin, ...rest } = payload ?? {};
@@ -370,7 +375,7 @@ function freeformForm(ctx, payload) {
   const form = h('form', { novalidate: true },
     schema !== undefined ? [h('div.small.muted', 'Expected shape'), h('pre.json', JSON.stringify(schema, null, 2))] : null,
     Object.keys(rest).length ? [h('div.small.muted', 'Details'), h('pre.json', JSON.stringify(rest, null, 2))] : null,
-    plugin ? h('div.small.muted', { style: { marginBottom: '6px' } }, `Plugin “${plugin}” is not available here: answer with JSON.`) : null,
+    plugin && note ? missingNote(plugin, { suffix: ': answer with JSON.' }) : null,
     h('div.field', h('label', { for: id }, 'Your answer (a JSON object)'), area),
     err, ...feedbackToggle(ctx),
     h('div.review-actions', submit, ctx.changesButton),
@@ -388,6 +393,33 @@ function freeformForm(ctx, payload) {
   });
   return [form];
 }
+
+// ---------------------------------------------------------------- plugins
+
+/**
+ * A pending review shown by a plugin: its frame, then "Request changes" and "Answer with JSON
+ * instead" (the freeform form, folded), for when the plugin's own buttons are not enough.
+ */
+function pluginPendingBody(ctx, payload, frameEl, changes) {
+  const saved = ctx.changesButton;
+  ctx.changesButton = null;
+  const json = h('div.plugin-json', { hidden: true, 'data-testid': 'plugin-json' }, freeformForm(ctx, payload, { note: false }));
+  ctx.changesButton = saved;
+  changes.button.classList.add('btn-sm');
+  const toggle = h('button.btn.btn-ghost.btn-sm', {
+    type: 'button',
+    'aria-expanded': 'false',
+    onclick: () => {
+      json.hidden = !json.hidden;
+      toggle.setAttribute('aria-expanded', String(!json.hidden));
+      if (!json.hidden) json.querySelector('textarea')?.focus();
+    },
+  }, 'Answer with JSON instead');
+  ctx.pluginErr = errorBox();
+  return [frameEl, ctx.pluginErr, h('div.review-actions.plugin-actions', changes.button, toggle), changes.panel, json];
+}
+
+const loadingPlugin = () => h('div.plugin-note', { 'data-testid': 'plugin-loading' }, h('span.spinner', { 'aria-hidden': 'true' }), ' Loading plugin…');
 
 // ---------------------------------------------------------------- answered
 
@@ -536,6 +568,7 @@ export function reviewCard(msg, { onAnswered } = {}) {
   let stopTicker = null;
   let renderedKey = '';
   let iterEl = null;
+  let dead = false;
 
   const ctx = {
     idPrefix: `rv-${msg.id}`,
@@ -587,6 +620,43 @@ export function reviewCard(msg, { onAnswered } = {}) {
         }
       });
     },
+    /**
+     * An answer sent by the plugin frame (hp:respond): for this card's message only. Resolves
+     * {ok: true, after} (after: show the answered card) or {ok: false, error} (also shown
+     * under the frame).
+     */
+    async pluginRespond(response) {
+      showError(ctx.pluginErr, '');
+      if (ctx.files?.busy()) {
+        showError(ctx.pluginErr, 'Wait until the modified files are uploaded.');
+        return { ok: false, error: 'Wait until the modified files are uploaded.' };
+      }
+      try {
+        const updated = await respondWithFiles(current.id, response, undefined, ctx.files?.modifiedIds() ?? null);
+        return {
+          ok: true,
+          after: () => {
+            update(updated);
+            onAnswered?.(updated);
+          },
+        };
+      } catch (err) {
+        if (err.status === 401) report(err);
+        const error = answerError(err);
+        showError(ctx.pluginErr, error);
+        if (err.code === 'review_already_responded' || err.code === 'review_expired') {
+          return {
+            ok: false,
+            error,
+            after: () => client.messages.get(current.id).then((fresh) => {
+              update(fresh);
+              onAnswered?.(fresh);
+            }, () => {}),
+          };
+        }
+        return { ok: false, error };
+      }
+    },
     setFieldErrors(errors) {
       for (const [name, f] of ctx.fields ?? []) {
         const m = errors[name];
@@ -630,7 +700,8 @@ export function reviewCard(msg, { onAnswered } = {}) {
     }
     const n = reIteration(current);
     const again = n ? h('span.pill.pill-iteration', { 'data-testid': 'rereview-badge' }, icon('flag', 'icon icon-sm'), `Re-review #${n}`) : null;
-    return h('div.review-head', pill, again, h('span', TYPE_NAMES[review.type] ?? review.type), right);
+    const kind = ctx.pluginLabel ? h('span', { 'data-testid': 'review-plugin' }, ctx.pluginLabel) : h('span', TYPE_NAMES[review.type] ?? review.type);
+    return h('div.review-head', pill, again, kind, right);
   }
 
   function render(force = false) {
@@ -646,14 +717,28 @@ export function reviewCard(msg, { onAnswered } = {}) {
     el.dataset.reviewType = review.type;
     el.dataset.status = status;
     const words = status === 'pending' ? 'waiting for your answer' : STATUS_LABELS[status]?.toLowerCase() ?? status;
-    el.setAttribute('aria-label', `${TYPE_NAMES[review.type] ?? 'Review'} request, ${words}`);
+    // A freeform review may be shown by a plugin: its frame (a new one for every state).
+    ctx.frame?.destroy();
+    ctx.frame = null;
+    ctx.pluginErr = null;
+    const plugin = review.type === 'freeform' ? pluginOf(current) : null;
+    const known = plugin?.inReview ? knownPlugins() : null;
+    const manifest = known?.get(plugin.name) ?? null;
+    if (plugin?.inReview && !known) loadPlugins().then(() => !dead && render(true));
+    ctx.pluginLabel = manifest ? manifest.displayName || manifest.name : null;
+    el.setAttribute('aria-label', `${ctx.pluginLabel ?? TYPE_NAMES[review.type] ?? 'Review'} request, ${words}`);
+    if (manifest) {
+      ctx.frame = pluginFrame(current, plugin, manifest, { status, respond: status === 'pending' ? (r) => ctx.pluginRespond(r) : null });
+    }
     let body;
-    if (status === 'pending') {
+    if (plugin?.inReview && !known) {
+      body = [loadingPlugin()];
+    } else if (status === 'pending') {
       const p = review.payload ?? {};
       const build = { approval: approvalForm, selection: selectionForm, form: formForm, 'text-input': textInputForm }[review.type] ?? freeformForm;
       const changes = requestChangesControl(ctx);
       ctx.changesButton = changes.button;
-      body = [...build(ctx, p), changes.panel];
+      body = ctx.frame ? pluginPendingBody(ctx, p, ctx.frame.el, changes) : [...build(ctx, p), changes.panel];
     } else if (status === 'completed') {
       body = [answerView(review)];
     } else if (status === 'changes_requested') {
@@ -661,6 +746,7 @@ export function reviewCard(msg, { onAnswered } = {}) {
     } else {
       body = [h('p.muted.small', { style: { margin: 0 } }, 'This request expired before anyone answered it. The agent was told.')];
     }
+    if (status !== 'pending' && plugin?.inReview && known) body.unshift(ctx.frame ? ctx.frame.el : missingNote(plugin.name));
     if (!iterEl && reIteration(current)) iterEl = iterationView(current);
     ctx.files = reviewFiles(current, status);
     el.replaceChildren(...[head(review, status), iterEl, ctx.files.el, h('div.review-body', body)].filter(Boolean));
@@ -676,7 +762,10 @@ export function reviewCard(msg, { onAnswered } = {}) {
     el,
     update,
     destroy() {
+      dead = true;
       stopTicker?.();
+      ctx.frame?.destroy();
+      ctx.frame = null;
     },
   };
 }

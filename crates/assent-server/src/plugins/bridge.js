@@ -43,7 +43,9 @@
       return Promise.reject(new Error('Network requests are not available to plugins in Assent'));
     },
     resize: function () {
-      var h = document.documentElement.scrollHeight || document.body.scrollHeight;
+      var body = document.body;
+      var h = body ? Math.ceil(body.getBoundingClientRect().height) : 0;
+      if (!h) h = document.documentElement.scrollHeight;
       send('hp:resize', { height: Math.min(h, 800) });
     },
     toast: function (message, variant) {
@@ -84,5 +86,11 @@
   if (api.theme === 'dark') document.documentElement.classList.add('dark');
   window.Placet = api;
   window.HumanProxy = api;
-  window.addEventListener('load', function () { api.resize(); });
+  window.addEventListener('load', function () {
+    api.resize();
+    // Follow the content as it grows or shrinks (images loading, a plugin's own layout).
+    if (typeof ResizeObserver === 'function' && document.body) {
+      new ResizeObserver(function () { api.resize(); }).observe(document.body);
+    }
+  });
 })();

@@ -1,14 +1,17 @@
 // One timeline entry as DOM: a message bubble (status label, status steps, the text — typed
-// out while streaming —, its attachments, the review card (which shows a review's
-// attachments itself), the meta line with time, stream label and delivery ticks) or a system
-// row (tool call, run, escalation).
+// out while streaming —, a plugin's frame when the message names one in `metadata.plugin`,
+// its attachments, the review card (which shows a review's attachments, and a freeform
+// review's plugin, itself), the meta line with time, stream label and delivery ticks) or a
+// system row (tool call, run, escalation).
 
 import { h, icon } from '../../lib/dom.js';
 import { renderMarkdown } from '../../lib/markdown.js';
+import { pluginOf } from '../../lib/plugins.js';
 import { isResponded } from '../../lib/review-status.js';
 import { clock, fullDate } from '../../lib/time.js';
 import { openDeliveryDetails } from '../deliveries.js';
 import { attachmentsView } from '../files/attachments.js';
+import { messagePlugin } from '../plugins.js';
 import { reviewCard } from '../review.js';
 
 const STATUS_WORDS = { info: 'Info', success: 'Success', warning: 'Warning', error: 'Error' };
@@ -89,11 +92,25 @@ function metaLine(m, { agent, actions }) {
 }
 
 /**
- * A message as an <article>. `rec` keeps the message's review card between renders
- * (`rec.card`); `ctx` = {draft, steps (sorted), agent, actions: {resend, discard,
+ * A node kept between renders (a review card, a plugin frame): while it is in the page, the
+ * new article gets a placeholder and the timeline grafts the new article onto the old one
+ * around it (lib/dom.js graft), so that it never moves (a moved iframe reloads).
+ */
+function kept(rec, node) {
+  if (!node.isConnected) return node;
+  const slot = document.createElement('span');
+  rec.slots.push([slot, node]);
+  return slot;
+}
+
+/**
+ * A message as an <article>. `rec` keeps the message's review card (`rec.card`) and plugin
+ * frame (`rec.plugin`) between renders, and lists in `rec.slots` the placeholders of those
+ * still in the page; `ctx` = {draft, steps (sorted), agent, actions: {resend, discard,
  * retryDelivery, answered}}.
  */
 export function renderMessage(rec, m, ctx) {
+  rec.slots = [];
   const status = STATUS_WORDS[m.status] ? m.status : null;
   const bubble = h('div.bubble', { dataset: status ? { status } : {} });
   if (status) bubble.append(h('div.status-label', { dataset: { status } }, STATUS_WORDS[status]));
@@ -103,6 +120,12 @@ export function renderMessage(rec, m, ctx) {
   }
   const hasText = (m.text ?? '') !== '' || ctx.draft || m.streamState === 'streaming';
   if (hasText) bubble.append(bodyText(m, ctx.draft));
+  const plugin = pluginOf(m);
+  if (plugin && !plugin.inReview) {
+    if (!rec.plugin) rec.plugin = messagePlugin(m, plugin);
+    else rec.plugin.update(m);
+    bubble.append(kept(rec, rec.plugin.el));
+  }
   if (m.attachments?.length && !m.review) {
     bubble.append(attachmentsView(m.attachments));
     if (!hasText && !status) bubble.classList.add('att-only');
@@ -110,10 +133,11 @@ export function renderMessage(rec, m, ctx) {
   if (m.review) {
     if (!rec.card) rec.card = reviewCard(m, { onAnswered: (updated) => ctx.actions.answered(updated) });
     else rec.card.update(m);
-    bubble.append(rec.card.el);
+    bubble.append(kept(rec, rec.card.el));
   }
   const cls = ['msg', m.senderType === 'user' ? 'msg-user' : 'msg-agent'];
   if (m.review) cls.push('msg-review');
+  else if (plugin) cls.push('msg-plugin');
   if (m._local) cls.push('msg-pending');
   return h('article', { class: cls.join(' '), dataset: { id: m.id }, 'data-testid': 'message', 'data-sender': m.senderType }, bubble, metaLine(m, ctx));
 }

@@ -7,7 +7,7 @@
 // (updates leave the scroll alone) or 'history' (a page was merged: nothing scrolls).
 // Returns {agentArrived}: a new agent message became the last entry (to mark the chat read).
 
-import { h, icon, setChildren } from '../../lib/dom.js';
+import { graft, h, icon, setChildren } from '../../lib/dom.js';
 import { stepsOf } from './state.js';
 import { renderMessage, renderSysRow } from './message.js';
 
@@ -53,7 +53,10 @@ export function createTimeline(actions) {
     watchEdge: () => observer.observe(edge),
     destroy() {
       observer.disconnect();
-      for (const rec of view.rendered.values()) rec.card?.destroy();
+      for (const rec of view.rendered.values()) {
+        rec.card?.destroy();
+        rec.plugin?.destroy();
+      }
     },
   };
 }
@@ -83,10 +86,17 @@ const stale = (rec, inputs) => rec.item !== inputs.item || rec.draft !== inputs.
 
 function draw(view, rec, inputs, state, agent) {
   const { item } = inputs;
-  const el = item.kind === 'msg'
+  let el = item.kind === 'msg'
     ? renderMessage(rec, item.msg, { draft: inputs.draft, steps: stepsOf(state, item.msg.streamId), agent, actions: view.actions })
     : renderSysRow(item.row);
-  if (rec.el) rec.el.replaceWith(el);
+  // A review card or plugin frame in the page stays where it is: the old entry takes the new one's content around it.
+  const slots = rec.slots ?? [];
+  rec.slots = null;
+  if (rec.el && slots.length && graft(rec.el, el, slots)) el = rec.el;
+  else {
+    for (const [slot, node] of slots) slot.replaceWith(node);
+    if (rec.el) rec.el.replaceWith(el);
+  }
   Object.assign(rec, inputs, { el });
 }
 
@@ -95,6 +105,7 @@ function renderTimeline(view, state, { mode = 'live', agent = state.agent } = {}
   for (const [id, rec] of view.rendered) {
     if (state.items.has(id)) continue;
     rec.card?.destroy();
+    rec.plugin?.destroy();
     rec.el.remove();
     view.rendered.delete(id);
   }
