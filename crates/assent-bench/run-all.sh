@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 RUNS="${RUNS:-3}"
-SCENARIOS="${SCENARIOS:-ingest-sqlite ingest-pg max-sqlite fanout light idle resume wait webhooks webhooks-fast files sweep}"
+SCENARIOS="${SCENARIOS:-ingest-sqlite ingest-pg max-sqlite fanout light idle resume wait webhooks webhooks-fast files sweep cluster cluster-resume}"
 PG_URL="${PG_URL:-postgres://postgres@127.0.0.1:5432}"
 OUT=docs/bench
 BIN=target/release/assent
@@ -34,11 +34,52 @@ start_server() { # $1 = database url or empty
   echo "server did not start" >&2; cat "$dir/server.log" >&2; exit 1
 }
 stop_server() { kill -TERM "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; }
-trap stop_server EXIT
+trap 'stop_server; [[ ${#node_pids[@]} -gt 0 ]] && stop_cluster' EXIT
 fresh_pg() {
   local name="assent_bench_$1"
   psql -q "$PG_URL/test" -c "DROP DATABASE IF EXISTS $name WITH (FORCE)" -c "CREATE DATABASE $name" >/dev/null
   echo "$PG_URL/$name"
+}
+# Cluster scenarios: N nodes on one fresh PostgreSQL database and a Redis of their own, on
+# ports PORT, PORT+1, …; the agents post to the first, the subscribers listen on the others.
+node_pids=()
+redis_pid=""
+REDIS_PORT=18799
+start_cluster() { # $1 = nodes, $2 = database url
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no > /dev/null &
+  redis_pid=$!
+  sleep 0.3
+  node_pids=()
+  for k in $(seq 0 $(($1 - 1))); do
+    local dir; dir="$(mktemp -d)"
+    local redis=(--redis-url "redis://127.0.0.1:$REDIS_PORT")
+    [[ "$1" == 1 ]] && redis=()
+    env ASSENT_LOG=warn ASSENT_ADMIN_EMAIL=admin@example.com ASSENT_ADMIN_PASSWORD=admin-password-1 ASSENT_MAX_CONNECTIONS_PER_IP=0 ASSENT_MAX_SOCKETS_PER_CREDENTIAL=0 \
+      "$BIN" serve --addr "127.0.0.1:$((PORT + k))" --data-dir "$dir" --database-url "$2" "${redis[@]}" > "$dir/server.log" 2>&1 &
+    node_pids+=($!)
+    for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$((PORT + k))/health" > /dev/null && break; sleep 0.1; done
+  done
+  server_pid="${node_pids[0]}"
+}
+stop_cluster() {
+  for p in "${node_pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  node_pids=()
+  kill -TERM "$redis_pid" 2>/dev/null || true; wait "$redis_pid" 2>/dev/null || true
+}
+other_nodes() { # $1 = nodes: the subscribers' URLs (the first node itself when alone)
+  local urls=() k
+  for k in $(seq 1 $(($1 - 1))); do urls+=("http://127.0.0.1:$((PORT + k))"); done
+  [[ "$1" == 1 ]] && urls=("$URL")
+  (IFS=,; echo "${urls[*]}")
+}
+run_cluster() { # name, nodes, args...
+  local name=$1 nodes=$2; shift 2
+  for i in $(seq 1 "$RUNS"); do
+    start_cluster "$nodes" "$(fresh_pg "c$i")"
+    echo "== $name run $i ($nodes nodes): assent-bench $*" >&2
+    "$BENCH" --url "$URL" --sub-url "$(other_nodes "$nodes")" --server-pid "$server_pid" --json "$OUT/$name-$i.json" "$@" > /dev/null
+    stop_cluster
+  done
 }
 run() { # name, db, args...
   local name=$1 db=$2; shift 2
@@ -64,6 +105,13 @@ for s in $SCENARIOS; do
     webhooks-fast) EXTRA_ENV=("${WEBHOOK_ENV[@]}"); run webhooks-fast sqlite webhooks --events 5000 --fail-5xx 0 --hang 0 --throttle 0; EXTRA_ENV=() ;;
     # One 200 MiB file up and down, three times; the limit raised above the default 100 MiB.
     files) EXTRA_ENV=(ASSENT_MAX_UPLOAD_BYTES=268435456); run files sqlite files --size-mb 200 --rounds 3; EXTRA_ENV=() ;;
+    # The cross-node hop: posts on the first node, subscribers on the others (alone: the same
+    # node, on PostgreSQL without Redis), light load.
+    cluster) for nodes in 1 2 3; do
+        run_cluster "cluster-$nodes" "$nodes" ingest --agents 20 --channels 20 --subscribers 1 --rate 500 --duration 20
+      done ;;
+    # Resume under jitter with every reconnect moving to another node.
+    cluster-resume) run_cluster cluster-resume 3 resume --clients 300 --messages 60 --rate 2 --jitter 5 ;;
     # Latency vs load for the plot (one run per rate, 12 s each).
     sweep)
       for rate in 500 1000 2000 3000 4000 5000 6000; do

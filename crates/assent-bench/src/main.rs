@@ -40,6 +40,11 @@ struct Cli {
     email: String,
     #[arg(long, default_value = "admin-password-1", global = true)]
     password: String,
+    /// Where Socket.IO subscribers connect, comma-separated (cluster runs: other nodes than
+    /// `--url`, where the agents post). Subscribers are spread over them; in `resume` each
+    /// reconnect moves a client to the next one. Default: `--url`.
+    #[arg(long, value_delimiter = ',', global = true)]
+    sub_url: Vec<String>,
     /// PID of the server process, for CPU and RSS figures.
     #[arg(long, global = true)]
     server_pid: Option<u32>,
@@ -380,7 +385,12 @@ async fn ingest(
     let mut subs = Vec::new();
     for (ci, ch) in chans.iter().enumerate() {
         for k in 0..subscribers {
-            let mut c = sio(&s.api.base, &s.key, ci * subscribers + k).await?;
+            let mut c = sio(
+                &sub_url(cli, &s, ci * subscribers + k),
+                &s.key,
+                ci * subscribers + k,
+            )
+            .await?;
             let ack = c
                 .emit_with_ack(
                     assent_proto::events::SUBSCRIBE,
@@ -498,6 +508,14 @@ async fn ingest(
     }))
 }
 
+/// The Socket.IO base URL of subscriber `i`: one of `--sub-url` in turn, else `--url`.
+fn sub_url(cli: &Cli, s: &Setup, i: usize) -> String {
+    match cli.sub_url.len() {
+        0 => s.api.base.clone(),
+        n => cli.sub_url[i % n].trim_end_matches('/').to_owned(),
+    }
+}
+
 async fn idle(cli: &Cli, connections: usize, hold: u64) -> Result<Value> {
     let s = setup(cli).await?;
     let ch = channel(&s, "idle").await?;
@@ -570,8 +588,10 @@ async fn resume(
     let reconnects = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
     for i in 0..clients {
-        let (base, key, ch, seqs, replay_lat, done, reconnects) = (
-            s.api.base.clone(),
+        let urls: Vec<String> = (0..cli.sub_url.len().max(1))
+            .map(|r| sub_url(cli, &s, i + r))
+            .collect();
+        let (key, ch, seqs, replay_lat, done, reconnects) = (
             s.key.clone(),
             ch.clone(),
             seqs.clone(),
@@ -584,12 +604,14 @@ async fn resume(
             let mut got: Vec<i64> = Vec::new();
             // Deterministic per-client jitter so that runs are comparable.
             let mut x = (i as u64 + 1) * 2_654_435_761;
-            loop {
+            for attempt in 0usize.. {
+                // With several nodes, every reconnect goes to the next one.
+                let base = &urls[attempt % urls.len()];
                 x ^= x << 13;
                 x ^= x >> 7;
                 x ^= x << 17;
                 let life = Duration::from_secs_f64(jitter * (0.5 + (x % 1000) as f64 / 1000.0));
-                let mut c = match sio(&base, &key, i).await {
+                let mut c = match sio(base, &key, i).await {
                     Ok(c) => c,
                     Err(_) => {
                         tokio::time::sleep(Duration::from_millis(200)).await;

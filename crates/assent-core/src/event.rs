@@ -200,7 +200,7 @@ impl DomainEvent {
 }
 
 /// An event as it sits in the log: its channel, its position and when it happened.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LoggedEvent {
     pub channel_id: ChannelId,
     pub seq: i64,

@@ -120,6 +120,9 @@ pub enum ErrorCode {
     TooManySockets,
     /// 503 `shutting_down`: the server is shutting down.
     ShuttingDown,
+    /// 503 `database_unavailable`: the database cannot be reached (or a write lost a race with
+    /// another node's); nothing was written. Retry, with the same `clientId` for a message.
+    DatabaseUnavailable,
     /// 500 `internal`: an unexpected failure (logged; the body is opaque).
     Internal,
 }
@@ -170,6 +173,7 @@ impl ErrorCode {
         ErrorCode::StorageUnavailable,
         ErrorCode::TooManySockets,
         ErrorCode::ShuttingDown,
+        ErrorCode::DatabaseUnavailable,
         ErrorCode::Internal,
     ];
 
@@ -219,6 +223,7 @@ impl ErrorCode {
             ErrorCode::StorageUnavailable => "storage_unavailable",
             ErrorCode::TooManySockets => "too_many_sockets",
             ErrorCode::ShuttingDown => "shutting_down",
+            ErrorCode::DatabaseUnavailable => "database_unavailable",
             ErrorCode::Internal => "internal",
         }
     }

@@ -87,9 +87,16 @@ pub struct Config {
     #[arg(long, env = "ASSENT_PLUGINS_DIR")]
     pub plugins_dir: Option<PathBuf>,
 
-    /// Redis URL for multi-node fan-out. Unset: single node with an in-process bus.
+    /// Redis URL for cluster mode: several nodes on one PostgreSQL database act as one
+    /// gateway, Redis carrying events between them (`redis://host:6379`). Needs a PostgreSQL
+    /// `--database-url`. Unset: a single node.
     #[arg(long, env = "ASSENT_REDIS_URL")]
     pub redis_url: Option<String>,
+
+    /// Namespace of the cluster's Redis channel, so that clusters sharing one Redis never
+    /// hear each other. Unset: `assent:<database name>`.
+    #[arg(long, env = "ASSENT_REDIS_PREFIX")]
+    pub redis_prefix: Option<String>,
 
     /// Email of the first owner account, used only when no user exists yet.
     #[arg(long, env = "ASSENT_ADMIN_EMAIL", default_value = "admin@assent.local")]
@@ -253,8 +260,13 @@ impl Config {
         {
             return Err("--database-url must start with sqlite:// or postgres://".into());
         }
-        if self.redis_url.is_some() {
-            return Err("--redis-url (multi-node fan-out) is not available in this version; run a single node".into());
+        if self.redis_url.is_some() && url.starts_with("sqlite:") {
+            return Err("--redis-url (cluster mode) needs a PostgreSQL --database-url: nodes share the database, and SQLite is one process's file".into());
+        }
+        if let Some(r) = &self.redis_url
+            && !(r.starts_with("redis://") || r.starts_with("rediss://"))
+        {
+            return Err("--redis-url must start with redis:// or rediss://".into());
         }
         if self.event_retention < 100 {
             return Err("--event-retention must be at least 100".into());
@@ -348,6 +360,7 @@ impl fmt::Debug for Config {
             .field("max_upload_bytes", &self.max_upload_bytes)
             .field("orphan_file_hours", &self.orphan_file_hours)
             .field("redis_url", &self.redis_url.as_deref().map(redact_url))
+            .field("redis_prefix", &self.redis_prefix)
             .field("admin_email", &self.admin_email)
             .field(
                 "admin_password",

@@ -88,6 +88,8 @@ impl ApiError {
             _ if status.is_server_error() => {
                 if code == ErrorCode::StorageUnavailable {
                     ("File storage is unavailable; try again".to_owned(), None)
+                } else if code == ErrorCode::DatabaseUnavailable {
+                    ("The database is unavailable; try again".to_owned(), None)
                 } else if status == StatusCode::SERVICE_UNAVAILABLE {
                     ("Server is shutting down".to_owned(), None)
                 } else {
@@ -151,6 +153,9 @@ fn app_code(e: &AppError) -> (StatusCode, ErrorCode) {
         AppError::Storage(_) => (S::SERVICE_UNAVAILABLE, C::StorageUnavailable),
         AppError::TooManySockets(_) => (S::TOO_MANY_REQUESTS, C::TooManySockets),
         AppError::Store(StoreError::Closed) => (S::SERVICE_UNAVAILABLE, C::ShuttingDown),
+        AppError::Store(e) if e.is_unavailable() => {
+            (S::SERVICE_UNAVAILABLE, C::DatabaseUnavailable)
+        }
         AppError::Store(_) | AppError::Internal(_) => (S::INTERNAL_SERVER_ERROR, C::Internal),
     }
 }
@@ -297,6 +302,7 @@ mod tests {
             A::Storage("connection refused".into()),
             A::TooManySockets(1000),
             A::Store(StoreError::Closed),
+            A::Store(StoreError::CommitFailed("connection reset".into())),
             A::Store(StoreError::Corrupt("row 7".into())),
             A::Internal("db password is hunter2".into()),
         ];

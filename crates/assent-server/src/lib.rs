@@ -53,8 +53,10 @@ pub async fn run_with(
 ) -> anyhow::Result<()> {
     config.validate().map_err(|e| anyhow::anyhow!(e))?;
     let (app, bus) = open_app(&config, clock).await?;
-    let fanout = tokio::spawn(app::fanout::run(app.clone(), bus));
     let jobs_cancel = CancellationToken::new();
+    let cluster_cancel = CancellationToken::new();
+    let (bus, cluster) = cluster_bus(&config, &app, bus, &cluster_cancel)?;
+    let fanout = tokio::spawn(app::fanout::run(app.clone(), bus));
     let mut jobs = jobs::spawn_all(app.clone(), jobs_cancel.clone());
     let worker = jobs::webhooks::Worker::new(app.clone(), webhook_settings(&config))?;
     jobs.push(tokio::spawn(worker.run(jobs_cancel.clone())));
@@ -111,17 +113,70 @@ pub async fn run_with(
     for j in jobs {
         let _ = j.await;
     }
-    if let Err(e) = app.flush_drafts().await {
-        tracing::warn!(error = %e, "could not persist streamed draft text at shutdown");
-    }
-    app.store().close().await;
-    let _ = fanout.await;
+    stop_writing(&app, cluster_cancel, cluster, fanout).await;
     tracing::info!("shutdown complete");
     Ok(())
 }
 
+/// The end of a shutdown, once the jobs stopped: persists streamed text, closes the store,
+/// leaves the cluster, and lets the fan-out deliver what committed.
+async fn stop_writing(
+    app: &Arc<App>,
+    cluster_cancel: CancellationToken,
+    cluster: Vec<tokio::task::JoinHandle<()>>,
+    fanout: tokio::task::JoinHandle<()>,
+) {
+    if let Err(e) = app.flush_drafts().await {
+        tracing::warn!(error = %e, "could not persist streamed draft text at shutdown");
+    }
+    app.store().close().await;
+    // The cluster's receiver feeds the fan-out too: it stops before the fan-out can end.
+    cluster_cancel.cancel();
+    for t in cluster {
+        let _ = t.await;
+    }
+    app.leave_cluster();
+    let _ = fanout.await;
+}
+
 /// Committed events, in commit order per writer, for the fan-out.
 type Bus = tokio::sync::mpsc::UnboundedReceiver<assent_store::CommittedEvent>;
+
+/// In cluster mode, the fan-out's input is this node's commits (each also published on
+/// Redis) merged with the other nodes' (received from Redis or read back from the log).
+/// On a single node it is the store's bus itself.
+fn cluster_bus(
+    config: &Config,
+    app: &Arc<App>,
+    mut local: Bus,
+    cancel: &CancellationToken,
+) -> anyhow::Result<(Bus, Vec<tokio::task::JoinHandle<()>>)> {
+    let Some(url) = &config.redis_url else {
+        return Ok((local, Vec::new()));
+    };
+    let (tx, merged) = tokio::sync::mpsc::unbounded_channel();
+    let settings = app::cluster::ClusterSettings {
+        redis_url: url.clone(),
+        prefix: config
+            .redis_prefix
+            .clone()
+            .unwrap_or_else(|| app::cluster::default_prefix(&config.database_url())),
+    };
+    tracing::info!(prefix = %settings.prefix, "cluster mode: events cross nodes through Redis");
+    let mut tasks = app
+        .join_cluster(settings, tx.clone(), cancel.clone())
+        .map_err(|e| anyhow::anyhow!("joining the cluster: {e}"))?;
+    let a = app.clone();
+    tasks.push(tokio::spawn(async move {
+        while let Some(ev) = local.recv().await {
+            a.publish_event(&ev);
+            if tx.send(ev).is_err() {
+                break;
+            }
+        }
+    }));
+    Ok((merged, tasks))
+}
 
 /// Opens the store (migrations, writers, the outbox renderer) and builds the `App`, creating
 /// the first owner on a fresh database.

@@ -29,6 +29,14 @@ pub struct Metrics {
     pub events_reordered: AtomicU64,
     /// Holes in a channel's arrivals filled by reading the log.
     pub event_gaps_filled: AtomicU64,
+    /// Cluster mode: 1 while this node's Redis subscription is up.
+    pub cluster_connected: AtomicI64,
+    /// Cluster mode: messages this node published on / received from Redis.
+    pub cluster_published: AtomicU64,
+    pub cluster_received: AtomicU64,
+    /// Cluster mode: events another node committed that this node read from the log because
+    /// Redis did not bring them (lost while Redis was down or a connection dropped).
+    pub cluster_events_recovered: AtomicU64,
     pub webhooks_delivered: AtomicU64,
     pub webhooks_failed: AtomicU64,
     pub webhook_attempts_failed: AtomicU64,
@@ -91,6 +99,30 @@ const SERIES: &[(&str, &str, &str, Read)] = &[
         "counter",
         "Committed events that reached the fan-out early (held for order) or twice (dropped).",
         |m| m.events_reordered.load(Ordering::Relaxed) as i128,
+    ),
+    (
+        "assent_cluster_redis_connected",
+        "gauge",
+        "Cluster mode: 1 while this node's Redis subscription is up, 0 otherwise.",
+        |m| m.cluster_connected.load(Ordering::Relaxed) as i128,
+    ),
+    (
+        "assent_cluster_published_total",
+        "counter",
+        "Cluster mode: messages (events, ephemeral events, revocations) published on Redis.",
+        |m| m.cluster_published.load(Ordering::Relaxed) as i128,
+    ),
+    (
+        "assent_cluster_received_total",
+        "counter",
+        "Cluster mode: messages of other nodes received from Redis.",
+        |m| m.cluster_received.load(Ordering::Relaxed) as i128,
+    ),
+    (
+        "assent_cluster_events_recovered_total",
+        "counter",
+        "Cluster mode: other nodes' events read from the log because Redis did not bring them.",
+        |m| m.cluster_events_recovered.load(Ordering::Relaxed) as i128,
     ),
     (
         "assent_event_gaps_filled_total",

@@ -65,10 +65,13 @@ pub struct PingOutcome {
     pub changed: bool,
 }
 
+/// An agent inside a writer job, locked on PostgreSQL: its updates, pings and the offline
+/// sweep decide from what they read, and other nodes' writers may hold the same row.
 async fn load_agent(conn: &mut AnyConnection, id: &ChannelId) -> Result<Agent, StoreError> {
     let row = sqlx::query(&format!(
-        "SELECT {} FROM channels WHERE id = $1",
-        rows::AGENT_COLS
+        "SELECT {} FROM channels WHERE id = $1{}",
+        rows::AGENT_COLS,
+        rows::for_update(conn)
     ))
     .bind(id.as_str())
     .fetch_optional(&mut *conn)
@@ -173,6 +176,50 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(rows::agent).collect()
+    }
+
+    /// The log heads (`head_seq`) and owners of the channels named, and of every channel of
+    /// the users named (cluster mode compares them with what this node has fanned out).
+    pub async fn channel_heads(
+        &self,
+        channels: &[ChannelId],
+        owners: &[UserId],
+    ) -> Result<Vec<(ChannelId, i64, UserId)>, StoreError> {
+        let mut out = Vec::new();
+        for (ids, column) in [
+            (
+                channels.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
+                "id",
+            ),
+            (
+                owners.iter().map(|u| u.as_str()).collect::<Vec<_>>(),
+                "owner_id",
+            ),
+        ] {
+            for chunk in ids.chunks(500) {
+                let marks = (1..=chunk.len())
+                    .map(|i| format!("${i}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let sql = format!(
+                    "SELECT id, head_seq, owner_id FROM channels WHERE {column} IN ({marks})"
+                );
+                let mut q = sqlx::query(&sql);
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                for r in q.fetch_all(&self.pool).await? {
+                    out.push((
+                        ChannelId::from_trusted(rows::s(&r, "id")?),
+                        rows::i(&r, "head_seq")?,
+                        UserId::from_trusted(rows::s(&r, "owner_id")?),
+                    ));
+                }
+            }
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out.dedup_by(|a, b| a.0 == b.0);
+        Ok(out)
     }
 
     /// The owner's agents with last message (its text, or `📎 <first file's name>`), its time

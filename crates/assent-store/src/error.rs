@@ -56,6 +56,29 @@ impl StoreError {
         )
     }
 
+    /// True when the database could not be reached or dropped the connection, or a
+    /// transaction lost a lock race (deadlock, serialization) with another node's: nothing
+    /// was written and the same request may simply be retried.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::CommitFailed(_) => true,
+            StoreError::Database(e) => match e {
+                sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::WorkerCrashed => true,
+                sqlx::Error::Database(db) => db.code().is_some_and(|c| {
+                    // 08: connection exceptions; 57P0x: the server shut down or is starting;
+                    // 40001/40P01: serialization failure, deadlock.
+                    c.starts_with("08") || c.starts_with("57P0") || c == "40001" || c == "40P01"
+                }),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
     /// True for unique-constraint violations (an insert lost a race with an equal one).
     pub fn is_unique_violation(&self) -> bool {
         match self {

@@ -30,6 +30,7 @@ pub use events::{CommittedEvent, EventPage};
 pub use messages::{MessageQuery, NewMessage, Page};
 pub use outbox::{OutboxSettings, RenderWebhook};
 pub use reviews::{RespondOutcome, ReviewFilter};
+pub use streams::AppendedDelta;
 pub use users::{NewUser, UserWithHash};
 pub use webhooks::{
     AgentEndpoint, AttemptOutcome, AttemptRecord, ClaimedDelivery, WebhookAttempt, WebhookDelivery,
@@ -141,7 +142,8 @@ impl Store {
         let connect_opts = AnyConnectOptions::from_str(&url)?.disable_statement_logging();
         let pool = AnyPoolOptions::new()
             .max_connections(opts.read_pool_size.max(1))
-            .acquire_timeout(Duration::from_secs(10))
+            // Also how long a read waits for an unreachable database before answering 503.
+            .acquire_timeout(Duration::from_secs(5))
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {

@@ -357,8 +357,9 @@ pub(crate) async fn load(
     id: &MessageId,
 ) -> Result<Option<Message>, StoreError> {
     let row = sqlx::query(&format!(
-        "SELECT {} FROM messages WHERE id = $1 AND channel_id = $2",
-        rows::MESSAGE_COLS
+        "SELECT {} FROM messages WHERE id = $1 AND channel_id = $2{}",
+        rows::MESSAGE_COLS,
+        rows::for_update(conn)
     ))
     .bind(id.as_str())
     .bind(channel.as_str())

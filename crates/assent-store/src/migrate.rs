@@ -9,6 +9,10 @@ const SQLITE: &[(i64, &str)] = &[
     (2, include_str!("../migrations/sqlite/0002_streams.sql")),
     (3, include_str!("../migrations/sqlite/0003_webhooks.sql")),
     (4, include_str!("../migrations/sqlite/0004_attachments.sql")),
+    (
+        5,
+        include_str!("../migrations/sqlite/0005_stream_deltas.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -17,6 +21,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (
         4,
         include_str!("../migrations/postgres/0004_attachments.sql"),
+    ),
+    (
+        5,
+        include_str!("../migrations/postgres/0005_stream_deltas.sql"),
     ),
 ];
 

@@ -42,6 +42,16 @@ pub(crate) fn review_text(v: &Option<assent_core::review::Review>) -> Option<Str
     v.as_ref().map(|r| r.to_json().to_string())
 }
 
+/// ` FOR UPDATE` on PostgreSQL: a job that reads a row to decide a write locks it, so that
+/// the writers of several nodes decide one after the other (SQLite has one writer).
+pub(crate) fn for_update(conn: &sqlx::AnyConnection) -> &'static str {
+    if conn.backend_name() == "PostgreSQL" {
+        " FOR UPDATE"
+    } else {
+        ""
+    }
+}
+
 pub(crate) const USER_COLS: &str =
     "id, email, display_name, role, must_change_password, created_at";
 

@@ -16,14 +16,26 @@ pub(crate) async fn draft(
     stream_id: &str,
 ) -> Result<Option<Message>, StoreError> {
     let row = sqlx::query(&format!(
-        "SELECT {} FROM messages WHERE channel_id = $1 AND stream_id = $2",
-        rows::MESSAGE_COLS
+        "SELECT {} FROM messages WHERE channel_id = $1 AND stream_id = $2{}",
+        rows::MESSAGE_COLS,
+        rows::for_update(conn)
     ))
     .bind(channel.as_str())
     .bind(stream_id)
     .fetch_optional(&mut *conn)
     .await?;
     crate::attachments::message(conn, row).await
+}
+
+/// A delta appended by [`Store::append_draft_delta`].
+#[derive(Clone, Debug)]
+pub struct AppendedDelta {
+    pub message_id: assent_core::MessageId,
+    /// Ordinal of the delta within the stream, across nodes.
+    pub n: u64,
+    pub started_at: Millis,
+    /// The event the draft was last logged by: subscribers must have it before the delta.
+    pub created_seq: i64,
 }
 
 /// Applies text and/or a new state to a draft and logs `message:updated`.
@@ -105,6 +117,70 @@ impl Store {
                         return Err(Rejection::StreamFinished.into());
                     }
                     update_draft(conn, events, m, text, state, agent_name, now).await
+                })
+            })
+            .await
+    }
+
+    /// Appends a delta to a streaming draft in its row (cluster mode, where any node may take
+    /// the next delta: the row lock orders them, so the text is the deltas in the order they
+    /// were accepted). Logs `message:updated` when the text's length passes a power of two,
+    /// so that a client resuming mid-stream is never more than half behind, and the log holds
+    /// about twice the final text per draft. `NotFound` without a draft, `Rejected` when it
+    /// finished; `Ok(None)` when the text would pass `max_bytes`.
+    pub async fn append_draft_delta(
+        &self,
+        channel: &ChannelId,
+        stream_id: &str,
+        delta: String,
+        max_bytes: usize,
+        agent_name: Option<String>,
+        now: Millis,
+    ) -> Result<Option<AppendedDelta>, StoreError> {
+        let (channel, stream_id) = (channel.clone(), stream_id.to_owned());
+        let key = channel.to_string();
+        self.writer
+            .run(&key, move |conn, events| {
+                Box::pin(async move {
+                    let mut m = draft(conn, &channel, &stream_id)
+                        .await?
+                        .ok_or(StoreError::NotFound)?;
+                    if m.stream_state != Some(StreamState::Streaming) {
+                        return Err(Rejection::StreamFinished.into());
+                    }
+                    let mut text = m.text.take().unwrap_or_default();
+                    if text.len() + delta.len() > max_bytes {
+                        return Ok(None);
+                    }
+                    let before = text.len();
+                    text.push_str(&delta);
+                    let n: i64 = sqlx::query_scalar(
+                        "UPDATE messages SET text = $2, updated_at = $3, stream_deltas = stream_deltas + 1 \
+                         WHERE id = $1 RETURNING stream_deltas",
+                    )
+                    .bind(m.id.as_str())
+                    .bind(&text)
+                    .bind(now.0)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                    let created_seq = m.seq;
+                    let (message_id, started_at) = (m.id.clone(), m.created_at);
+                    let logged = text.len() >= 2 && before.max(1).ilog2() < text.len().ilog2();
+                    if logged {
+                        m.text = Some(text);
+                        m.updated_at = now;
+                        let ev = DomainEvent::MessageUpdated {
+                            message: Box::new(m),
+                            agent_name,
+                        };
+                        events::append(conn, events, &channel, ev, now).await?;
+                    }
+                    Ok(Some(AppendedDelta {
+                        message_id,
+                        n: n as u64,
+                        started_at,
+                        created_seq,
+                    }))
                 })
             })
             .await

@@ -262,6 +262,8 @@ impl App {
         match self.store.update_agent(id, patch).await {
             Ok(a) => {
                 self.remember(&a);
+                // Other nodes read the agent again (its name goes into events).
+                self.revoke_elsewhere(super::cluster::Revocation::Channel { id: a.id.clone() });
                 Ok(a)
             }
             Err(StoreError::NotFound) => Err(AppError::NotYourAgent),
@@ -350,10 +352,7 @@ impl App {
         let (id, _) = self.owned_channel(user, id).await?;
         self.store.delete_agent(&id).await?;
         self.files_doomed();
-        self.channels
-            .lock()
-            .expect("cache lock poisoned")
-            .remove(&id);
+        self.revoke(super::cluster::Revocation::Channel { id: id.clone() });
         tracing::info!(agent_id = %id, "agent deleted");
         Ok(())
     }

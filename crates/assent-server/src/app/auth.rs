@@ -1,5 +1,6 @@
 //! Humans, sessions, tickets and API keys.
 
+use super::cluster::Revocation;
 use super::{App, AppError, CachedKey, Missing};
 use assent_core::model::{ApiKey, Principal, PrincipalKind, Role, User};
 use assent_core::secret::{self, sha256_hex};
@@ -24,14 +25,6 @@ pub const MAX_SESSIONS_PER_USER: i64 = 50;
 /// API keys per user.
 pub const MAX_API_KEYS_PER_USER: usize = 100;
 const TICKET_PREFIX: &str = "wt_";
-
-fn is_key(p: &Principal, id: &str) -> bool {
-    matches!(&p.kind, PrincipalKind::ApiKey { key_id } if key_id == id)
-}
-
-fn is_session(p: &Principal, id: &str) -> bool {
-    matches!(&p.kind, PrincipalKind::Session { session_id } if session_id == id)
-}
 
 /// A fresh login: the user, the raw token (shown once) and when it expires.
 pub struct SessionGrant {
@@ -93,8 +86,8 @@ impl App {
                 MAX_SESSIONS_PER_USER,
             )
             .await?;
-        for old in &evicted {
-            self.hub.close_where(|p| is_session(p, old));
+        for old in evicted {
+            self.revoke(Revocation::Session { id: old });
         }
         Ok(SessionGrant {
             user,
@@ -161,7 +154,9 @@ impl App {
 
     pub async fn logout(&self, session_id: &str) -> Result<(), AppError> {
         self.store.revoke_session(session_id).await?;
-        self.hub.close_where(|p| is_session(p, session_id));
+        self.revoke(Revocation::Session {
+            id: session_id.to_owned(),
+        });
         Ok(())
     }
 
@@ -213,9 +208,9 @@ impl App {
         self.store
             .set_password(&user.id, hash, Some(session_id.to_owned()))
             .await?;
-        self.hub.close_where(|p| {
-            p.user_id == user.id
-                && matches!(&p.kind, PrincipalKind::Session { session_id: s } if s != session_id)
+        self.revoke(Revocation::OtherSessions {
+            user: user.id.clone(),
+            keep: session_id.to_owned(),
         });
         tracing::info!(user_id = %user.id, "password changed; other sessions revoked");
         Ok(())
@@ -232,7 +227,7 @@ impl App {
         let cached = {
             let keys = self.keys.lock().expect("cache lock poisoned");
             keys.get(&hash)
-                .filter(|k| k.fetched.elapsed() < KEY_CACHE_TTL)
+                .filter(|k| k.fetched.elapsed() < self.key_cache_ttl())
                 .map(|k| (k.key_id.clone(), k.user_id.clone()))
         };
         let (key_id, user_id) = match cached {
@@ -281,7 +276,17 @@ impl App {
         }
     }
 
-    fn forget_key(&self, key_id: &str) {
+    /// How long a resolved key is trusted without the database. In cluster mode another
+    /// node may revoke it: Redis says so at once, and this bounds it when Redis is down.
+    fn key_cache_ttl(&self) -> Duration {
+        if self.in_cluster() {
+            Duration::from_secs(1)
+        } else {
+            KEY_CACHE_TTL
+        }
+    }
+
+    pub(super) fn forget_key(&self, key_id: &str) {
         self.keys
             .lock()
             .expect("cache lock poisoned")
@@ -329,8 +334,7 @@ impl App {
         if !self.store.delete_api_key(user, id).await? {
             return Err(AppError::NotFound(Missing::ApiKey));
         }
-        self.forget_key(id);
-        self.hub.close_where(|p| is_key(p, id));
+        self.revoke(Revocation::ApiKey { id: id.to_owned() });
         tracing::info!(user_id = %user, key_id = %id, "API key deleted");
         Ok(())
     }
@@ -350,8 +354,7 @@ impl App {
             Err(StoreError::NotFound) => return Err(AppError::NotFound(Missing::ApiKey)),
             Err(e) => return Err(e.into()),
         };
-        self.forget_key(id);
-        self.hub.close_where(|p| is_key(p, id));
+        self.revoke(Revocation::ApiKey { id: id.to_owned() });
         tracing::info!(user_id = %user, key_id = %id, "API key rotated");
         Ok((key, raw))
     }

@@ -4,6 +4,7 @@
 
 mod agents;
 mod auth;
+pub mod cluster;
 mod error;
 pub mod fanout;
 mod files;
@@ -93,6 +94,8 @@ pub struct App {
     /// Cancelled when the server shuts down (raw sockets close with 1001).
     closing: tokio_util::sync::CancellationToken,
     pub(crate) throttle: Mutex<throttle::LoginThrottle>,
+    /// Set once in cluster mode.
+    cluster: std::sync::OnceLock<cluster::Link>,
     pub(crate) hashing: Hashing,
 }
 
@@ -121,6 +124,7 @@ impl App {
             drafts: Mutex::new(HashMap::new()),
             closing: tokio_util::sync::CancellationToken::new(),
             throttle: Mutex::default(),
+            cluster: std::sync::OnceLock::new(),
             hashing,
         })
     }

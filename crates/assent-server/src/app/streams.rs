@@ -2,7 +2,8 @@
 //! send deltas (REST or Socket.IO `message:delta`) and/or full-text PATCHes, and finally
 //! complete or abort it. Deltas are appended to an in-memory buffer, fanned out at once as
 //! ephemeral events (`message:delta`, thread `text_delta`), and persisted coalesced by the
-//! flush job; completion persists the exact final text.
+//! flush job; completion persists the exact final text. In cluster mode any node may take
+//! the next delta, so each is appended to the draft's row instead (see `cluster_delta`).
 
 use super::hub::Ephemeral;
 use super::{App, AppError};
@@ -77,6 +78,10 @@ impl App {
     /// whose creation went out long ago).
     fn remember_draft_at(&self, m: &Message, created_seq: i64) {
         let Some(sid) = &m.stream_id else { return };
+        if self.in_cluster() {
+            // The text lives in the draft's row, where every node appends (cluster_delta).
+            return;
+        }
         if m.stream_state != Some(StreamState::Streaming) {
             self.drafts
                 .lock()
@@ -116,8 +121,13 @@ impl App {
             c.fail("delta", "is required");
         }
         c.finish()?;
-        let (channel, _) = self.owned_channel(&who.user_id, channel.as_str()).await?;
+        let (channel, info) = self.owned_channel(&who.user_id, channel.as_str()).await?;
         let (stream_id, delta) = (stream_id.expect("checked"), delta.expect("checked"));
+        if self.in_cluster() {
+            return self
+                .cluster_delta(channel, stream_id, delta, end, info.name)
+                .await;
+        }
         let key = (channel.clone(), stream_id.clone());
         let known = self
             .drafts
@@ -157,6 +167,46 @@ impl App {
                 end,
             }
         };
+        self.publish_ephemeral(&ev);
+        self.hub.dispatch_ephemeral(Arc::new(ev)).await;
+        Ok(())
+    }
+
+    /// A delta in cluster mode: appended to the draft's row (whichever node created it), then
+    /// handed to Redis before this returns, so that the stream's next delta, wherever it is
+    /// sent, is published after it.
+    async fn cluster_delta(
+        &self,
+        channel: ChannelId,
+        stream_id: String,
+        delta: String,
+        end: bool,
+        agent_name: String,
+    ) -> Result<(), AppError> {
+        let appended = self
+            .store
+            .append_draft_delta(
+                &channel,
+                &stream_id,
+                delta.clone(),
+                MAX_TEXT_CHARS * 4,
+                Some(agent_name),
+                self.now(),
+            )
+            .await
+            .map_err(stream_error)?
+            .ok_or(super::Limit::StreamText)?;
+        let ev = Ephemeral::Delta {
+            channel_id: channel,
+            stream_id,
+            message_id: appended.message_id,
+            delta,
+            n: appended.n,
+            started_at: appended.started_at,
+            after_seq: appended.created_seq,
+            end,
+        };
+        self.publish_ephemeral_now(&ev).await;
         self.hub.dispatch_ephemeral(Arc::new(ev)).await;
         Ok(())
     }
@@ -369,13 +419,13 @@ impl App {
             );
         }
         let (channel, _) = self.owned_channel(&who.user_id, &channel).await?;
-        self.hub
-            .dispatch_ephemeral(Arc::new(Ephemeral::Relay {
-                channel_id: channel,
-                kind,
-                payload,
-            }))
-            .await;
+        let ev = Ephemeral::Relay {
+            channel_id: channel,
+            kind,
+            payload,
+        };
+        self.publish_ephemeral(&ev);
+        self.hub.dispatch_ephemeral(Arc::new(ev)).await;
         Ok(())
     }
 

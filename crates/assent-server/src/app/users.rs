@@ -85,16 +85,8 @@ impl App {
             return Err(AppError::NotFound(Missing::User));
         }
         self.files_doomed();
-        // Keys and channels of the user are gone with it.
-        self.keys
-            .lock()
-            .expect("cache lock poisoned")
-            .retain(|_, k| k.user_id != id);
-        self.channels
-            .lock()
-            .expect("cache lock poisoned")
-            .retain(|_, c| c.owner_id != id);
-        self.hub.close_where(|p| p.user_id == id);
+        // Keys, channels and sockets of the user are gone with it, on every node.
+        self.revoke(super::cluster::Revocation::User { id: id.clone() });
         tracing::info!(user_id = %id, by = %actor.id, "user deleted");
         Ok(())
     }

@@ -16,9 +16,16 @@ use std::sync::Arc;
 
 pub(super) async fn health(State(c): State<Ctx>) -> Response {
     match c.app.ping_store().await {
-        Ok(()) => ok(
-            &json!({"status": "ok", "timestamp": c.app.now().to_iso(), "version": env!("CARGO_PKG_VERSION")}),
-        ),
+        // Without Redis a cluster node still serves (other nodes' events arrive from the log
+        // within a second), so it is degraded, not down.
+        Ok(()) => match c.app.cluster_problem() {
+            None => ok(
+                &json!({"status": "ok", "timestamp": c.app.now().to_iso(), "version": env!("CARGO_PKG_VERSION")}),
+            ),
+            Some(reason) => ok(
+                &json!({"status": "degraded", "reason": reason, "timestamp": c.app.now().to_iso(), "version": env!("CARGO_PKG_VERSION")}),
+            ),
+        },
         Err(e) => {
             tracing::error!(error = %e, "health check: database unreachable");
             (

@@ -4,6 +4,9 @@
 mod agents;
 mod auth;
 mod blobs;
+mod cluster;
+mod cluster_failover;
+mod cluster_pg;
 mod common;
 mod files;
 mod gateway;

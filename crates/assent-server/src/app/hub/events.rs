@@ -66,7 +66,7 @@ impl SharedEvent {
 }
 
 /// Which relay an agent socket sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum RelayKind {
     /// `message:delta`: appended to the draft, then fanned out.
     Delta,
@@ -77,7 +77,7 @@ pub enum RelayKind {
 }
 
 /// Something subscribers see at once but that is not a log entry (no `seq`).
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub enum Ephemeral {
     Delta {
         channel_id: ChannelId,

@@ -133,6 +133,33 @@ impl Hub {
         }
     }
 
+    /// What this node's sockets watch: the channels subscribed to, and the users with
+    /// dashboards (who hear owner-level events of all their channels).
+    pub fn watched(&self) -> (Vec<ChannelId>, Vec<UserId>) {
+        let inner = self.inner.read().expect("hub lock poisoned");
+        (
+            inner.channels.keys().cloned().collect(),
+            inner.users.keys().cloned().collect(),
+        )
+    }
+
+    /// The highest `seq` of `channel` fanned out on this node (or noted by `note_head`).
+    pub fn dispatched_head(&self, channel: &ChannelId) -> Option<i64> {
+        self.dispatched
+            .lock()
+            .expect("hub lock poisoned")
+            .get(channel)
+            .copied()
+    }
+
+    /// Records that the log up to `seq` is known here (a subscription replayed it), so that a
+    /// later check for missed events starts there.
+    pub fn note_head(&self, channel: &ChannelId, seq: i64) {
+        let mut d = self.dispatched.lock().expect("hub lock poisoned");
+        let head = d.entry(channel.clone()).or_insert(seq);
+        *head = (*head).max(seq);
+    }
+
     /// Fans an ephemeral event out to the channel's subscribers. A delta waits (briefly)
     /// until the event that created its draft has been dispatched, so that no subscriber
     /// sees text for a draft it has not seen yet.

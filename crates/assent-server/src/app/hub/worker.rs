@@ -277,6 +277,10 @@ impl Worker {
                 return true;
             }
         };
+        if self.app.in_cluster() {
+            // Where this node's check for events Redis did not bring starts.
+            self.app.hub.note_head(&channel, head);
+        }
         let mut reset = false;
         match last_seq {
             None => {}
