@@ -137,7 +137,7 @@ impl Store {
         let (url, backend) = normalise_url(url)?;
         {
             let mut conn = connect_one(&url, backend).await?;
-            migrate::run(&mut conn, backend).await?;
+            migrate::run(&mut conn).await?;
         }
         let connect_opts = AnyConnectOptions::from_str(&url)?.disable_statement_logging();
         let pool = AnyPoolOptions::new()

@@ -1,34 +1,20 @@
-//! A minimal migrator: numbered SQL files per backend, applied in order inside one
+//! A minimal migrator: numbered SQL files (one tree for both backends), applied in order inside one
 //! transaction each, recorded in `assent_migrations`.
 
-use crate::{Backend, StoreError};
+use crate::StoreError;
 use sqlx::{AnyConnection, Connection, Executor};
 
-const SQLITE: &[(i64, &str)] = &[
-    (1, include_str!("../migrations/sqlite/0001_init.sql")),
-    (2, include_str!("../migrations/sqlite/0002_streams.sql")),
-    (3, include_str!("../migrations/sqlite/0003_webhooks.sql")),
-    (4, include_str!("../migrations/sqlite/0004_attachments.sql")),
-    (
-        5,
-        include_str!("../migrations/sqlite/0005_stream_deltas.sql"),
-    ),
-];
-const POSTGRES: &[(i64, &str)] = &[
-    (1, include_str!("../migrations/postgres/0001_init.sql")),
-    (2, include_str!("../migrations/postgres/0002_streams.sql")),
-    (3, include_str!("../migrations/postgres/0003_webhooks.sql")),
-    (
-        4,
-        include_str!("../migrations/postgres/0004_attachments.sql"),
-    ),
-    (
-        5,
-        include_str!("../migrations/postgres/0005_stream_deltas.sql"),
-    ),
+/// One tree for both backends: the SQL is written in the dialect they share (`$n`
+/// parameters, `RETURNING`, partial indexes, `BIGINT` times and booleans).
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/0001_init.sql")),
+    (2, include_str!("../migrations/0002_streams.sql")),
+    (3, include_str!("../migrations/0003_webhooks.sql")),
+    (4, include_str!("../migrations/0004_attachments.sql")),
+    (5, include_str!("../migrations/0005_stream_deltas.sql")),
 ];
 
-pub(crate) async fn run(conn: &mut AnyConnection, backend: Backend) -> Result<(), StoreError> {
+pub(crate) async fn run(conn: &mut AnyConnection) -> Result<(), StoreError> {
     conn.execute(
         "CREATE TABLE IF NOT EXISTS assent_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
     )
@@ -36,11 +22,7 @@ pub(crate) async fn run(conn: &mut AnyConnection, backend: Backend) -> Result<()
     let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM assent_migrations")
         .fetch_all(&mut *conn)
         .await?;
-    let list = match backend {
-        Backend::Sqlite => SQLITE,
-        Backend::Postgres => POSTGRES,
-    };
-    for (version, sql) in list {
+    for (version, sql) in MIGRATIONS {
         if applied.contains(version) {
             continue;
         }

@@ -33,6 +33,8 @@ type JobFn = Box<
 >;
 
 struct Job {
+    /// The shard key (a channel id, or an aggregate's name): the rows the job locks.
+    key: Box<str>,
     run: JobFn,
     reply: oneshot::Sender<Result<AnyBox, StoreError>>,
 }
@@ -52,6 +54,8 @@ const QUEUE_DEPTH: usize = 16_384;
 struct BatchSettings {
     max_batch: usize,
     outbox: Option<OutboxSettings>,
+    /// Run a batch's jobs ordered by key (PostgreSQL), see `writer_loop`.
+    lock_order: bool,
 }
 
 #[derive(Clone)]
@@ -83,6 +87,7 @@ pub(crate) async fn start(
         let batch = BatchSettings {
             max_batch,
             outbox: outbox.clone(),
+            lock_order: backend == Backend::Postgres,
         };
         tasks.push(tokio::spawn(async move {
             writer_loop(shard, conn, &url, backend, rx, batch, bus).await;
@@ -131,7 +136,11 @@ impl WriterHandle {
             Box::pin(async move { fut.await.map(|t| Box::new(t) as AnyBox) })
         });
         sender
-            .send(Job { run, reply })
+            .send(Job {
+                key: shard_key.into(),
+                run,
+                reply,
+            })
             .await
             .map_err(|_| StoreError::Closed)?;
         let boxed = rx.await.map_err(|_| StoreError::Closed)??;
@@ -167,6 +176,12 @@ async fn writer_loop(
 ) {
     let mut batch = Vec::with_capacity(settings.max_batch);
     while rx.recv_many(&mut batch, settings.max_batch).await > 0 {
+        // Writers of other nodes (cluster mode) batch the same channels: taking the rows'
+        // locks in one order everywhere (by key; stable, so a channel's jobs keep their
+        // order) means two batches never wait for each other in a cycle.
+        if settings.lock_order {
+            batch.sort_by(|a, b| a.key.cmp(&b.key));
+        }
         if let Err(e) = run_batch(&mut conn, &mut batch, settings.outbox.as_ref(), &bus).await {
             tracing::error!(shard, error = %e, "write batch failed; reconnecting the writer");
             match connect_one(url, backend).await {

@@ -46,20 +46,17 @@ pub enum Revocation {
     },
 }
 
-/// A message on the cluster's channel (`n`: the sending node).
+/// A message on the cluster's channel, as `<sending node>|<JSON>`: the prefix lets a node
+/// skip its own messages (Redis sends them back) without parsing them.
 #[derive(Deserialize)]
 #[serde(tag = "k")]
 enum Wire {
     #[serde(rename = "e")]
-    Event {
-        n: String,
-        owner: UserId,
-        event: LoggedEvent,
-    },
+    Event { owner: UserId, event: LoggedEvent },
     #[serde(rename = "x")]
-    Ephemeral { n: String, ev: Ephemeral },
+    Ephemeral { ev: Ephemeral },
     #[serde(rename = "r")]
-    Revoke { n: String, r: Revocation },
+    Revoke { r: Revocation },
 }
 
 /// This node's link to the others.
@@ -142,7 +139,7 @@ impl App {
             .clone()
     }
 
-    /// Queues `{k, n: <this node>, …fields}` for the other nodes; `sent` hears once Redis
+    /// Queues `<this node>|{k, …fields}` for the other nodes; `sent` hears once Redis
     /// took it (or dropped, if it could not).
     fn publish_with(
         &self,
@@ -153,11 +150,11 @@ impl App {
         let Some(link) = self.cluster.get() else {
             return;
         };
-        let mut msg = serde_json::json!({"k": kind, "n": link.node});
+        let mut msg = serde_json::json!({"k": kind});
         if let (Some(m), serde_json::Value::Object(f)) = (msg.as_object_mut(), fields) {
             m.extend(f);
         }
-        let _ = link.outbox.send((msg.to_string(), sent));
+        let _ = link.outbox.send((format!("{}|{msg}", link.node), sent));
     }
 
     fn publish(&self, kind: &str, fields: serde_json::Value) {
@@ -300,14 +297,19 @@ impl App {
         let Some(link) = self.cluster.get() else {
             return;
         };
-        let Ok(wire) = serde_json::from_str::<Wire>(text) else {
+        let Some((node, json)) = text.split_once('|') else {
+            tracing::warn!("ignored a malformed cluster message");
+            return;
+        };
+        if node == link.node {
+            return;
+        }
+        let Ok(wire) = serde_json::from_str::<Wire>(json) else {
             tracing::warn!("ignored a malformed cluster message");
             return;
         };
         match wire {
-            Wire::Event { n, .. } | Wire::Ephemeral { n, .. } | Wire::Revoke { n, .. }
-                if n == link.node => {}
-            Wire::Event { owner, event, .. } => {
+            Wire::Event { owner, event } => {
                 self.metrics
                     .cluster_received
                     .fetch_add(1, Ordering::Relaxed);
@@ -316,13 +318,13 @@ impl App {
                     event,
                 });
             }
-            Wire::Ephemeral { ev, .. } => {
+            Wire::Ephemeral { ev } => {
                 self.metrics
                     .cluster_received
                     .fetch_add(1, Ordering::Relaxed);
                 let _ = ephemeral.send(ev);
             }
-            Wire::Revoke { r, .. } => {
+            Wire::Revoke { r } => {
                 self.metrics
                     .cluster_received
                     .fetch_add(1, Ordering::Relaxed);

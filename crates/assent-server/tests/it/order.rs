@@ -3,7 +3,7 @@
 //! changes and streaming drafts, on PostgreSQL (several writer connections) and SQLite.
 //! Every subscriber — Socket.IO agents and dashboards, thread streams, notification streams,
 //! some joining mid-run with a replay from 0 — must receive exactly the log's events it may
-//! see, in `seq` order, once. The expectation is computed from the log itself afterwards.
+//! see, in `seq` order, once; also with the subscribers spread over the nodes of a cluster. The expectation is computed from the log itself afterwards.
 //! The Rust clients used here hand events over in wire order (one reader task each).
 
 use crate::common::*;
@@ -221,9 +221,17 @@ async fn settled_head(s: &Server, channel: &assent_core::ChannelId) -> i64 {
     }
 }
 
-async fn run_once(s: Server, rounds: usize) {
+/// One run on `nodes` (one server, or the nodes of a cluster on one database): tenant i
+/// writes through one node, and its subscribers are spread over all of them.
+async fn run_once(nodes: Vec<Server>, rounds: usize) {
     let rx = Receiver::start().await;
-    let s = Arc::new(s);
+    let nodes: Vec<Arc<Server>> = nodes.into_iter().map(Arc::new).collect();
+    let s = nodes[0].clone();
+    let mut next = 0;
+    let mut at = || {
+        next += 1;
+        nodes[next % nodes.len()].clone()
+    };
     let mut tenants = vec![s.tenant().await];
     for email in ["b@example.com", "c@example.com"] {
         tenants.push(s.member_tenant(email).await);
@@ -234,23 +242,23 @@ async fn run_once(s: Server, rounds: usize) {
         let body = json!({"channelId": t.channel, "url": url});
         let (st, v) = s.post("/api/v1/agents/setWebhook", &t.key, body).await;
         assert_eq!(st, 200, "{v}");
-        watches.push((i, agent_socket(&s, t).await));
-        watches.push((i, agent_socket(&s, t).await));
-        watches.push((i, dashboard_socket(&s, t).await));
-        watches.push((i, thread_socket(&s, t).await));
-        watches.push((i, notification_socket(&s, t).await));
+        watches.push((i, agent_socket(&at(), t).await));
+        watches.push((i, agent_socket(&at(), t).await));
+        watches.push((i, dashboard_socket(&at(), t).await));
+        watches.push((i, thread_socket(&at(), t).await));
+        watches.push((i, notification_socket(&at(), t).await));
     }
     let tenants: Vec<Arc<Tenant>> = tenants.into_iter().map(Arc::new).collect();
     let load: Vec<_> = tenants
         .iter()
-        .map(|t| tokio::spawn(write_load(s.clone(), t.clone(), rounds)))
+        .map(|t| tokio::spawn(write_load(at(), t.clone(), rounds)))
         .collect();
     // Late joiners replay from 0 while the writers go on.
     tokio::time::sleep(Duration::from_millis(300)).await;
     for (i, t) in tenants.iter().enumerate() {
-        watches.push((i, agent_socket(&s, t).await));
-        watches.push((i, dashboard_socket(&s, t).await));
-        watches.push((i, thread_socket(&s, t).await));
+        watches.push((i, agent_socket(&at(), t).await));
+        watches.push((i, dashboard_socket(&at(), t).await));
+        watches.push((i, thread_socket(&at(), t).await));
     }
     for l in load {
         l.await.unwrap();
@@ -296,13 +304,22 @@ async fn run_once(s: Server, rounds: usize) {
             }
         }
     }
-    assert!(
-        !rx.hits().is_empty(),
-        "webhooks were delivered during the run"
-    );
-    match Arc::try_unwrap(s) {
-        Ok(s) => s.stop().await,
-        Err(_) => panic!("server still shared"),
+    let hits = rx.hits();
+    assert!(!hits.is_empty(), "webhooks were delivered during the run");
+    // Every node's worker delivers, each event once (the receiver answers 200 at once).
+    let mut ids = std::collections::HashMap::new();
+    for h in &hits {
+        *ids.entry(h.header("webhook-id").unwrap().to_owned())
+            .or_insert(0) += 1;
+    }
+    let twice: Vec<_> = ids.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "delivered more than once: {twice:?}");
+    drop(s);
+    for node in nodes {
+        match Arc::try_unwrap(node) {
+            Ok(s) => s.stop().await,
+            Err(_) => panic!("server still shared"),
+        }
     }
 }
 
@@ -328,7 +345,7 @@ async fn every_socket_gets_its_channel_in_seq_order_under_concurrent_writers_on_
             Arc::new(assent_server::clock::SystemClock),
         )
         .await;
-        run_once(s, 24).await;
+        run_once(vec![s], 24).await;
         db.finish().await;
     }
 }
@@ -336,7 +353,20 @@ async fn every_socket_gets_its_channel_in_seq_order_under_concurrent_writers_on_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_socket_gets_its_channel_in_seq_order_under_concurrent_writers_on_sqlite() {
     let s = Server::start_with(tuned, Arc::new(assent_server::clock::SystemClock)).await;
-    run_once(s, 24).await;
+    run_once(vec![s], 24).await;
+}
+
+/// The same on three nodes of a cluster: each tenant writes through one node, its Socket.IO
+/// agents and dashboards, thread and notification streams are spread over all three, and
+/// every node's webhook worker delivers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_socket_on_every_node_gets_its_channel_in_seq_order_in_a_cluster() {
+    let redis = crate::cluster::Redis::start().await;
+    let Some((nodes, db)) = crate::cluster::cluster_with(&redis, tuned).await else {
+        return;
+    };
+    run_once(nodes, 24).await;
+    db.finish().await;
 }
 
 #[tokio::test]

@@ -227,6 +227,22 @@ async fn delivery_in(s: &Server, t: &Tenant, message_id: &str, state: &str) -> V
     }
 }
 
+/// Polls until the message's newest delivery has recorded `n` attempts.
+async fn attempts_recorded(s: &Server, t: &Tenant, message_id: &str, n: i64) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let d = deliveries(s, t, message_id).await;
+        if d.first().and_then(|f| f["attempts"].as_i64()) >= Some(n) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "attempt {n} never recorded: {d:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 async fn delivery_status(s: &Server, t: &Tenant, message_id: &str) -> String {
     let (st, v) = s
         .get(&format!("/api/messages/{message_id}"), &t.human)
@@ -262,6 +278,7 @@ async fn retries_follow_the_schedule_with_one_webhook_id_and_valid_signatures() 
     let mid = m["id"].as_str().unwrap();
 
     rx.wait_for(1, T).await;
+    attempts_recorded(&s, &t, mid, 1).await;
     // Second attempt: 5 s (±10 %) later.
     clock.advance_secs(4);
     kick(&s);
@@ -269,6 +286,7 @@ async fn retries_follow_the_schedule_with_one_webhook_id_and_valid_signatures() 
     clock.advance_secs(2);
     kick(&s);
     rx.wait_for(2, T).await;
+    attempts_recorded(&s, &t, mid, 2).await;
     // Third: 5 min later.
     clock.advance_secs(260);
     kick(&s);
@@ -276,6 +294,7 @@ async fn retries_follow_the_schedule_with_one_webhook_id_and_valid_signatures() 
     clock.advance_secs(80);
     kick(&s);
     rx.wait_for(3, T).await;
+    attempts_recorded(&s, &t, mid, 3).await;
     assert_eq!(delivery_status(&s, &t, mid).await, "sent", "not final yet");
     // Fourth: 30 min later, and it is delivered.
     clock.advance_secs(26 * 60);
@@ -384,6 +403,7 @@ async fn retry_after_is_honoured_and_gone_disables_the_endpoint() {
     let first = rx.wait_for(1, T).await;
     assert_eq!(first[0].json()["event"], ev::MESSAGE_CREATED);
     assert_eq!(first[0].json()["message"]["text"], "hello");
+    attempts_recorded(&s, &t, mid, 1).await;
     // Not at the schedule's 5 s, but after the 120 s asked for.
     clock.advance_secs(60);
     kick(&s);
@@ -446,6 +466,9 @@ async fn exhausted_deliveries_stay_visible_and_can_be_retried_by_hand() {
     subscribe(&dio, &t.channel, None).await;
     rx.wait_for(1, T).await;
     for n in 2..=3 {
+        // The receiver answered; the clock moves on only once the failure is recorded (else
+        // the retry is scheduled from the advanced time, and never comes due).
+        attempts_recorded(&s, &t, mid, n as i64 - 1).await;
         clock.advance_secs(12);
         kick(&s);
         rx.wait_for(n, T).await;

@@ -1,4 +1,4 @@
--- Assent schema v1 (PostgreSQL). Times are milliseconds since the Unix epoch (BIGINT);
+-- Assent schema v1 (SQLite and PostgreSQL: one dialect). Times are milliseconds since the Unix epoch (BIGINT);
 -- booleans are BIGINT 0/1 so that both backends decode them the same way.
 CREATE TABLE users (
     id TEXT PRIMARY KEY,
