@@ -81,6 +81,30 @@ run_cluster() { # name, nodes, args...
     stop_cluster
   done
 }
+# Side by side: the same scenario against Assent (SQLite) and the Node.js peer
+# (crates/assent-bench/peer: npm ci there first), in turn, round after round.
+PEER_PORT=18781
+PEER_URL="http://127.0.0.1:$PEER_PORT"
+start_peer() {
+  local dir; dir="$(mktemp -d)"
+  node crates/assent-bench/peer/server.mjs --port "$PEER_PORT" --db "$dir/peer.db" > "$dir/peer.log" 2>&1 &
+  server_pid=$!
+  for _ in $(seq 1 100); do curl -fs "$PEER_URL/health" > /dev/null && return 0; sleep 0.1; done
+  echo "peer did not start" >&2; cat "$dir/peer.log" >&2; exit 1
+}
+side_by_side() { # name, args...
+  local name=$1; shift
+  for i in $(seq 1 "$RUNS"); do
+    start_server ""
+    echo "== $name round $i, assent: assent-bench $*" >&2
+    "$BENCH" --url "$URL" --server-pid "$server_pid" --json "$OUT/vs-$name-assent-$i.json" "$@" > /dev/null
+    stop_server
+    start_peer
+    echo "== $name round $i, peer: assent-bench $*" >&2
+    "$BENCH" --url "$PEER_URL" --server-pid "$server_pid" --json "$OUT/vs-$name-peer-$i.json" "$@" > /dev/null
+    stop_server
+  done
+}
 run() { # name, db, args...
   local name=$1 db=$2; shift 2
   for i in $(seq 1 "$RUNS"); do
@@ -112,6 +136,13 @@ for s in $SCENARIOS; do
       done ;;
     # Resume under jitter with every reconnect moving to another node.
     cluster-resume) run_cluster cluster-resume 3 resume --clients 300 --messages 60 --rate 2 --jitter 5 ;;
+    # Assent and the Node.js peer in turn (issue 17's table): open-loop ingest, light load,
+    # fan-out, idle sockets.
+    vs-peer)
+      side_by_side ingest ingest --agents 64 --channels 4 --subscribers 1 --rate 8000 --duration 15
+      side_by_side light ingest --agents 20 --channels 4 --subscribers 1 --rate 500 --duration 15
+      side_by_side fanout ingest --agents 20 --channels 4 --subscribers 25 --rate 500 --duration 15
+      side_by_side idle idle --connections 4000 --hold 5 ;;
     # Latency vs load for the plot (one run per rate, 12 s each).
     sweep)
       for rate in 500 1000 2000 3000 4000 5000 6000; do
