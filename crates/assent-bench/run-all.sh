@@ -137,9 +137,13 @@ for s in $SCENARIOS; do
     # Resume under jitter with every reconnect moving to another node.
     cluster-resume) run_cluster cluster-resume 3 resume --clients 300 --messages 60 --rate 2 --jitter 5 ;;
     # Assent and the Node.js peer in turn (issue 17's table): open-loop ingest, light load,
-    # fan-out, idle sockets.
+    # fan-out, idle sockets (vs-peer: all four).
+    vs-ingest) side_by_side ingest --open-loop ingest --agents 64 --channels 4 --subscribers 1 --rate 8000 --duration 15 ;;
+    vs-light) side_by_side light ingest --agents 20 --channels 4 --subscribers 1 --rate 500 --duration 15 ;;
+    vs-fanout) side_by_side fanout ingest --agents 20 --channels 4 --subscribers 25 --rate 500 --duration 15 ;;
+    vs-idle) side_by_side idle idle --connections 4000 --hold 5 ;;
     vs-peer)
-      side_by_side ingest ingest --agents 64 --channels 4 --subscribers 1 --rate 8000 --duration 15
+      side_by_side ingest --open-loop ingest --agents 64 --channels 4 --subscribers 1 --rate 8000 --duration 15
       side_by_side light ingest --agents 20 --channels 4 --subscribers 1 --rate 500 --duration 15
       side_by_side fanout ingest --agents 20 --channels 4 --subscribers 25 --rate 500 --duration 15
       side_by_side idle idle --connections 4000 --hold 5 ;;

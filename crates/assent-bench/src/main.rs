@@ -45,6 +45,11 @@ struct Cli {
     /// reconnect moves a client to the next one. Default: `--url`.
     #[arg(long, value_delimiter = ',', global = true)]
     sub_url: Vec<String>,
+    /// `ingest` with `--rate`: open loop, each POST sent at its time whether or not the
+    /// previous ones were answered (as an open-loop generator offers load), instead of each
+    /// agent waiting for its answer.
+    #[arg(long, global = true)]
+    open_loop: bool,
     /// PID of the server process, for CPU and RSS figures.
     #[arg(long, global = true)]
     server_pid: Option<u32>,
@@ -444,8 +449,10 @@ async fn ingest(
         // Paced agents start at evenly spread phases, so that the server sees a steady
         // stream at `rate` rather than all agents firing together once per period.
         let phase = per_agent.map(|p| p.mul_f64(a as f64 / agents as f64));
+        let open_loop = cli.open_loop && per_agent.is_some();
         posters.push(tokio::spawn(async move {
             let mut local = hist();
+            let mut in_flight = tokio::task::JoinSet::new();
             let mut next = Instant::now() + phase.unwrap_or_default();
             while Instant::now() < deadline {
                 if let Some(p) = per_agent {
@@ -454,22 +461,48 @@ async fn ingest(
                 }
                 let t0 = micros();
                 let body = json!({"channelId": ch, "text": text, "metadata": {"t": t0}});
-                let r = api
+                let request = api
                     .http
                     .post(format!("{}/api/v1/messages", api.base))
                     .header("x-api-key", &key)
                     .json(&body)
-                    .send()
-                    .await;
-                match r {
-                    Ok(res) if res.status().as_u16() == 201 => {
-                        let _ = res.bytes().await;
-                        sent.fetch_add(1, Ordering::Relaxed);
-                        let _ = local.record(micros().saturating_sub(t0).max(1));
+                    .send();
+                let (sent, errors) = (sent.clone(), errors.clone());
+                // The POST's latency in µs, or None for an error.
+                let post = async move {
+                    match request.await {
+                        Ok(res) if res.status().as_u16() == 201 => {
+                            let _ = res.bytes().await;
+                            sent.fetch_add(1, Ordering::Relaxed);
+                            Some(micros().saturating_sub(t0).max(1))
+                        }
+                        _ => {
+                            errors.fetch_add(1, Ordering::Relaxed);
+                            None
+                        }
                     }
-                    _ => {
-                        errors.fetch_add(1, Ordering::Relaxed);
+                };
+                if open_loop {
+                    // Bounded (64 per agent, one connection each), so that a stalled server
+                    // cannot exhaust the loopback ports; past that the agent waits.
+                    if in_flight.len() >= 64
+                        && let Some(Ok(Some(us))) = in_flight.join_next().await
+                    {
+                        let _ = local.record(us);
                     }
+                    in_flight.spawn(post);
+                    while let Some(done) = in_flight.try_join_next() {
+                        if let Ok(Some(us)) = done {
+                            let _ = local.record(us);
+                        }
+                    }
+                } else if let Some(us) = post.await {
+                    let _ = local.record(us);
+                }
+            }
+            while let Some(done) = in_flight.join_next().await {
+                if let Ok(Some(us)) = done {
+                    let _ = local.record(us);
                 }
             }
             post_lat.lock().await.add(&local).ok();
@@ -495,7 +528,7 @@ async fn ingest(
     let got = received.load(Ordering::Relaxed);
     Ok(json!({
         "scenario": "ingest",
-        "params": {"agents": agents, "channels": channels, "subscribers_per_channel": subscribers, "rate": rate, "duration_s": duration, "size": size},
+        "params": {"agents": agents, "channels": channels, "subscribers_per_channel": subscribers, "rate": rate, "duration_s": duration, "size": size, "open_loop": cli.open_loop && rate > 0},
         "messages": n,
         "messages_per_s": n as f64 / elapsed,
         "deliveries": got,
