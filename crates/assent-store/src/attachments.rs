@@ -72,12 +72,9 @@ where
     if wanted.is_empty() {
         return Ok(out);
     }
-    let marks = (1..=wanted.len())
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ");
     let sql = format!(
-        "SELECT {COLS} FROM attachments WHERE message_id IN ({marks}) ORDER BY position, id"
+        "SELECT {COLS} FROM attachments WHERE message_id IN ({}) ORDER BY position, id",
+        rows::in_list(wanted.len())
     );
     let mut q = sqlx::query(&sql);
     for id in &wanted {

@@ -197,12 +197,9 @@ impl Store {
             ),
         ] {
             for chunk in ids.chunks(500) {
-                let marks = (1..=chunk.len())
-                    .map(|i| format!("${i}"))
-                    .collect::<Vec<_>>()
-                    .join(", ");
                 let sql = format!(
-                    "SELECT id, head_seq, owner_id FROM channels WHERE {column} IN ({marks})"
+                    "SELECT id, head_seq, owner_id FROM channels WHERE {column} IN ({})",
+                    rows::in_list(chunk.len())
                 );
                 let mut q = sqlx::query(&sql);
                 for id in chunk {

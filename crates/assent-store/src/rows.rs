@@ -42,6 +42,14 @@ pub(crate) fn review_text(v: &Option<assent_core::review::Review>) -> Option<Str
     v.as_ref().map(|r| r.to_json().to_string())
 }
 
+/// `$1, $2, …, $n` for an `IN (…)` list.
+pub(crate) fn in_list(n: usize) -> String {
+    (1..=n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// ` FOR UPDATE` on PostgreSQL: a job that reads a row to decide a write locks it, so that
 /// the writers of several nodes decide one after the other (SQLite has one writer).
 pub(crate) fn for_update(conn: &sqlx::AnyConnection) -> &'static str {

@@ -123,14 +123,6 @@ async fn log_attempt(
     Ok(())
 }
 
-/// `$1, $2, …, $n` for an `IN (…)` list.
-fn in_list(n: usize) -> String {
-    (1..=n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// Most deliveries one claim takes (keeps the `IN` list far below parameter limits).
 const MAX_CLAIM: i64 = 500;
 
@@ -200,7 +192,7 @@ impl Store {
                          d.extra_headers, d.body, d.attempts, d.max_attempts, c.webhook_url AS agent_url, \
                          c.webhook_headers, c.webhook_auth, c.webhook_secret, c.webhook_disabled_reason \
                          FROM webhook_deliveries d JOIN channels c ON c.id = d.channel_id WHERE d.id IN ({})",
-                        in_list(ids.len())
+                        rows::in_list(ids.len())
                     );
                     let mut q = sqlx::query(&sql);
                     for id in &ids {
@@ -379,7 +371,7 @@ impl Store {
         let sql = format!(
             "SELECT delivery_id, attempt, started_at, duration_ms, status_code, error FROM webhook_attempts \
              WHERE delivery_id IN ({}) ORDER BY attempt",
-            in_list(list.len())
+            rows::in_list(list.len())
         );
         let mut q = sqlx::query(&sql);
         for d in &list {

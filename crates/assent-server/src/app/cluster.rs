@@ -192,9 +192,7 @@ impl App {
     /// Applies a revocation here and, when it happened here, on every node.
     pub(super) fn revoke(&self, r: Revocation) {
         self.apply_revocation(&r);
-        if self.in_cluster() {
-            self.publish("r", serde_json::json!({"r": r}));
-        }
+        self.revoke_elsewhere(r);
     }
 
     /// Publishes a revocation for the other nodes only (this one is already up to date).
@@ -308,28 +306,18 @@ impl App {
             tracing::warn!("ignored a malformed cluster message");
             return;
         };
+        self.metrics
+            .cluster_received
+            .fetch_add(1, Ordering::Relaxed);
         match wire {
-            Wire::Event { owner, event } => {
-                self.metrics
-                    .cluster_received
-                    .fetch_add(1, Ordering::Relaxed);
-                link.feed(CommittedEvent {
-                    owner_id: owner,
-                    event,
-                });
-            }
+            Wire::Event { owner, event } => link.feed(CommittedEvent {
+                owner_id: owner,
+                event,
+            }),
             Wire::Ephemeral { ev } => {
-                self.metrics
-                    .cluster_received
-                    .fetch_add(1, Ordering::Relaxed);
                 let _ = ephemeral.send(ev);
             }
-            Wire::Revoke { r } => {
-                self.metrics
-                    .cluster_received
-                    .fetch_add(1, Ordering::Relaxed);
-                self.apply_revocation(&r);
-            }
+            Wire::Revoke { r } => self.apply_revocation(&r),
         }
     }
 }

@@ -2,18 +2,11 @@
 //! (`moto_server` from PyPI, on loopback), and with its memory watched while a large file
 //! streams through.
 
+use crate::common::free_port;
 use crate::files::{Part, form};
 use serde_json::{Value, json};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A child process killed when dropped.
 struct Proc(Child);

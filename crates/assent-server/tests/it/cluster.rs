@@ -32,11 +32,7 @@ impl Redis {
             .expect("redis-server is installed")
     }
     pub(crate) async fn start() -> Redis {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let r = Redis {
             port,
             child: Some(Self::start_on(port)),

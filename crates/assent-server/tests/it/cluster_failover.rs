@@ -20,11 +20,7 @@ struct Process {
 
 impl Process {
     async fn start(database_url: &str, redis_url: &str) -> Process {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let dir = tempfile::tempdir().unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_assent"))
             .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
@@ -37,16 +33,7 @@ impl Process {
             .spawn()
             .expect("the assent binary runs");
         let base = format!("http://127.0.0.1:{port}");
-        let http = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let ok = http.get(format!("{base}/health")).send().await;
-            if ok.is_ok_and(|r| r.status() == 200) {
-                break;
-            }
-            assert!(Instant::now() < deadline, "the node did not start");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        wait_healthy(&base).await;
         Process {
             base,
             child,

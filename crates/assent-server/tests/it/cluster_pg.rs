@@ -32,11 +32,7 @@ impl OwnPostgres {
             .map(|e| e.path().join("bin"))
             .find(|p| p.join("initdb").exists())?;
         let dir = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let pg = OwnPostgres { bin, dir, port };
         Command::new("chown")
             .args(["-R", "postgres"])

@@ -283,6 +283,32 @@ pub(crate) async fn eventually(what: &str, cond: impl Fn() -> bool) {
     }
 }
 
+/// A loopback port free at the time of asking (for a process the test starts).
+pub(crate) fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Waits (at most 30 s) until the server at `base` answers `/health` with 200.
+pub(crate) async fn wait_healthy(base: &str) {
+    let http = reqwest::Client::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let r = http.get(format!("{base}/health")).send().await;
+        if r.is_ok_and(|r| r.status() == 200) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{base} did not become healthy"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// `ASSENT_IT_DATABASE=postgres`: servers started by the tests use PostgreSQL.
 #[allow(clippy::disallowed_methods)] // the test database comes from the environment
 pub(crate) fn on_postgres() -> bool {

@@ -132,14 +132,6 @@ async fn metrics_need_the_token_or_the_separate_listener() {
     s.stop().await;
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn addr(s: &Server) -> String {
     s.base.trim_start_matches("http://").to_owned()
 }

@@ -835,14 +835,6 @@ struct Proc {
     base: String,
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 async fn spawn_binary(data: &std::path::Path) -> Proc {
     let port = free_port();
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_assent"))
@@ -863,21 +855,7 @@ async fn spawn_binary(data: &std::path::Path) -> Proc {
         .spawn()
         .expect("the assent binary starts");
     let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while http
-        .get(format!("{base}/health"))
-        .send()
-        .await
-        .map(|r| r.status() != 200)
-        .unwrap_or(true)
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the binary did not become healthy"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_healthy(&base).await;
     Proc { child, base }
 }
 
