@@ -1,17 +1,16 @@
 //! Attachments: file rows, linking them to messages, reading them with their messages, and
 //! the list of blob-store objects due for deletion (`doomed_files`).
 
+use crate::db::{self, Conn, Row};
 use crate::{Store, StoreError, rows};
 use assent_core::attachment::{Attachment, AttachmentId};
 use assent_core::model::{Message, SenderType};
 use assent_core::{ChannelId, MessageId, Millis, UserId, ValidationError};
-use sqlx::any::AnyRow;
-use sqlx::{Any, AnyConnection, Executor, Row};
 
 const COLS: &str = "id, channel_id, message_id, filename, mime_type, size, storage_key, sniffed, \
     text_content, uploaded_by, created_at";
 
-fn decode(row: &AnyRow) -> Result<Attachment, StoreError> {
+fn decode(row: &Row) -> Result<Attachment, StoreError> {
     Ok(Attachment {
         id: AttachmentId::from_trusted(rows::s(row, "id")?),
         message_id: rows::os(row, "message_id")?.map(MessageId::from_trusted),
@@ -55,10 +54,7 @@ pub struct FilePage {
 
 /// Decodes message rows (selected with `rows::MESSAGE_COLS`) and reads the attachments of
 /// those that have any, in one query.
-pub(crate) async fn messages<'c, E>(exec: E, found: &[AnyRow]) -> Result<Vec<Message>, StoreError>
-where
-    E: Executor<'c, Database = Any>,
-{
+pub(crate) async fn messages(exec: &mut Conn, found: &[Row]) -> Result<Vec<Message>, StoreError> {
     let mut out = found
         .iter()
         .map(rows::message)
@@ -76,7 +72,7 @@ where
         "SELECT {COLS} FROM attachments WHERE message_id IN ({}) ORDER BY position, id",
         rows::in_list(wanted.len())
     );
-    let mut q = sqlx::query(&sql);
+    let mut q = db::query(&sql);
     for id in &wanted {
         q = q.bind(id);
     }
@@ -93,13 +89,10 @@ where
 }
 
 /// One message row, decoded with its attachments.
-pub(crate) async fn message<'c, E>(
-    exec: E,
-    row: Option<AnyRow>,
-) -> Result<Option<Message>, StoreError>
-where
-    E: Executor<'c, Database = Any>,
-{
+pub(crate) async fn message(
+    exec: &mut Conn,
+    row: Option<Row>,
+) -> Result<Option<Message>, StoreError> {
     match row {
         None => Ok(None),
         Some(row) => Ok(messages(exec, std::slice::from_ref(&row)).await?.pop()),
@@ -110,13 +103,13 @@ where
 /// `channel` that no message carries yet, listed once. A refusal names the id by its place in
 /// `attachmentIds`.
 pub(crate) async fn attachable(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     channel: &ChannelId,
     ids: &[AttachmentId],
 ) -> Result<Vec<Attachment>, StoreError> {
     let mut found = Vec::with_capacity(ids.len());
     for (i, id) in ids.iter().enumerate() {
-        let row = sqlx::query(&format!("SELECT {COLS} FROM attachments WHERE id = $1"))
+        let row = db::query(&format!("SELECT {COLS} FROM attachments WHERE id = $1"))
             .bind(id.as_str())
             .fetch_optional(&mut *conn)
             .await?;
@@ -139,13 +132,13 @@ pub(crate) async fn attachable(
 /// Links checked files to a new message and inserts the ones it brings, in order. Returns
 /// the attachments as the message carries them.
 pub(crate) async fn link(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     message: &Message,
     mut linked: Vec<Attachment>,
     files: Vec<Attachment>,
 ) -> Result<Vec<Attachment>, StoreError> {
     for (pos, a) in linked.iter_mut().enumerate() {
-        sqlx::query("UPDATE attachments SET message_id = $2, position = $3 WHERE id = $1")
+        db::query("UPDATE attachments SET message_id = $2, position = $3 WHERE id = $1")
             .bind(a.id.as_str())
             .bind(message.id.as_str())
             .bind(pos as i64)
@@ -162,8 +155,8 @@ pub(crate) async fn link(
 }
 
 /// Inserts a row whose object is complete, and drops the object's upload-in-progress entry.
-async fn insert(conn: &mut AnyConnection, a: &Attachment, position: i64) -> Result<(), StoreError> {
-    let r = sqlx::query(
+async fn insert(conn: &mut Conn, a: &Attachment, position: i64) -> Result<(), StoreError> {
+    let r = db::query(
         "INSERT INTO attachments (id, channel_id, message_id, position, filename, mime_type, size, \
          storage_key, sniffed, text_content, uploaded_by, created_at) \
          SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 WHERE EXISTS \
@@ -186,7 +179,7 @@ async fn insert(conn: &mut AnyConnection, a: &Attachment, position: i64) -> Resu
     if r.rows_affected() == 0 {
         return Err(StoreError::NotFound);
     }
-    sqlx::query("DELETE FROM doomed_files WHERE storage_key = $1")
+    db::query("DELETE FROM doomed_files WHERE storage_key = $1")
         .bind(&a.storage_key)
         .execute(&mut *conn)
         .await?;
@@ -196,7 +189,7 @@ async fn insert(conn: &mut AnyConnection, a: &Attachment, position: i64) -> Resu
 /// Marks the objects of the attachments `filter` selects (an SQL condition on `attachments`
 /// with one parameter, `$1`) for deletion now, before their rows go.
 pub(crate) async fn doom_where(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     filter: &str,
     arg: &str,
     now: Millis,
@@ -205,7 +198,7 @@ pub(crate) async fn doom_where(
         "INSERT INTO doomed_files (storage_key, due_at) SELECT storage_key, $2 FROM attachments \
          WHERE {filter} ON CONFLICT (storage_key) DO UPDATE SET due_at = excluded.due_at"
     );
-    sqlx::query(&sql)
+    db::query(&sql)
         .bind(arg)
         .bind(now.0)
         .execute(&mut *conn)
@@ -228,15 +221,22 @@ impl Store {
     /// Notes that an upload to `key` started: if no row ever claims it, the sweep deletes the
     /// object after `due_at`.
     pub async fn begin_upload(&self, key: &str, due_at: Millis) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO doomed_files (storage_key, due_at) VALUES ($1, $2) \
-             ON CONFLICT (storage_key) DO NOTHING",
-        )
-        .bind(key)
-        .bind(due_at.0)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let key = key.to_owned();
+        self.writer
+            .run("files", move |conn, _| {
+                Box::pin(async move {
+                    db::query(
+                        "INSERT INTO doomed_files (storage_key, due_at) VALUES ($1, $2) \
+                         ON CONFLICT (storage_key) DO NOTHING",
+                    )
+                    .bind(&key)
+                    .bind(due_at.0)
+                    .execute(conn)
+                    .await?;
+                    Ok(())
+                })
+            })
+            .await
     }
 
     /// Records a complete upload that no message carries yet.
@@ -262,9 +262,9 @@ impl Store {
              WHERE a.id = $1",
             COLS.replace(", ", ", a.")
         );
-        let row = sqlx::query(&sql)
+        let row = db::query(&sql)
             .bind(id.as_str())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut self.read().await?)
             .await?;
         match row {
             None => Ok(None),
@@ -283,13 +283,13 @@ impl Store {
     ) -> Result<Vec<AttachmentId>, StoreError> {
         let mut out = Vec::new();
         for id in ids {
-            let owned: Option<i64> = sqlx::query_scalar(
+            let owned: Option<i64> = db::query_scalar(
                 "SELECT 1 FROM attachments a JOIN channels c ON c.id = a.channel_id \
                  WHERE a.id = $1 AND c.owner_id = $2",
             )
             .bind(id.as_str())
             .bind(owner.as_str())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut self.read().await?)
             .await?;
             if owned.is_some() {
                 out.push(id.clone());
@@ -313,7 +313,7 @@ impl Store {
              ORDER BY a.created_at DESC, a.id DESC LIMIT $6",
             COLS.replace(", ", ", a.")
         );
-        let rows = sqlx::query(&sql)
+        let rows = db::query(&sql)
             .bind(owner.as_str())
             .bind(f.channel.as_ref().map(|c| c.as_str().to_owned()))
             .bind(
@@ -324,7 +324,7 @@ impl Store {
             .bind(f.search.as_deref().map(|s| format!("%{}%", like_prefix(s))))
             .bind(f.cursor.as_ref().map(|c| c.as_str().to_owned()))
             .bind(limit + 1)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut self.read().await?)
             .await?;
         let mut data = rows
             .iter()
@@ -358,7 +358,7 @@ impl Store {
             .run(&key, move |conn, events| {
                 Box::pin(async move {
                     doom_where(conn, "id = $1", a.id.as_str(), now).await?;
-                    let r = sqlx::query("DELETE FROM attachments WHERE id = $1")
+                    let r = db::query("DELETE FROM attachments WHERE id = $1")
                         .bind(a.id.as_str())
                         .execute(&mut *conn)
                         .await?;
@@ -380,7 +380,7 @@ impl Store {
         self.writer
             .run("files", move |conn, _| {
                 Box::pin(async move {
-                    sqlx::query(
+                    db::query(
                         "INSERT INTO doomed_files (storage_key, due_at) SELECT storage_key, $2 \
                          FROM attachments WHERE message_id IS NULL AND created_at < $1 \
                          ON CONFLICT (storage_key) DO UPDATE SET due_at = excluded.due_at",
@@ -389,7 +389,7 @@ impl Store {
                     .bind(now.0)
                     .execute(&mut *conn)
                     .await?;
-                    let r = sqlx::query(
+                    let r = db::query(
                         "DELETE FROM attachments WHERE message_id IS NULL AND created_at < $1",
                     )
                     .bind(before.0)
@@ -403,14 +403,12 @@ impl Store {
 
     /// Up to `limit` objects due for deletion.
     pub async fn doomed_files(&self, now: Millis, limit: i64) -> Result<Vec<String>, StoreError> {
-        let keys = sqlx::query("SELECT storage_key FROM doomed_files WHERE due_at <= $1 LIMIT $2")
+        let keys = db::query("SELECT storage_key FROM doomed_files WHERE due_at <= $1 LIMIT $2")
             .bind(now.0)
             .bind(limit)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut self.read().await?)
             .await?;
-        keys.iter()
-            .map(|r| Ok(r.try_get::<String, _>(0)?))
-            .collect()
+        keys.iter().map(|r| r.try_get::<String, _>(0)).collect()
     }
 
     /// Forgets objects the sweep deleted.
@@ -419,7 +417,7 @@ impl Store {
             .run("files", move |conn, _| {
                 Box::pin(async move {
                     for k in &keys {
-                        sqlx::query("DELETE FROM doomed_files WHERE storage_key = $1")
+                        db::query("DELETE FROM doomed_files WHERE storage_key = $1")
                             .bind(k)
                             .execute(&mut *conn)
                             .await?;

@@ -1,11 +1,11 @@
 //! Agents (= channels): CRUD, heartbeat status, presence expiry and read markers.
 
+use crate::db::{self, Conn};
 use crate::events;
 use crate::{Store, StoreError, rows};
 use assent_core::model::{Agent, AgentStatus, AgentSummary, WebhookAuth};
 use assent_core::{ChannelId, DomainEvent, Millis, UserId, new_id};
 use serde_json::Value;
-use sqlx::AnyConnection;
 
 #[derive(Clone, Debug, Default)]
 pub struct NewAgent {
@@ -67,8 +67,8 @@ pub struct PingOutcome {
 
 /// An agent inside a writer job, locked on PostgreSQL: its updates, pings and the offline
 /// sweep decide from what they read, and other nodes' writers may hold the same row.
-async fn load_agent(conn: &mut AnyConnection, id: &ChannelId) -> Result<Agent, StoreError> {
-    let row = sqlx::query(&format!(
+async fn load_agent(conn: &mut Conn, id: &ChannelId) -> Result<Agent, StoreError> {
+    let row = db::query(&format!(
         "SELECT {} FROM channels WHERE id = $1{}",
         rows::AGENT_COLS,
         rows::for_update(conn)
@@ -114,7 +114,7 @@ impl Store {
         self.writer
             .run(&key, move |conn, _| {
                 Box::pin(async move {
-                    sqlx::query(
+                    db::query(
                         "INSERT INTO channels (id, owner_id, name, description, avatar_url, webhook_url, status, tag, created_at, last_event_at) \
                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
                     )
@@ -137,43 +137,42 @@ impl Store {
     }
 
     pub async fn agent_by_id(&self, id: &ChannelId) -> Result<Option<Agent>, StoreError> {
-        let row = sqlx::query(&format!(
+        let row = db::query(&format!(
             "SELECT {} FROM channels WHERE id = $1",
             rows::AGENT_COLS
         ))
         .bind(id.as_str())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut self.read().await?)
         .await?;
         row.as_ref().map(rows::agent).transpose()
     }
 
     /// The owner of a channel, if it exists.
     pub async fn channel_owner(&self, id: &ChannelId) -> Result<Option<UserId>, StoreError> {
-        let owner: Option<String> =
-            sqlx::query_scalar("SELECT owner_id FROM channels WHERE id = $1")
-                .bind(id.as_str())
-                .fetch_optional(&self.pool)
-                .await?;
+        let owner: Option<String> = db::query_scalar("SELECT owner_id FROM channels WHERE id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&mut self.read().await?)
+            .await?;
         Ok(owner.map(UserId::from_trusted))
     }
 
     /// The owner's agents, newest first.
     /// How many agents (channels) `owner` has.
     pub async fn count_agents(&self, owner: &UserId) -> Result<i64, StoreError> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM channels WHERE owner_id = $1")
+        let n: i64 = db::query_scalar("SELECT COUNT(*) FROM channels WHERE owner_id = $1")
             .bind(owner.as_str())
-            .fetch_one(&self.pool)
+            .fetch_one(&mut self.read().await?)
             .await?;
         Ok(n)
     }
 
     pub async fn list_agents(&self, owner: &UserId) -> Result<Vec<Agent>, StoreError> {
-        let rows = sqlx::query(&format!(
+        let rows = db::query(&format!(
             "SELECT {} FROM channels WHERE owner_id = $1 ORDER BY created_at DESC, id DESC",
             rows::AGENT_COLS
         ))
         .bind(owner.as_str())
-        .fetch_all(&self.pool)
+        .fetch_all(&mut self.read().await?)
         .await?;
         rows.iter().map(rows::agent).collect()
     }
@@ -201,11 +200,11 @@ impl Store {
                     "SELECT id, head_seq, owner_id FROM channels WHERE {column} IN ({})",
                     rows::in_list(chunk.len())
                 );
-                let mut q = sqlx::query(&sql);
+                let mut q = db::query(&sql);
                 for id in chunk {
                     q = q.bind(*id);
                 }
-                for r in q.fetch_all(&self.pool).await? {
+                for r in q.fetch_all(&mut self.read().await?).await? {
                     out.push((
                         ChannelId::from_trusted(rows::s(&r, "id")?),
                         rows::i(&r, "head_seq")?,
@@ -231,7 +230,7 @@ impl Store {
             .map(|c| format!("c.{c} AS {c}"))
             .collect::<Vec<_>>()
             .join(", ");
-        let rows = sqlx::query(&format!(
+        let rows = db::query(&format!(
             "SELECT {cols}, \
                (SELECT COALESCE(m.text, (SELECT '📎 ' || a.filename FROM attachments a \
                   WHERE a.message_id = m.id ORDER BY a.position LIMIT 1)) \
@@ -243,7 +242,7 @@ impl Store {
              ORDER BY COALESCE(c.last_event_at, c.created_at) DESC, c.id DESC"
         ))
         .bind(owner.as_str())
-        .fetch_all(&self.pool)
+        .fetch_all(&mut self.read().await?)
         .await?;
         rows.iter()
             .map(|r| {
@@ -277,7 +276,7 @@ impl Store {
                         a.webhook_disabled_at = None;
                         a.webhook_disabled_reason = None;
                     }
-                    sqlx::query(
+                    db::query(
                         "UPDATE channels SET name = $2, description = $3, avatar_url = $4, webhook_url = $5, \
                          webhook_headers = $6, webhook_auth = $7, tag = $8, commands = $9, \
                          webhook_disabled_at = CASE WHEN $10 THEN NULL ELSE webhook_disabled_at END, \
@@ -316,7 +315,7 @@ impl Store {
                     // Due at once (time 0): the sweep deletes the objects of its files.
                     let filter = "channel_id = $1";
                     crate::attachments::doom_where(conn, filter, id.as_str(), Millis(0)).await?;
-                    let r = sqlx::query("DELETE FROM channels WHERE id = $1")
+                    let r = db::query("DELETE FROM channels WHERE id = $1")
                         .bind(id.as_str())
                         .execute(&mut *conn)
                         .await?;
@@ -344,7 +343,7 @@ impl Store {
                     let changed = a.status != status;
                     if changed {
                         a.status_since = Some(now);
-                        sqlx::query("INSERT INTO agent_status_history (id, agent_id, status, message, created_at) VALUES ($1, $2, $3, $4, $5)")
+                        db::query("INSERT INTO agent_status_history (id, agent_id, status, message, created_at) VALUES ($1, $2, $3, $4, $5)")
                             .bind(new_id(now.0))
                             .bind(id.as_str())
                             .bind(status.as_str())
@@ -357,7 +356,7 @@ impl Store {
                     a.status = status;
                     a.status_message = message;
                     a.last_active_at = Some(now);
-                    sqlx::query("UPDATE channels SET status = $2, status_message = $3, status_since = $4, last_active_at = $5 WHERE id = $1")
+                    db::query("UPDATE channels SET status = $2, status_message = $3, status_since = $4, last_active_at = $5 WHERE id = $1")
                         .bind(id.as_str())
                         .bind(a.status.as_str())
                         .bind(&a.status_message)
@@ -387,13 +386,13 @@ impl Store {
         cutoff: Millis,
         limit: i64,
     ) -> Result<Vec<ChannelId>, StoreError> {
-        let ids: Vec<String> = sqlx::query_scalar(
+        let ids: Vec<String> = db::query_scalar(
             "SELECT id FROM channels WHERE status <> 'offline' AND (last_active_at IS NULL OR last_active_at < $1) \
              ORDER BY last_active_at ASC LIMIT $2",
         )
         .bind(cutoff.0)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut self.read().await?)
         .await?;
         Ok(ids.into_iter().map(ChannelId::from_trusted).collect())
     }
@@ -420,12 +419,12 @@ impl Store {
                     if a.status == AgentStatus::Offline || !silent {
                         return Ok(false);
                     }
-                    sqlx::query("UPDATE channels SET status = 'offline', status_message = NULL, status_since = $2 WHERE id = $1")
+                    db::query("UPDATE channels SET status = 'offline', status_message = NULL, status_since = $2 WHERE id = $1")
                         .bind(id.as_str())
                         .bind(now.0)
                         .execute(&mut *conn)
                         .await?;
-                    sqlx::query("INSERT INTO agent_status_history (id, agent_id, status, message, created_at) VALUES ($1, $2, 'offline', $3, $4)")
+                    db::query("INSERT INTO agent_status_history (id, agent_id, status, message, created_at) VALUES ($1, $2, 'offline', $3, $4)")
                         .bind(new_id(now.0))
                         .bind(id.as_str())
                         .bind("no heartbeat")
@@ -457,12 +456,12 @@ impl Store {
         self.writer
             .run(&key, move |conn, events| {
                 Box::pin(async move {
-                    let head: Option<i64> = sqlx::query_scalar("SELECT head_seq FROM channels WHERE id = $1")
+                    let head: Option<i64> = db::query_scalar("SELECT head_seq FROM channels WHERE id = $1")
                         .bind(channel.as_str())
                         .fetch_optional(&mut *conn)
                         .await?;
                     let head = head.ok_or(StoreError::NotFound)?;
-                    let marker: Option<i64> = sqlx::query_scalar("SELECT last_read_seq FROM channel_reads WHERE user_id = $1 AND channel_id = $2")
+                    let marker: Option<i64> = db::query_scalar("SELECT last_read_seq FROM channel_reads WHERE user_id = $1 AND channel_id = $2")
                         .bind(user.as_str())
                         .bind(channel.as_str())
                         .fetch_optional(&mut *conn)
@@ -472,7 +471,7 @@ impl Store {
                     }
                     // The event itself takes a seq; the marker covers it.
                     let seq = events::append(conn, events, &channel, DomainEvent::ChannelRead { user_id: user.clone() }, now).await?;
-                    sqlx::query(
+                    db::query(
                         "INSERT INTO channel_reads (user_id, channel_id, last_read_seq) VALUES ($1, $2, $3) \
                          ON CONFLICT (user_id, channel_id) DO UPDATE SET last_read_seq = excluded.last_read_seq",
                     )

@@ -1,15 +1,38 @@
 //! The per-channel event log: appending (inside a writer job) and reading for replay.
 
-use crate::writer::Events;
+use crate::db::{self, Conn};
+use crate::writer::{BeforeCommit, BoxFut};
 use crate::{Store, StoreError, rows};
 use assent_core::{ChannelId, DomainEvent, LoggedEvent, Millis, UserId};
-use sqlx::AnyConnection;
 
 /// An event that has committed, with the owner of its channel (for user-level routing).
 #[derive(Clone, Debug, PartialEq)]
 pub struct CommittedEvent {
     pub owner_id: UserId,
     pub event: LoggedEvent,
+}
+
+/// Events appended by one job; they reach the bus only if the job's transaction commits.
+#[derive(Default)]
+pub(crate) struct Events(pub(crate) Vec<CommittedEvent>);
+
+impl Events {
+    pub(crate) fn push(&mut self, e: CommittedEvent) {
+        self.0.push(e);
+    }
+}
+
+/// The first before-commit step: a batch's events, into the log (see `insert_all`).
+pub(crate) struct WriteLog;
+
+impl BeforeCommit for WriteLog {
+    fn run<'c>(
+        &'c self,
+        conn: &'c mut Conn,
+        events: &'c [CommittedEvent],
+    ) -> BoxFut<'c, Result<(), StoreError>> {
+        Box::pin(insert_all(conn, events))
+    }
 }
 
 /// A slice of a channel's log, for replay.
@@ -26,12 +49,12 @@ pub struct EventPage {
 /// Takes the next `seq` of a channel. Must be followed by `log` in the same job.
 /// `activity` moves the channel's `last_event_at` (the dashboard's sort key).
 pub(crate) async fn next_seq(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     channel_id: &ChannelId,
     now: Millis,
     activity: bool,
 ) -> Result<(i64, UserId), StoreError> {
-    let row = sqlx::query(
+    let row = db::query(
         "UPDATE channels SET head_seq = head_seq + 1, \
          last_event_at = CASE WHEN $3 THEN $2 ELSE last_event_at END WHERE id = $1 \
          RETURNING head_seq, owner_id",
@@ -50,7 +73,7 @@ pub(crate) async fn next_seq(
 
 /// Writes an event at `seq` (taken with `next_seq`) and queues it for publication.
 pub(crate) async fn log(
-    _conn: &mut AnyConnection,
+    _conn: &mut Conn,
     events: &mut Events,
     channel_id: &ChannelId,
     seq: i64,
@@ -76,10 +99,7 @@ pub(crate) async fn log(
 const EVENTS_PER_INSERT: usize = 500;
 
 /// Writes the batch's events (inside the batch's transaction).
-pub(crate) async fn insert_all(
-    conn: &mut AnyConnection,
-    list: &[CommittedEvent],
-) -> Result<(), StoreError> {
+pub(crate) async fn insert_all(conn: &mut Conn, list: &[CommittedEvent]) -> Result<(), StoreError> {
     for chunk in list.chunks(EVENTS_PER_INSERT) {
         let mut sql =
             String::from("INSERT INTO events (channel_id, seq, kind, payload, created_at) VALUES ");
@@ -97,7 +117,7 @@ pub(crate) async fn insert_all(
                 b + 5
             ));
         }
-        let mut q = sqlx::query(&sql);
+        let mut q = db::query(&sql);
         for e in chunk {
             q = q
                 .bind(e.event.channel_id.as_str())
@@ -113,7 +133,7 @@ pub(crate) async fn insert_all(
 
 /// Appends one event that does not need its `seq` beforehand.
 pub(crate) async fn append(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     events: &mut Events,
     channel_id: &ChannelId,
     event: DomainEvent,
@@ -133,7 +153,7 @@ impl Store {
         upto: i64,
         limit: i64,
     ) -> Result<Vec<LoggedEvent>, StoreError> {
-        let rows = sqlx::query(
+        let rows = db::query(
             "SELECT seq, payload, created_at FROM events WHERE channel_id = $1 AND seq > $2 AND seq <= $3 \
              ORDER BY seq ASC LIMIT $4",
         )
@@ -141,7 +161,7 @@ impl Store {
         .bind(after)
         .bind(upto)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut self.read().await?)
         .await?;
         rows.iter()
             .map(|row| {
@@ -157,12 +177,12 @@ impl Store {
 
     /// The head `seq` and the oldest retained `seq` of a channel, or `NotFound`.
     pub async fn log_bounds(&self, channel_id: &ChannelId) -> Result<(i64, i64), StoreError> {
-        let row = sqlx::query(
+        let row = db::query(
             "SELECT c.head_seq AS head_seq, (SELECT MIN(e.seq) FROM events e WHERE e.channel_id = c.id) AS oldest \
              FROM channels c WHERE c.id = $1",
         )
         .bind(channel_id.as_str())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut self.read().await?)
         .await?
         .ok_or(StoreError::NotFound)?;
         let head = rows::i(&row, "head_seq")?;
@@ -175,7 +195,7 @@ impl Store {
         self.writer
             .run("", move |conn, _| {
                 Box::pin(async move {
-                    let r = sqlx::query(
+                    let r = db::query(
                         "DELETE FROM events WHERE (channel_id, seq) IN (\
                            SELECT e.channel_id, e.seq FROM events e JOIN channels c ON c.id = e.channel_id \
                            WHERE e.seq <= c.head_seq - $1 LIMIT $2)",

@@ -1,14 +1,14 @@
 //! Credentials: sessions, single-use socket tickets and API keys. Only SHA-256 digests of the
 //! raw secrets are stored.
 
+use crate::db::{self, Row};
 use crate::{Store, StoreError, rows};
 use assent_core::model::{ApiKey, User};
 use assent_core::{Millis, UserId, new_id};
-use sqlx::any::AnyRow;
 
 const KEY_COLS: &str = "id, user_id, label, key_prefix, last_used_at, created_at";
 
-fn api_key(row: &AnyRow) -> Result<ApiKey, StoreError> {
+fn api_key(row: &Row) -> Result<ApiKey, StoreError> {
     Ok(ApiKey {
         id: rows::s(row, "id")?,
         user_id: UserId::from_trusted(rows::s(row, "user_id")?),
@@ -39,7 +39,7 @@ impl Store {
             .writer
             .run("users", move |conn, _| {
                 Box::pin(async move {
-                    sqlx::query("INSERT INTO sessions (id, token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+                    db::query("INSERT INTO sessions (id, token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
                         .bind(&sid)
                         .bind(&token_hash)
                         .bind(uid.as_str())
@@ -47,7 +47,7 @@ impl Store {
                         .bind(expires_at.0)
                         .execute(&mut *conn)
                         .await?;
-                    let old: Vec<String> = sqlx::query_scalar(
+                    let old: Vec<String> = db::query_scalar(
                         "SELECT id FROM sessions WHERE user_id = $1 \
                          ORDER BY created_at DESC, id DESC LIMIT 1000000 OFFSET $2",
                     )
@@ -56,7 +56,7 @@ impl Store {
                     .fetch_all(&mut *conn)
                     .await?;
                     for old_id in &old {
-                        sqlx::query("DELETE FROM sessions WHERE id = $1")
+                        db::query("DELETE FROM sessions WHERE id = $1")
                             .bind(old_id)
                             .execute(&mut *conn)
                             .await?;
@@ -74,7 +74,7 @@ impl Store {
         token_hash: &str,
         now: Millis,
     ) -> Result<Option<(String, User)>, StoreError> {
-        let row = sqlx::query(&format!(
+        let row = db::query(&format!(
             "SELECT s.id AS session_id, {} FROM sessions s JOIN users u ON u.id = s.user_id \
              WHERE s.token_hash = $1 AND s.expires_at > $2",
             rows::USER_COLS
@@ -85,7 +85,7 @@ impl Store {
         ))
         .bind(token_hash)
         .bind(now.0)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut self.read().await?)
         .await?;
         row.map(|r| Ok((rows::s(&r, "session_id")?, rows::user(&r)?)))
             .transpose()
@@ -94,10 +94,10 @@ impl Store {
     /// Whether a session id is still valid.
     pub async fn session_alive(&self, session_id: &str, now: Millis) -> Result<bool, StoreError> {
         let n: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE id = $1 AND expires_at > $2")
+            db::query_scalar("SELECT COUNT(*) FROM sessions WHERE id = $1 AND expires_at > $2")
                 .bind(session_id)
                 .bind(now.0)
-                .fetch_one(&self.pool)
+                .fetch_one(&mut self.read().await?)
                 .await?;
         Ok(n > 0)
     }
@@ -107,7 +107,7 @@ impl Store {
         self.writer
             .run("users", move |conn, _| {
                 Box::pin(async move {
-                    sqlx::query("DELETE FROM sessions WHERE id = $1")
+                    db::query("DELETE FROM sessions WHERE id = $1")
                         .bind(&sid)
                         .execute(&mut *conn)
                         .await?;
@@ -133,12 +133,12 @@ impl Store {
             .run("users", move |conn, _| {
                 Box::pin(async move {
                     let user: Option<String> =
-                        sqlx::query_scalar("DELETE FROM sessions WHERE id = $1 RETURNING user_id")
+                        db::query_scalar("DELETE FROM sessions WHERE id = $1 RETURNING user_id")
                             .bind(&old)
                             .fetch_optional(&mut *conn)
                             .await?;
                     let user = user.ok_or(StoreError::NotFound)?;
-                    sqlx::query("INSERT INTO sessions (id, token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+                    db::query("INSERT INTO sessions (id, token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
                         .bind(&nid)
                         .bind(&new_token_hash)
                         .bind(&user)
@@ -169,7 +169,7 @@ impl Store {
         self.writer
             .run("users", move |conn, _| {
                 Box::pin(async move {
-                    sqlx::query("INSERT INTO ws_tickets (ticket_hash, user_id, principal_kind, principal_ref, expires_at) VALUES ($1, $2, $3, $4, $5)")
+                    db::query("INSERT INTO ws_tickets (ticket_hash, user_id, principal_kind, principal_ref, expires_at) VALUES ($1, $2, $3, $4, $5)")
                         .bind(&ticket_hash)
                         .bind(uid.as_str())
                         .bind(principal_kind)
@@ -192,12 +192,12 @@ impl Store {
     ) -> Result<Option<(UserId, String, String)>, StoreError> {
         // A read first: a guessed or replayed ticket costs no write (on SQLite the writer is
         // shared by every request).
-        let live: Option<i64> = sqlx::query_scalar(
+        let live: Option<i64> = db::query_scalar(
             "SELECT expires_at FROM ws_tickets WHERE ticket_hash = $1 AND expires_at > $2",
         )
         .bind(ticket_hash)
         .bind(now.0)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut self.read().await?)
         .await?;
         if live.is_none() {
             return Ok(None);
@@ -206,7 +206,7 @@ impl Store {
         self.writer
             .run("users", move |conn, _| {
                 Box::pin(async move {
-                    let row = sqlx::query(
+                    let row = db::query(
                         "DELETE FROM ws_tickets WHERE ticket_hash = $1 RETURNING user_id, principal_kind, principal_ref, expires_at",
                     )
                     .bind(&hash)
@@ -231,11 +231,11 @@ impl Store {
         self.writer
             .run("users", move |conn, _| {
                 Box::pin(async move {
-                    let a = sqlx::query("DELETE FROM ws_tickets WHERE expires_at <= $1")
+                    let a = db::query("DELETE FROM ws_tickets WHERE expires_at <= $1")
                         .bind(now.0)
                         .execute(&mut *conn)
                         .await?;
-                    let b = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+                    let b = db::query("DELETE FROM sessions WHERE expires_at <= $1")
                         .bind(now.0)
                         .execute(&mut *conn)
                         .await?;
@@ -267,7 +267,7 @@ impl Store {
         self.writer
             .run("users", move |conn, _| {
                 Box::pin(async move {
-                    sqlx::query("INSERT INTO api_keys (id, user_id, label, key_hash, key_prefix, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                    db::query("INSERT INTO api_keys (id, user_id, label, key_hash, key_prefix, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
                         .bind(&k.id)
                         .bind(k.user_id.as_str())
                         .bind(&k.label)
@@ -284,29 +284,29 @@ impl Store {
     }
 
     pub async fn list_api_keys(&self, user_id: &UserId) -> Result<Vec<ApiKey>, StoreError> {
-        let rows = sqlx::query(&format!(
+        let rows = db::query(&format!(
             "SELECT {KEY_COLS} FROM api_keys WHERE user_id = $1 ORDER BY created_at DESC, id DESC"
         ))
         .bind(user_id.as_str())
-        .fetch_all(&self.pool)
+        .fetch_all(&mut self.read().await?)
         .await?;
         rows.iter().map(api_key).collect()
     }
 
     pub async fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKey>, StoreError> {
-        let row = sqlx::query(&format!(
+        let row = db::query(&format!(
             "SELECT {KEY_COLS} FROM api_keys WHERE key_hash = $1"
         ))
         .bind(key_hash)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut self.read().await?)
         .await?;
         row.as_ref().map(api_key).transpose()
     }
 
     pub async fn api_key_by_id(&self, id: &str) -> Result<Option<ApiKey>, StoreError> {
-        let row = sqlx::query(&format!("SELECT {KEY_COLS} FROM api_keys WHERE id = $1"))
+        let row = db::query(&format!("SELECT {KEY_COLS} FROM api_keys WHERE id = $1"))
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut self.read().await?)
             .await?;
         row.as_ref().map(api_key).transpose()
     }
@@ -317,7 +317,7 @@ impl Store {
         self.writer
             .run("users", move |conn, _| {
                 Box::pin(async move {
-                    let r = sqlx::query("DELETE FROM api_keys WHERE id = $1 AND user_id = $2")
+                    let r = db::query("DELETE FROM api_keys WHERE id = $1 AND user_id = $2")
                         .bind(&id)
                         .bind(uid.as_str())
                         .execute(&mut *conn)
@@ -341,7 +341,7 @@ impl Store {
         self.writer
             .run("users", move |conn, _| {
                 Box::pin(async move {
-                    let row = sqlx::query(&format!(
+                    let row = db::query(&format!(
                         "UPDATE api_keys SET key_hash = $3, key_prefix = $4, last_used_at = NULL \
                          WHERE id = $1 AND user_id = $2 RETURNING {KEY_COLS}"
                     ))
@@ -353,7 +353,7 @@ impl Store {
                     .await?
                     .ok_or(StoreError::NotFound)?;
                     // Tickets minted with the old secret die with it.
-                    sqlx::query("DELETE FROM ws_tickets WHERE principal_kind = 'api_key' AND principal_ref = $1")
+                    db::query("DELETE FROM ws_tickets WHERE principal_kind = 'api_key' AND principal_ref = $1")
                         .bind(&id)
                         .execute(&mut *conn)
                         .await?;
@@ -368,7 +368,7 @@ impl Store {
         self.writer
             .run("users", move |conn, _| {
                 Box::pin(async move {
-                    sqlx::query("UPDATE api_keys SET last_used_at = $2 WHERE id = $1")
+                    db::query("UPDATE api_keys SET last_used_at = $2 WHERE id = $1")
                         .bind(&id)
                         .bind(now.0)
                         .execute(&mut *conn)

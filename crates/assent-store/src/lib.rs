@@ -1,15 +1,17 @@
-//! assent-store owns persistence: SQLite (always) and PostgreSQL, through sqlx's `Any`
-//! driver with one SQL dialect both accept (`$n` parameters, `RETURNING`, partial indexes).
-//! One module per aggregate; migrations per backend; every public method is atomic.
+//! assent-store owns persistence: SQLite (always, through rusqlite) and PostgreSQL (through
+//! sqlx), behind one connection type ([`db`]) and one SQL dialect both accept (`$n`
+//! parameters, `RETURNING`, partial indexes). One module per aggregate; one migration tree;
+//! every public method is atomic.
 //!
-//! All writes go through the [`writer`]: a task per shard that runs queued jobs in one
-//! transaction (group commit: one fsync for many writes) and acknowledges each job only
+//! All writes go through the [`writer`]: a thread (SQLite) or a task per shard (PostgreSQL)
+//! that runs queued jobs in one transaction (group commit: one fsync for many writes) and acknowledges each job only
 //! after that transaction is durable. Events appended by a job are handed to the bus only
 //! after commit, in `seq` order. This crate must never talk to the network (beyond the
 //! database), know about HTTP, or render wire payloads.
 
 mod attachments;
 mod channels;
+mod db;
 mod error;
 mod events;
 mod keys;
@@ -36,9 +38,8 @@ pub use webhooks::{
     AgentEndpoint, AttemptOutcome, AttemptRecord, ClaimedDelivery, WebhookAttempt, WebhookDelivery,
 };
 
-use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, ConnectOptions, Executor};
-use std::str::FromStr;
+use db::{Conn, LitePool, PgConn};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -75,9 +76,16 @@ impl Default for StoreOptions {
 
 #[derive(Clone)]
 pub struct Store {
-    pool: AnyPool,
+    reads: Reads,
     backend: Backend,
     writer: writer::WriterHandle,
+}
+
+/// The connections reads borrow.
+#[derive(Clone)]
+enum Reads {
+    Pg(sqlx::AnyPool),
+    Lite(Arc<LitePool>),
 }
 
 impl std::fmt::Debug for Store {
@@ -108,24 +116,6 @@ fn normalise_url(url: &str) -> Result<(String, Backend), StoreError> {
     }
 }
 
-// `wal_autocheckpoint=0`: checkpoints would otherwise run inside some unlucky commit and
-// hold up every request waiting on that batch; `Store::checkpoint` runs them off the write
-// path instead (PASSIVE: never blocks the writer).
-const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; \
-     PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000; PRAGMA wal_autocheckpoint=0;";
-
-pub(crate) async fn connect_one(
-    url: &str,
-    backend: Backend,
-) -> Result<sqlx::AnyConnection, StoreError> {
-    let opts = AnyConnectOptions::from_str(url)?.disable_statement_logging();
-    let mut conn = opts.connect().await?;
-    if backend == Backend::Sqlite {
-        conn.execute(SQLITE_PRAGMAS).await?;
-    }
-    Ok(conn)
-}
-
 impl Store {
     /// Opens the database, applies migrations and starts the writer(s). The returned receiver
     /// yields every committed event, per channel in `seq` order: it is the bus's input.
@@ -136,41 +126,49 @@ impl Store {
         sqlx::any::install_default_drivers();
         let (url, backend) = normalise_url(url)?;
         {
-            let mut conn = connect_one(&url, backend).await?;
+            let mut conn = db::connect(&url, backend).await?;
             migrate::run(&mut conn).await?;
+            conn.close().await;
         }
-        let connect_opts = AnyConnectOptions::from_str(&url)?.disable_statement_logging();
-        let pool = AnyPoolOptions::new()
-            .max_connections(opts.read_pool_size.max(1))
-            // Also how long a read waits for an unreachable database before answering 503.
-            .acquire_timeout(Duration::from_secs(5))
-            .after_connect(move |conn, _| {
-                Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        conn.execute(SQLITE_PRAGMAS).await?;
-                    }
-                    Ok(())
-                })
-            })
-            .connect_with(connect_opts)
-            .await?;
+        let reads = match backend {
+            Backend::Sqlite => Reads::Lite(LitePool::new(&url, opts.read_pool_size as usize)),
+            Backend::Postgres => {
+                use sqlx::ConnectOptions;
+                use std::str::FromStr;
+                let connect_opts =
+                    sqlx::any::AnyConnectOptions::from_str(&url)?.disable_statement_logging();
+                let pool = sqlx::any::AnyPoolOptions::new()
+                    .max_connections(opts.read_pool_size.max(1))
+                    // Also how long a read waits for an unreachable database before answering 503.
+                    .acquire_timeout(Duration::from_secs(5))
+                    .connect_with(connect_opts)
+                    .await?;
+                Reads::Pg(pool)
+            }
+        };
         let writers = match backend {
             Backend::Sqlite => 1,
             Backend::Postgres => opts.writers.max(1),
         };
         let (tx, rx) = mpsc::unbounded_channel();
+        // Before each commit, in this order: the batch's events, then the webhook deliveries
+        // they cause (read from those events).
+        let mut hooks: Vec<Box<dyn writer::BeforeCommit>> = vec![Box::new(events::WriteLog)];
+        if let Some(outbox) = opts.outbox {
+            hooks.push(Box::new(outbox));
+        }
         let writer = writer::start(
             &url,
             backend,
             writers,
             opts.max_batch.max(1),
-            opts.outbox,
+            hooks.into(),
             tx,
         )
         .await?;
         Ok((
             Store {
-                pool,
+                reads,
                 backend,
                 writer,
             },
@@ -182,27 +180,44 @@ impl Store {
         self.backend
     }
 
+    /// A connection for reads (SQLite: one of the read pool's, used on this task).
+    pub(crate) async fn read(&self) -> Result<Conn, StoreError> {
+        match &self.reads {
+            Reads::Pg(pool) => Ok(Conn::Pg(PgConn::Pooled(pool.acquire().await?))),
+            Reads::Lite(pool) => pool.acquire().await,
+        }
+    }
+
     /// Waits until every queued write has committed and the writers stopped. Call after the
     /// last request finished; later writes fail with `StoreError::Closed`.
     pub async fn close(&self) {
         self.writer.close().await;
-        self.pool.close().await;
+        match &self.reads {
+            Reads::Pg(pool) => pool.close().await,
+            Reads::Lite(pool) => pool.close(),
+        }
     }
 
     /// Copies committed WAL pages into the database file (SQLite; a no-op on PostgreSQL).
-    /// PASSIVE: it never waits for, nor blocks, the writer. Driven by a background job.
+    /// PASSIVE: it never waits for, nor blocks, the writer. Driven by a background job, on
+    /// a blocking thread (it writes and syncs the database file).
     pub async fn checkpoint(&self) -> Result<(), StoreError> {
         if self.backend == Backend::Sqlite {
-            sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-                .execute(&self.pool)
-                .await?;
+            let mut conn = self.read().await?;
+            tokio::task::spawn_blocking(move || {
+                db::run_here(db::query("PRAGMA wal_checkpoint(PASSIVE)").fetch_all(&mut conn))
+            })
+            .await
+            .map_err(|e| StoreError::CommitFailed(format!("checkpoint: {e}")))??;
         }
         Ok(())
     }
 
     /// Cheap liveness check used by `/health`.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        db::query("SELECT 1")
+            .execute(&mut self.read().await?)
+            .await?;
         Ok(())
     }
 }

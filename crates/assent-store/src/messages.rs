@@ -1,5 +1,6 @@
 //! Messages: create (idempotent on `clientId`), read, page, delete, acknowledge.
 
+use crate::db::{self, Conn, Row};
 use crate::reviews::next_iteration;
 use crate::{Rejection, Store, StoreError, rows};
 use crate::{attachments, events};
@@ -9,7 +10,6 @@ use assent_core::model::{DeliveryStatus, Message, MessageStatus, SenderType, Str
 use assent_core::review::Review;
 use assent_core::{ChannelId, DomainEvent, MessageId, Millis};
 use serde_json::Value;
-use sqlx::AnyConnection;
 
 #[derive(Clone, Debug)]
 pub struct NewMessage {
@@ -130,20 +130,20 @@ impl Store {
         channel: &ChannelId,
         id: &MessageId,
     ) -> Result<Option<Message>, StoreError> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.read().await?;
         load(&mut conn, channel, id).await
     }
 
     /// A message by id alone (callers check ownership of its channel).
     pub async fn message_by_id(&self, id: &MessageId) -> Result<Option<Message>, StoreError> {
-        let row = sqlx::query(&format!(
+        let row = db::query(&format!(
             "SELECT {} FROM messages WHERE id = $1",
             rows::MESSAGE_COLS
         ))
         .bind(id.as_str())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut self.read().await?)
         .await?;
-        attachments::message(&self.pool, row).await
+        attachments::message(&mut self.read().await?, row).await
     }
 
     /// Pages a channel's messages newest-first (`cursor`) or oldest-first after a `seq`.
@@ -179,7 +179,7 @@ impl Store {
                 rows::MESSAGE_COLS
             )
         };
-        let mut query = sqlx::query(&sql).bind(q.channel_id.as_str());
+        let mut query = db::query(&sql).bind(q.channel_id.as_str());
         query = if forward {
             query.bind(q.after.unwrap_or(0))
         } else {
@@ -188,9 +188,9 @@ impl Store {
         let rows = query
             .bind(limit + 1)
             .bind(search)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut self.read().await?)
             .await?;
-        let (data, more) = page_of(&self.pool, &rows, limit).await?;
+        let (data, more) = page_of(&mut self.read().await?, &rows, limit).await?;
         let (next_cursor, next_after) = if forward {
             (None, data.last().map(|m| m.seq).or(q.after))
         } else {
@@ -222,7 +222,7 @@ impl Store {
         self.writer
             .run(&key, move |conn, events| {
                 Box::pin(async move {
-                    let group: Option<Option<String>> = sqlx::query_scalar(
+                    let group: Option<Option<String>> = db::query_scalar(
                         "SELECT iteration_group_id FROM messages WHERE id = $1 AND channel_id = $2",
                     )
                     .bind(id.as_str())
@@ -230,7 +230,7 @@ impl Store {
                     .fetch_optional(&mut *conn)
                     .await?;
                     if let Some(Some(g)) = group {
-                        let members: i64 = sqlx::query_scalar(
+                        let members: i64 = db::query_scalar(
                             "SELECT COUNT(*) FROM messages WHERE iteration_group_id = $1",
                         )
                         .bind(&g)
@@ -241,7 +241,7 @@ impl Store {
                         }
                     }
                     attachments::doom_where(conn, "message_id = $1", id.as_str(), now).await?;
-                    let r = sqlx::query("DELETE FROM messages WHERE id = $1 AND channel_id = $2")
+                    let r = db::query("DELETE FROM messages WHERE id = $1 AND channel_id = $2")
                         .bind(id.as_str())
                         .bind(channel.as_str())
                         .execute(&mut *conn)
@@ -273,7 +273,7 @@ impl Store {
         self.writer
             .run(&key, move |conn, events| {
                 Box::pin(async move {
-                    let exists: Option<i64> = sqlx::query_scalar(
+                    let exists: Option<i64> = db::query_scalar(
                         "SELECT 1 FROM messages WHERE id = $1 AND channel_id = $2",
                     )
                     .bind(id.as_str())
@@ -295,14 +295,14 @@ impl Store {
 /// Moves a message's `deliveryStatus` (never back from `agent_received`) and logs
 /// `message:delivery` when it changed. Returns whether it moved.
 pub(crate) async fn move_delivery_status(
-    conn: &mut AnyConnection,
-    events: &mut crate::writer::Events,
+    conn: &mut Conn,
+    events: &mut crate::events::Events,
     channel: &ChannelId,
     message_id: &MessageId,
     status: DeliveryStatus,
     now: Millis,
 ) -> Result<bool, StoreError> {
-    let r = sqlx::query(
+    let r = db::query(
         "UPDATE messages SET delivery_status = $3, updated_at = $4 WHERE id = $1 AND channel_id = $2 \
          AND delivery_status <> $3 AND delivery_status <> 'agent_received'",
     )
@@ -326,13 +326,13 @@ pub(crate) async fn move_delivery_status(
 /// After a file of a message was deleted: recounts its files and logs `message:updated` with
 /// what it now carries.
 pub(crate) async fn attachments_changed(
-    conn: &mut AnyConnection,
-    events: &mut crate::writer::Events,
+    conn: &mut Conn,
+    events: &mut crate::events::Events,
     channel: &ChannelId,
     id: &MessageId,
     now: Millis,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    db::query(
         "UPDATE messages SET updated_at = $3, attachment_count = \
          (SELECT COUNT(*) FROM attachments WHERE message_id = $1) WHERE id = $1 AND channel_id = $2",
     )
@@ -352,11 +352,11 @@ pub(crate) async fn attachments_changed(
 }
 
 pub(crate) async fn load(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     channel: &ChannelId,
     id: &MessageId,
 ) -> Result<Option<Message>, StoreError> {
-    let row = sqlx::query(&format!(
+    let row = db::query(&format!(
         "SELECT {} FROM messages WHERE id = $1 AND channel_id = $2{}",
         rows::MESSAGE_COLS,
         rows::for_update(conn)
@@ -427,14 +427,14 @@ impl NewMessage {
 /// The message a repeated request already created: same sender and `clientId`, or the draft
 /// of the same `streamId` (which a re-POST with `streamState: aborted` aborts).
 async fn existing(
-    conn: &mut AnyConnection,
-    events: &mut crate::writer::Events,
+    conn: &mut Conn,
+    events: &mut crate::events::Events,
     new: &NewMessage,
     agent_name: &Option<String>,
     now: Millis,
 ) -> Result<Option<Message>, StoreError> {
     if let Some(cid) = &new.client_id {
-        let row = sqlx::query(&format!(
+        let row = db::query(&format!(
             "SELECT {} FROM messages WHERE channel_id = $1 AND sender_type = $2 AND client_id = $3",
             rows::MESSAGE_COLS
         ))
@@ -468,7 +468,7 @@ async fn existing(
 /// Inserts the message row. On PostgreSQL the channel's `seq` is bumped in the same
 /// statement: returns the row's `seq` and, there, the channel's owner.
 async fn insert(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     msg: &Message,
     pg: bool,
     attachment_count: i64,
@@ -489,7 +489,7 @@ async fn insert(
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17, $18, $19) \
          RETURNING seq, NULL AS owner_id"
     };
-    let row = sqlx::query(sql)
+    let row = db::query(sql)
         .bind(msg.id.as_str())
         .bind(msg.channel_id.as_str())
         .bind(msg.seq)
@@ -521,9 +521,9 @@ async fn insert(
 
 /// The messages of a page read with `LIMIT limit + 1`: at most `limit` of them, and whether
 /// there were more.
-pub(crate) async fn page_of<'c, E: sqlx::Executor<'c, Database = sqlx::Any>>(
-    exec: E,
-    rows: &[sqlx::any::AnyRow],
+pub(crate) async fn page_of(
+    exec: &mut Conn,
+    rows: &[Row],
     limit: i64,
 ) -> Result<(Vec<Message>, bool), StoreError> {
     let keep = rows.len().min(limit.max(0) as usize);

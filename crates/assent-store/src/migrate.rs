@@ -2,7 +2,7 @@
 //! transaction each, recorded in `assent_migrations`.
 
 use crate::StoreError;
-use sqlx::{AnyConnection, Connection, Executor};
+use crate::db::{self, Conn};
 
 /// One tree for both backends: the SQL is written in the dialect they share (`$n`
 /// parameters, `RETURNING`, partial indexes, `BIGINT` times and booleans).
@@ -14,28 +14,31 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("../migrations/0005_stream_deltas.sql")),
 ];
 
-pub(crate) async fn run(conn: &mut AnyConnection) -> Result<(), StoreError> {
-    conn.execute(
+pub(crate) async fn run(conn: &mut Conn) -> Result<(), StoreError> {
+    conn.batch(
         "CREATE TABLE IF NOT EXISTS assent_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
     )
     .await?;
-    let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM assent_migrations")
-        .fetch_all(&mut *conn)
+    let applied: Vec<i64> = db::query_scalar("SELECT version FROM assent_migrations")
+        .fetch_all(conn)
         .await?;
     for (version, sql) in MIGRATIONS {
         if applied.contains(version) {
             continue;
         }
-        let mut tx = conn.begin().await?;
+        conn.begin().await?;
         for stmt in split_statements(sql) {
-            tx.execute(stmt.as_str()).await?;
+            if let Err(e) = conn.batch(&stmt).await {
+                let _ = conn.batch("ROLLBACK").await;
+                return Err(e);
+            }
         }
-        sqlx::query("INSERT INTO assent_migrations (version, applied_at) VALUES ($1, $2)")
+        db::query("INSERT INTO assent_migrations (version, applied_at) VALUES ($1, $2)")
             .bind(*version)
             .bind(0_i64)
-            .execute(&mut *tx)
+            .execute(conn)
             .await?;
-        tx.commit().await?;
+        conn.batch("COMMIT").await?;
         tracing::info!(version, "applied database migration");
     }
     Ok(())

@@ -6,13 +6,14 @@
 //! `webhook-id`, the same for every attempt. The body is rendered once, here, by the server's
 //! renderer (this crate never renders wire payloads), so every attempt signs the same bytes.
 
+use crate::db::{self, Conn};
 use crate::events::CommittedEvent;
+use crate::writer::{BeforeCommit, BoxFut};
 use crate::{StoreError, rows};
 use assent_core::model::WebhookTarget;
 use assent_core::review::Review;
 use assent_core::{ChannelId, LoggedEvent, RouteSource, WebhookCause, new_id};
 use serde_json::Value;
-use sqlx::AnyConnection;
 use std::sync::Arc;
 
 /// Renders the body of an event's webhook; `None` when the event has none.
@@ -34,6 +35,18 @@ impl std::fmt::Debug for OutboxSettings {
     }
 }
 
+/// The before-commit step after the log: the webhook deliveries of a batch's events, which
+/// commit with them or not at all.
+impl BeforeCommit for OutboxSettings {
+    fn run<'c>(
+        &'c self,
+        conn: &'c mut Conn,
+        events: &'c [CommittedEvent],
+    ) -> BoxFut<'c, Result<(), StoreError>> {
+        Box::pin(enqueue(conn, events, self))
+    }
+}
+
 /// Where a delivery goes: target, URL, method and the callback's extra headers.
 struct Route {
     target: WebhookTarget,
@@ -43,8 +56,8 @@ struct Route {
 }
 
 /// Writes the outbox rows of a batch's events (inside the batch's transaction, before commit).
-pub(crate) async fn enqueue(
-    conn: &mut AnyConnection,
+async fn enqueue(
+    conn: &mut Conn,
     list: &[CommittedEvent],
     settings: &OutboxSettings,
 ) -> Result<(), StoreError> {
@@ -67,14 +80,14 @@ pub(crate) async fn enqueue(
 
 /// The message's own routes: its `metadata.webhookUrl` and its review's legacy callback.
 async fn message_routes(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     cause: &WebhookCause<'_>,
 ) -> Result<(Option<String>, Option<Value>), StoreError> {
     Ok(match cause.routes {
         RouteSource::AgentOnly => (None, None),
         RouteSource::Message(m) => review_routes(m.metadata.as_ref(), m.review.as_ref()),
         RouteSource::Stored => {
-            let row = sqlx::query("SELECT metadata, review FROM messages WHERE id = $1")
+            let row = db::query("SELECT metadata, review FROM messages WHERE id = $1")
                 .bind(cause.message_id.as_str())
                 .fetch_optional(&mut *conn)
                 .await?;
@@ -106,7 +119,7 @@ fn review_routes(
 /// Placet's resolution: the message's own URL, then the agent's, then the review's legacy
 /// callback (user messages have neither of their own: the agent's URL only).
 async fn resolve(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     channel: &ChannelId,
     message_url: Option<String>,
     callback: Option<Value>,
@@ -121,7 +134,7 @@ async fn resolve(
         return Ok(Some(post(WebhookTarget::Message, url)));
     }
     let agent_url: Option<String> =
-        sqlx::query_scalar("SELECT webhook_url FROM channels WHERE id = $1")
+        db::query_scalar("SELECT webhook_url FROM channels WHERE id = $1")
             .bind(channel.as_str())
             .fetch_optional(&mut *conn)
             .await?
@@ -143,14 +156,14 @@ async fn resolve(
 }
 
 async fn insert(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     e: &LoggedEvent,
     cause: &WebhookCause<'_>,
     route: Route,
     body: String,
     max_attempts: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    db::query(
         "INSERT INTO webhook_deliveries (id, channel_id, message_id, event, seq, target, url, \
          method, extra_headers, body, tracks_status, state, attempts, max_attempts, \
          next_attempt_at, created_at, updated_at) \

@@ -1,13 +1,13 @@
 //! Reviews in the store: answer and expire (load, ask `Review`, write, log), deadlines for
 //! the expiry job, listings, and iteration chains.
 
+use crate::db::{self, Conn};
 use crate::events;
 use crate::messages::{load, page_of};
 use crate::{Page, Rejection, Store, StoreError, rows};
 use assent_core::model::Message;
 use assent_core::review::{Refusal, Reply, Review, ReviewStatus};
 use assent_core::{ChannelId, DomainEvent, MessageId, Millis, UserId};
-use sqlx::AnyConnection;
 
 /// What happened to an answer.
 #[derive(Clone, Debug)]
@@ -34,11 +34,11 @@ pub enum ReviewFilter {
 /// review of the same channel that is settled (completed, expired or changes requested); the
 /// root is back-filled as iteration 1 when the first follow-up is created.
 pub(crate) async fn next_iteration(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     channel: &ChannelId,
     target: &MessageId,
 ) -> Result<(String, i64), StoreError> {
-    let row = sqlx::query(
+    let row = db::query(
         "SELECT review_status, iteration_group_id FROM messages WHERE id = $1 AND channel_id = $2",
     )
     .bind(target.as_str())
@@ -57,7 +57,7 @@ pub(crate) async fn next_iteration(
     let group = match rows::os(&row, "iteration_group_id")? {
         Some(g) => g,
         None => {
-            sqlx::query("UPDATE messages SET iteration_group_id = $1, iteration = 1 WHERE id = $1")
+            db::query("UPDATE messages SET iteration_group_id = $1, iteration = 1 WHERE id = $1")
                 .bind(target.as_str())
                 .execute(&mut *conn)
                 .await?;
@@ -65,7 +65,7 @@ pub(crate) async fn next_iteration(
         }
     };
     let max: Option<i64> =
-        sqlx::query_scalar("SELECT MAX(iteration) FROM messages WHERE iteration_group_id = $1")
+        db::query_scalar("SELECT MAX(iteration) FROM messages WHERE iteration_group_id = $1")
             .bind(&group)
             .fetch_one(&mut *conn)
             .await?;
@@ -74,12 +74,12 @@ pub(crate) async fn next_iteration(
 
 /// Writes a review's new JSON and status.
 async fn save_review(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     m: &Message,
     status: ReviewStatus,
     now: Millis,
 ) -> Result<(), StoreError> {
-    sqlx::query("UPDATE messages SET review = $3, review_status = $4, updated_at = $5 WHERE id = $1 AND channel_id = $2")
+    db::query("UPDATE messages SET review = $3, review_status = $4, updated_at = $5 WHERE id = $1 AND channel_id = $2")
         .bind(m.id.as_str())
         .bind(m.channel_id.as_str())
         .bind(rows::review_text(&m.review))
@@ -92,8 +92,8 @@ async fn save_review(
 
 /// Writes the expired review of `m` and logs `review:expired` (inside a writer job).
 async fn save_expired(
-    conn: &mut AnyConnection,
-    events: &mut crate::writer::Events,
+    conn: &mut Conn,
+    events: &mut crate::events::Events,
     mut m: Message,
     expired: Review,
     now: Millis,
@@ -186,13 +186,13 @@ impl Store {
         now: Millis,
         limit: i64,
     ) -> Result<Vec<(ChannelId, MessageId)>, StoreError> {
-        let rows = sqlx::query(
+        let rows = db::query(
             "SELECT channel_id, id FROM messages WHERE review_status = 'pending' AND review_expires_at <= $1 \
              ORDER BY review_expires_at ASC LIMIT $2",
         )
         .bind(now.0)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut self.read().await?)
         .await?;
         rows.iter()
             .map(|r| {
@@ -206,10 +206,10 @@ impl Store {
 
     /// The earliest deadline of any pending review.
     pub async fn next_review_deadline(&self) -> Result<Option<Millis>, StoreError> {
-        let t: Option<i64> = sqlx::query_scalar(
+        let t: Option<i64> = db::query_scalar(
             "SELECT MIN(review_expires_at) FROM messages WHERE review_status = 'pending'",
         )
-        .fetch_one(&self.pool)
+        .fetch_one(&mut self.read().await?)
         .await?;
         Ok(t.map(Millis))
     }
@@ -238,7 +238,7 @@ impl Store {
             .map(|c| format!("m.{c} AS {c}"))
             .collect::<Vec<_>>()
             .join(", ");
-        let rows = sqlx::query(&format!(
+        let rows = db::query(&format!(
             "SELECT {cols} FROM messages m JOIN channels c ON c.id = m.channel_id \
              WHERE c.owner_id = $1 AND m.review_status IS NOT NULL \
              AND ($2 IS NULL OR m.review_status = $2) AND ($3 IS NULL OR m.channel_id = $3) \
@@ -252,9 +252,9 @@ impl Store {
         .bind(channel.map(|c| c.as_str().to_owned()))
         .bind(limit + 1)
         .bind(cursor.map(|c| c.as_str().to_owned()))
-        .fetch_all(&self.pool)
+        .fetch_all(&mut self.read().await?)
         .await?;
-        let (data, more) = page_of(&self.pool, &rows, limit).await?;
+        let (data, more) = page_of(&mut self.read().await?, &rows, limit).await?;
         let next_cursor = if more {
             data.last().map(|m| m.id.to_string())
         } else {
@@ -280,15 +280,15 @@ impl Store {
         let Some(group) = m.iteration_group_id.clone() else {
             return Ok(Some((m.id.to_string(), vec![m])));
         };
-        let rows = sqlx::query(&format!(
+        let rows = db::query(&format!(
             "SELECT {} FROM messages WHERE iteration_group_id = $1 AND channel_id = $2 ORDER BY iteration ASC",
             rows::MESSAGE_COLS
         ))
         .bind(&group)
         .bind(channel.as_str())
-        .fetch_all(&self.pool)
+        .fetch_all(&mut self.read().await?)
         .await?;
-        let chain = crate::attachments::messages(&self.pool, &rows).await?;
+        let chain = crate::attachments::messages(&mut self.read().await?, &rows).await?;
         Ok(Some((group, chain)))
     }
 }

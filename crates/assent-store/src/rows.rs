@@ -1,31 +1,30 @@
 //! Row decoding shared by the aggregate modules.
 
 use crate::StoreError;
+use crate::db::{Conn, Row};
 use assent_core::model::*;
 use assent_core::{ChannelId, MessageId, Millis, UserId};
 use serde_json::Value;
-use sqlx::Row;
-use sqlx::any::AnyRow;
 
-pub(crate) fn s(row: &AnyRow, col: &str) -> Result<String, StoreError> {
-    Ok(row.try_get::<String, _>(col)?)
+pub(crate) fn s(row: &Row, col: &str) -> Result<String, StoreError> {
+    row.try_get::<String, _>(col)
 }
-pub(crate) fn os(row: &AnyRow, col: &str) -> Result<Option<String>, StoreError> {
-    Ok(row.try_get::<Option<String>, _>(col)?)
+pub(crate) fn os(row: &Row, col: &str) -> Result<Option<String>, StoreError> {
+    row.try_get::<Option<String>, _>(col)
 }
-pub(crate) fn i(row: &AnyRow, col: &str) -> Result<i64, StoreError> {
-    Ok(row.try_get::<i64, _>(col)?)
+pub(crate) fn i(row: &Row, col: &str) -> Result<i64, StoreError> {
+    row.try_get::<i64, _>(col)
 }
-pub(crate) fn oi(row: &AnyRow, col: &str) -> Result<Option<i64>, StoreError> {
-    Ok(row.try_get::<Option<i64>, _>(col)?)
+pub(crate) fn oi(row: &Row, col: &str) -> Result<Option<i64>, StoreError> {
+    row.try_get::<Option<i64>, _>(col)
 }
-pub(crate) fn ot(row: &AnyRow, col: &str) -> Result<Option<Millis>, StoreError> {
+pub(crate) fn ot(row: &Row, col: &str) -> Result<Option<Millis>, StoreError> {
     Ok(oi(row, col)?.map(Millis))
 }
-pub(crate) fn t(row: &AnyRow, col: &str) -> Result<Millis, StoreError> {
+pub(crate) fn t(row: &Row, col: &str) -> Result<Millis, StoreError> {
     Ok(Millis(i(row, col)?))
 }
-pub(crate) fn oj(row: &AnyRow, col: &str) -> Result<Option<Value>, StoreError> {
+pub(crate) fn oj(row: &Row, col: &str) -> Result<Option<Value>, StoreError> {
     match os(row, col)? {
         None => Ok(None),
         Some(text) => Ok(Some(serde_json::from_str(&text)?)),
@@ -52,18 +51,14 @@ pub(crate) fn in_list(n: usize) -> String {
 
 /// ` FOR UPDATE` on PostgreSQL: a job that reads a row to decide a write locks it, so that
 /// the writers of several nodes decide one after the other (SQLite has one writer).
-pub(crate) fn for_update(conn: &sqlx::AnyConnection) -> &'static str {
-    if conn.backend_name() == "PostgreSQL" {
-        " FOR UPDATE"
-    } else {
-        ""
-    }
+pub(crate) fn for_update(conn: &Conn) -> &'static str {
+    if conn.is_pg() { " FOR UPDATE" } else { "" }
 }
 
 pub(crate) const USER_COLS: &str =
     "id, email, display_name, role, must_change_password, created_at";
 
-pub(crate) fn user(row: &AnyRow) -> Result<User, StoreError> {
+pub(crate) fn user(row: &Row) -> Result<User, StoreError> {
     Ok(User {
         id: UserId::from_trusted(s(row, "id")?),
         email: s(row, "email")?,
@@ -79,7 +74,7 @@ pub(crate) const AGENT_COLS: &str = "id, owner_id, name, description, avatar_url
     commands, tag, is_subagent, parent_agent_id, created_at, head_seq, webhook_disabled_at, \
     webhook_disabled_reason";
 
-pub(crate) fn agent(row: &AnyRow) -> Result<Agent, StoreError> {
+pub(crate) fn agent(row: &Row) -> Result<Agent, StoreError> {
     let webhook_auth = match os(row, "webhook_auth")? {
         None => None,
         Some(text) => Some(serde_json::from_str(&text)?),
@@ -112,7 +107,7 @@ pub(crate) const MESSAGE_COLS: &str = "id, channel_id, seq, sender_type, sender_
     review, metadata, client_id, stream_id, stream_state, delivery_status, iteration_group_id, \
     iteration, created_at, updated_at, attachment_count";
 
-pub(crate) fn message(row: &AnyRow) -> Result<Message, StoreError> {
+pub(crate) fn message(row: &Row) -> Result<Message, StoreError> {
     Ok(Message {
         id: MessageId::from_trusted(s(row, "id")?),
         channel_id: ChannelId::from_trusted(s(row, "channel_id")?),

@@ -1,21 +1,21 @@
 //! Streamed replies: drafts identified by `(channel, streamId)`, their text updates and
 //! completion, status steps, stale-draft sweeps, and agent-reported thread events.
 
+use crate::db::{self, Conn, Row};
 use crate::events;
 use crate::{Rejection, Store, StoreError, rows};
 use assent_core::model::{Message, StreamState};
 use assent_core::{ChannelId, DomainEvent, Millis, StatusStep, UserId, new_id};
 use serde_json::{Map, Value};
-use sqlx::AnyConnection;
 use std::collections::HashMap;
 
 /// The message of `(channel, stream_id)` (inside a writer job or on a pooled connection).
 pub(crate) async fn draft(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     channel: &ChannelId,
     stream_id: &str,
 ) -> Result<Option<Message>, StoreError> {
-    let row = sqlx::query(&format!(
+    let row = db::query(&format!(
         "SELECT {} FROM messages WHERE channel_id = $1 AND stream_id = $2{}",
         rows::MESSAGE_COLS,
         rows::for_update(conn)
@@ -40,8 +40,8 @@ pub struct AppendedDelta {
 
 /// Applies text and/or a new state to a draft and logs `message:updated`.
 pub(crate) async fn update_draft(
-    conn: &mut AnyConnection,
-    events: &mut crate::writer::Events,
+    conn: &mut Conn,
+    events: &mut crate::events::Events,
     mut m: Message,
     text: Option<String>,
     state: Option<StreamState>,
@@ -55,7 +55,7 @@ pub(crate) async fn update_draft(
         m.stream_state = Some(s);
     }
     m.updated_at = now;
-    sqlx::query("UPDATE messages SET text = $3, stream_state = $4, updated_at = $5 WHERE id = $1 AND channel_id = $2")
+    db::query("UPDATE messages SET text = $3, stream_state = $4, updated_at = $5 WHERE id = $1 AND channel_id = $2")
         .bind(m.id.as_str())
         .bind(m.channel_id.as_str())
         .bind(&m.text)
@@ -71,7 +71,7 @@ pub(crate) async fn update_draft(
     Ok(m)
 }
 
-fn step(row: &sqlx::any::AnyRow) -> Result<StatusStep, StoreError> {
+fn step(row: &Row) -> Result<StatusStep, StoreError> {
     Ok(StatusStep {
         id: rows::s(row, "id")?,
         channel_id: ChannelId::from_trusted(rows::s(row, "channel_id")?),
@@ -90,7 +90,7 @@ impl Store {
         channel: &ChannelId,
         stream_id: &str,
     ) -> Result<Option<Message>, StoreError> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.read().await?;
         draft(&mut conn, channel, stream_id).await
     }
 
@@ -154,7 +154,7 @@ impl Store {
                     }
                     let before = text.len();
                     text.push_str(&delta);
-                    let n: i64 = sqlx::query_scalar(
+                    let n: i64 = db::query_scalar(
                         "UPDATE messages SET text = $2, updated_at = $3, stream_deltas = stream_deltas + 1 \
                          WHERE id = $1 RETURNING stream_deltas",
                     )
@@ -201,7 +201,7 @@ impl Store {
         self.writer
             .run(&key, move |conn, _| {
                 Box::pin(async move {
-                    let r = sqlx::query(
+                    let r = db::query(
                         "UPDATE messages SET text = $3, updated_at = $4 \
                          WHERE channel_id = $1 AND stream_id = $2 AND stream_state = 'streaming'",
                     )
@@ -223,7 +223,7 @@ impl Store {
         owner: &UserId,
         channel: &ChannelId,
     ) -> Result<(i64, i64), StoreError> {
-        let row = sqlx::query(
+        let row = db::query(
             "SELECT COUNT(*) AS total, \
              COALESCE(SUM(CASE WHEN m.channel_id = $2 THEN 1 ELSE 0 END), 0) AS here \
              FROM messages m JOIN channels c ON c.id = m.channel_id \
@@ -231,7 +231,7 @@ impl Store {
         )
         .bind(owner.as_str())
         .bind(channel.as_str())
-        .fetch_one(&self.pool)
+        .fetch_one(&mut self.read().await?)
         .await?;
         Ok((rows::i(&row, "here")?, rows::i(&row, "total")?))
     }
@@ -251,7 +251,7 @@ impl Store {
         self.writer
             .run(&key, move |conn, events| {
                 Box::pin(async move {
-                    let max: Option<i64> = sqlx::query_scalar("SELECT MAX(idx) FROM message_status_events WHERE channel_id = $1 AND stream_id = $2")
+                    let max: Option<i64> = db::query_scalar("SELECT MAX(idx) FROM message_status_events WHERE channel_id = $1 AND stream_id = $2")
                         .bind(channel.as_str())
                         .bind(&stream_id)
                         .fetch_one(&mut *conn)
@@ -265,7 +265,7 @@ impl Store {
                         tool_hint,
                         created_at: now,
                     };
-                    sqlx::query("INSERT INTO message_status_events (id, channel_id, stream_id, idx, text, tool_hint, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                    db::query("INSERT INTO message_status_events (id, channel_id, stream_id, idx, text, tool_hint, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                         .bind(&s.id)
                         .bind(s.channel_id.as_str())
                         .bind(&s.stream_id)
@@ -292,12 +292,12 @@ impl Store {
         if stream_ids.is_empty() {
             return Ok(out);
         }
-        let rows = sqlx::query(
+        let rows = db::query(
             "SELECT id, channel_id, stream_id, idx, text, tool_hint, created_at FROM message_status_events \
              WHERE channel_id = $1 ORDER BY stream_id, idx",
         )
         .bind(channel.as_str())
-        .fetch_all(&self.pool)
+        .fetch_all(&mut self.read().await?)
         .await?;
         for r in &rows {
             let s = step(r)?;
@@ -314,13 +314,13 @@ impl Store {
         cutoff: Millis,
         limit: i64,
     ) -> Result<Vec<(ChannelId, String)>, StoreError> {
-        let rows = sqlx::query(
+        let rows = db::query(
             "SELECT channel_id, stream_id FROM messages WHERE stream_state = 'streaming' AND updated_at < $1 \
              ORDER BY updated_at ASC LIMIT $2",
         )
         .bind(cutoff.0)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut self.read().await?)
         .await?;
         rows.iter()
             .map(|r| {

@@ -1,5 +1,6 @@
 //! Users and their sessions, tickets and API keys' owners.
 
+use crate::db;
 use crate::{Store, StoreError, rows};
 use assent_core::model::{Role, User};
 use assent_core::{Millis, UserId};
@@ -21,9 +22,9 @@ pub struct UserWithHash {
 
 impl Store {
     pub async fn user_count(&self) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM users")
-            .fetch_one(&self.pool)
-            .await?)
+        db::query_scalar::<i64>("SELECT COUNT(*) FROM users")
+            .fetch_one(&mut self.read().await?)
+            .await
     }
 
     /// Creates a user; `Conflict("email")` when the email is taken.
@@ -42,14 +43,14 @@ impl Store {
             .run("users", move |conn, _| {
                 Box::pin(async move {
                     let taken: Option<String> =
-                        sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
+                        db::query_scalar("SELECT id FROM users WHERE email = $1")
                             .bind(&u.email)
                             .fetch_optional(&mut *conn)
                             .await?;
                     if taken.is_some() {
                         return Err(StoreError::Conflict("email"));
                     }
-                    sqlx::query(
+                    db::query(
                         "INSERT INTO users (id, email, display_name, password_hash, role, must_change_password, created_at) \
                          VALUES ($1, $2, $3, $4, $5, $6, $7)",
                     )
@@ -70,12 +71,12 @@ impl Store {
     }
 
     pub async fn user_by_email(&self, email: &str) -> Result<Option<UserWithHash>, StoreError> {
-        let row = sqlx::query(&format!(
+        let row = db::query(&format!(
             "SELECT {}, password_hash FROM users WHERE email = $1",
             rows::USER_COLS
         ))
         .bind(email)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut self.read().await?)
         .await?;
         row.map(|r| {
             Ok(UserWithHash {
@@ -87,12 +88,12 @@ impl Store {
     }
 
     pub async fn user_by_id(&self, id: &UserId) -> Result<Option<UserWithHash>, StoreError> {
-        let row = sqlx::query(&format!(
+        let row = db::query(&format!(
             "SELECT {}, password_hash FROM users WHERE id = $1",
             rows::USER_COLS
         ))
         .bind(id.as_str())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut self.read().await?)
         .await?;
         row.map(|r| {
             Ok(UserWithHash {
@@ -105,11 +106,11 @@ impl Store {
 
     /// All users, oldest first.
     pub async fn list_users(&self) -> Result<Vec<User>, StoreError> {
-        let rows = sqlx::query(&format!(
+        let rows = db::query(&format!(
             "SELECT {} FROM users ORDER BY created_at ASC, id ASC",
             rows::USER_COLS
         ))
-        .fetch_all(&self.pool)
+        .fetch_all(&mut self.read().await?)
         .await?;
         rows.iter().map(rows::user).collect()
     }
@@ -124,7 +125,7 @@ impl Store {
         self.writer
             .run("users", move |conn, _| {
                 Box::pin(async move {
-                    let row = sqlx::query(&format!(
+                    let row = db::query(&format!(
                         "UPDATE users SET display_name = COALESCE($2, display_name), role = COALESCE($3, role) \
                          WHERE id = $1 RETURNING {}",
                         rows::USER_COLS
@@ -150,7 +151,7 @@ impl Store {
                     let filter = "channel_id IN (SELECT id FROM channels WHERE owner_id = $1)";
                     let due = assent_core::Millis(0);
                     crate::attachments::doom_where(conn, filter, id.as_str(), due).await?;
-                    let r = sqlx::query("DELETE FROM users WHERE id = $1")
+                    let r = db::query("DELETE FROM users WHERE id = $1")
                         .bind(id.as_str())
                         .execute(&mut *conn)
                         .await?;
@@ -172,12 +173,12 @@ impl Store {
         self.writer
             .run("users", move |conn, _| {
                 Box::pin(async move {
-                    sqlx::query("UPDATE users SET password_hash = $2, must_change_password = 0 WHERE id = $1")
+                    db::query("UPDATE users SET password_hash = $2, must_change_password = 0 WHERE id = $1")
                         .bind(id.as_str())
                         .bind(&password_hash)
                         .execute(&mut *conn)
                         .await?;
-                    sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id <> $2")
+                    db::query("DELETE FROM sessions WHERE user_id = $1 AND id <> $2")
                         .bind(id.as_str())
                         .bind(keep_session.unwrap_or_default())
                         .execute(&mut *conn)

@@ -8,11 +8,11 @@
 //! server's renderer (this crate never renders wire payloads), so every attempt signs the
 //! same bytes.
 
+use crate::db::{self, Conn, Row};
 use crate::{Backend, Rejection, Store, StoreError, rows};
 use assent_core::model::{DeliveryStatus, WebhookAuth, WebhookState, WebhookTarget};
 use assent_core::{ChannelId, MessageId, Millis};
 use serde_json::Value;
-use sqlx::any::AnyRow;
 
 /// One delivery as listed to humans and agents.
 #[derive(Clone, Debug, PartialEq)]
@@ -103,12 +103,12 @@ pub enum AttemptOutcome {
 
 /// Appends one attempt to a delivery's attempt log.
 async fn log_attempt(
-    conn: &mut sqlx::AnyConnection,
+    conn: &mut Conn,
     id: &str,
     attempt: i64,
     rec: &AttemptRecord,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    db::query(
         "INSERT INTO webhook_attempts (delivery_id, attempt, started_at, duration_ms, status_code, error) \
          VALUES ($1, $2, $3, $4, $5, $6)",
     )
@@ -129,7 +129,7 @@ const MAX_CLAIM: i64 = 500;
 const DELIVERY_COLS: &str = "id, channel_id, message_id, event, seq, target, url, state, attempts, \
     max_attempts, next_attempt_at, last_status, last_error, created_at, updated_at";
 
-fn delivery(row: &AnyRow) -> Result<WebhookDelivery, StoreError> {
+fn delivery(row: &Row) -> Result<WebhookDelivery, StoreError> {
     let state = rows::en(&rows::s(row, "state")?, WebhookState::parse)?;
     Ok(WebhookDelivery {
         id: rows::s(row, "id")?,
@@ -177,7 +177,7 @@ impl Store {
         self.writer
             .run("", move |conn, _| {
                 Box::pin(async move {
-                    let ids: Vec<String> = sqlx::query_scalar(&claim)
+                    let ids: Vec<String> = db::query_scalar(&claim)
                         .bind(lease_until.0)
                         .bind(&owner)
                         .bind(now.0)
@@ -194,7 +194,7 @@ impl Store {
                          FROM webhook_deliveries d JOIN channels c ON c.id = d.channel_id WHERE d.id IN ({})",
                         rows::in_list(ids.len())
                     );
-                    let mut q = sqlx::query(&sql);
+                    let mut q = db::query(&sql);
                     for id in &ids {
                         q = q.bind(id.as_str());
                     }
@@ -256,7 +256,7 @@ impl Store {
                             (WebhookState::Failed, now)
                         }
                     };
-                    let row = sqlx::query(
+                    let row = db::query(
                         "UPDATE webhook_deliveries SET attempts = attempts + 1, state = $3, \
                          next_attempt_at = $4, lease_until = NULL, lease_owner = NULL, url = $5, \
                          last_status = $6, last_error = $7, updated_at = $8 \
@@ -278,7 +278,7 @@ impl Store {
                     let tracks = rows::i(&row, "tracks_status")? != 0;
                     log_attempt(conn, &id, attempt, &rec).await?;
                     if let AttemptOutcome::FailedAndDisable { reason } = &outcome {
-                        sqlx::query(
+                        db::query(
                             "UPDATE channels SET webhook_disabled_at = $2, webhook_disabled_reason = $3 WHERE id = $1",
                         )
                         .bind(channel.as_str())
@@ -312,11 +312,11 @@ impl Store {
     /// When the next pending delivery can be claimed: its `next_attempt_at`, or the end of
     /// its lease while a worker holds it (the worker sleeps until then).
     pub async fn next_webhook_due(&self) -> Result<Option<Millis>, StoreError> {
-        let v: Option<i64> = sqlx::query_scalar(
+        let v: Option<i64> = db::query_scalar(
             "SELECT MIN(CASE WHEN lease_until IS NOT NULL AND lease_until > next_attempt_at \
              THEN lease_until ELSE next_attempt_at END) FROM webhook_deliveries WHERE state = 'pending'",
         )
-        .fetch_one(&self.pool)
+        .fetch_one(&mut self.read().await?)
         .await?;
         Ok(v.map(Millis))
     }
@@ -326,11 +326,11 @@ impl Store {
         &self,
         message_id: &MessageId,
     ) -> Result<Vec<WebhookDelivery>, StoreError> {
-        let rows = sqlx::query(&format!(
+        let rows = db::query(&format!(
             "SELECT {DELIVERY_COLS} FROM webhook_deliveries WHERE message_id = $1 ORDER BY created_at DESC, id DESC"
         ))
         .bind(message_id.as_str())
-        .fetch_all(&self.pool)
+        .fetch_all(&mut self.read().await?)
         .await?;
         self.with_attempts(rows.iter().map(delivery).collect::<Result<_, _>>()?)
             .await
@@ -352,11 +352,11 @@ impl Store {
             "SELECT {DELIVERY_COLS} FROM webhook_deliveries WHERE channel_id = $1 {filter} \
              ORDER BY created_at DESC, id DESC LIMIT $2"
         );
-        let mut q = sqlx::query(&sql).bind(channel.as_str()).bind(limit);
+        let mut q = db::query(&sql).bind(channel.as_str()).bind(limit);
         if let Some(s) = state {
             q = q.bind(s.as_str());
         }
-        let rows = q.fetch_all(&self.pool).await?;
+        let rows = q.fetch_all(&mut self.read().await?).await?;
         self.with_attempts(rows.iter().map(delivery).collect::<Result<_, _>>()?)
             .await
     }
@@ -373,11 +373,11 @@ impl Store {
              WHERE delivery_id IN ({}) ORDER BY attempt",
             rows::in_list(list.len())
         );
-        let mut q = sqlx::query(&sql);
+        let mut q = db::query(&sql);
         for d in &list {
             q = q.bind(d.id.as_str());
         }
-        let rows = q.fetch_all(&self.pool).await?;
+        let rows = q.fetch_all(&mut self.read().await?).await?;
         for row in &rows {
             let id = rows::s(row, "delivery_id")?;
             if let Some(d) = list.iter_mut().find(|d| d.id == id) {
@@ -410,7 +410,7 @@ impl Store {
             .run(&key, move |conn, _| {
                 Box::pin(async move {
                     const NONE: StoreError = StoreError::Rejected(Rejection::NoWebhook);
-                    let row = sqlx::query(
+                    let row = db::query(
                         "SELECT d.id, d.target, d.state, c.webhook_url FROM webhook_deliveries d \
                          JOIN channels c ON c.id = d.channel_id \
                          WHERE d.message_id = $1 AND d.channel_id = $2 \
@@ -428,7 +428,7 @@ impl Store {
                         WebhookTarget::Agent => Some(agent_url.ok_or(NONE)?),
                         _ => None,
                     };
-                    sqlx::query(
+                    db::query(
                         "UPDATE webhook_deliveries SET state = 'pending', next_attempt_at = $2, \
                          max_attempts = CASE WHEN state = 'pending' THEN max_attempts ELSE attempts + 1 END, \
                          url = COALESCE($3, url), lease_until = NULL, lease_owner = NULL, updated_at = $2 \
@@ -440,7 +440,7 @@ impl Store {
                     .execute(&mut *conn)
                     .await?;
                     if target == WebhookTarget::Agent {
-                        sqlx::query(
+                        db::query(
                             "UPDATE channels SET webhook_disabled_at = NULL, webhook_disabled_reason = NULL WHERE id = $1",
                         )
                         .bind(channel.as_str())
@@ -465,7 +465,7 @@ impl Store {
         self.writer
             .run(&key, move |conn, _| {
                 Box::pin(async move {
-                    let v: Option<String> = sqlx::query_scalar(
+                    let v: Option<String> = db::query_scalar(
                         "UPDATE channels SET webhook_secret = COALESCE(webhook_secret, $2), \
                          webhook_secret_shown = 1 WHERE id = $1 AND webhook_secret_shown = 0 \
                          RETURNING webhook_secret",
@@ -492,7 +492,7 @@ impl Store {
         self.writer
             .run(&key, move |conn, _| {
                 Box::pin(async move {
-                    let r = sqlx::query(
+                    let r = db::query(
                         "UPDATE channels SET webhook_secret = $2, webhook_secret_shown = 1 WHERE id = $1",
                     )
                     .bind(channel.as_str())
@@ -520,7 +520,7 @@ impl Store {
         self.writer
             .run(&key, move |conn, _| {
                 Box::pin(async move {
-                    let v: Option<String> = sqlx::query_scalar(
+                    let v: Option<String> = db::query_scalar(
                         "UPDATE channels SET webhook_secret = COALESCE(webhook_secret, $2) WHERE id = $1 \
                          RETURNING webhook_secret",
                     )

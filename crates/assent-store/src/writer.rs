@@ -11,24 +11,19 @@
 //! is durable. The batch's events, then the webhook outbox rows they cause, are written
 //! just before the commit.
 
-use crate::events::CommittedEvent;
-use crate::outbox::OutboxSettings;
-use crate::{Backend, StoreError, connect_one};
-use sqlx::{AnyConnection, Connection};
+use crate::db::{self, Conn};
+use crate::events::{CommittedEvent, Events};
+use crate::{Backend, StoreError};
 use std::any::Any;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
 
 pub type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 type AnyBox = Box<dyn Any + Send>;
 type JobFn = Box<
-    dyn for<'c> FnOnce(
-            &'c mut AnyConnection,
-            &'c mut Events,
-        ) -> BoxFut<'c, Result<AnyBox, StoreError>>
+    dyn for<'c> FnOnce(&'c mut Conn, &'c mut Events) -> BoxFut<'c, Result<AnyBox, StoreError>>
         + Send,
 >;
 
@@ -39,21 +34,24 @@ struct Job {
     reply: oneshot::Sender<Result<AnyBox, StoreError>>,
 }
 
-/// Events appended by one job; they reach the bus only if the job's transaction commits.
-#[derive(Default)]
-pub struct Events(pub(crate) Vec<CommittedEvent>);
+const QUEUE_DEPTH: usize = 16_384;
 
-impl Events {
-    pub(crate) fn push(&mut self, e: CommittedEvent) {
-        self.0.push(e);
-    }
+/// A step that runs after a batch's jobs, inside its transaction, just before the commit,
+/// with the events the batch appended: writing them to the log, filling the webhook outbox.
+/// An error rolls the whole batch back. The store lists them, in order, when it opens.
+pub(crate) trait BeforeCommit: Send + Sync {
+    fn run<'c>(
+        &'c self,
+        conn: &'c mut Conn,
+        events: &'c [CommittedEvent],
+    ) -> BoxFut<'c, Result<(), StoreError>>;
 }
 
-const QUEUE_DEPTH: usize = 16_384;
+pub(crate) type Hooks = Arc<[Box<dyn BeforeCommit>]>;
 
 struct BatchSettings {
     max_batch: usize,
-    outbox: Option<OutboxSettings>,
+    hooks: Hooks,
     /// Run a batch's jobs ordered by key (PostgreSQL), see `writer_loop`.
     lock_order: bool,
 }
@@ -65,7 +63,8 @@ pub(crate) struct WriterHandle {
 
 struct Inner {
     senders: RwLock<Option<Vec<mpsc::Sender<Job>>>>,
-    tasks: Mutex<Vec<JoinHandle<()>>>,
+    /// Each writer answers here when it stopped.
+    stopped: Mutex<Vec<oneshot::Receiver<()>>>,
 }
 
 pub(crate) async fn start(
@@ -73,30 +72,56 @@ pub(crate) async fn start(
     backend: Backend,
     writers: usize,
     max_batch: usize,
-    outbox: Option<OutboxSettings>,
+    hooks: Hooks,
     bus: mpsc::UnboundedSender<CommittedEvent>,
 ) -> Result<WriterHandle, StoreError> {
     let mut senders = Vec::with_capacity(writers);
-    let mut tasks = Vec::with_capacity(writers);
+    let mut stopped = Vec::with_capacity(writers);
     for shard in 0..writers {
-        let conn = connect_one(url, backend).await?;
+        let conn = db::connect(url, backend).await?;
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
         senders.push(tx);
+        let (done, stop) = oneshot::channel();
+        stopped.push(stop);
         let url = url.to_owned();
         let bus = bus.clone();
         let batch = BatchSettings {
             max_batch,
-            outbox: outbox.clone(),
+            hooks: hooks.clone(),
             lock_order: backend == Backend::Postgres,
         };
-        tasks.push(tokio::spawn(async move {
-            writer_loop(shard, conn, &url, backend, rx, batch, bus).await;
-        }));
+        match backend {
+            // SQLite: a thread of its own that runs each whole batch synchronously, so a
+            // batch costs one wake-up (its first job's), not one per statement.
+            Backend::Sqlite => {
+                std::thread::Builder::new()
+                    .name("assent-sqlite-writer".into())
+                    .spawn(move || {
+                        db::run_here(writer_loop(
+                            shard,
+                            conn,
+                            &url,
+                            backend,
+                            Queue::Blocking(rx),
+                            batch,
+                            bus,
+                        ));
+                        let _ = done.send(());
+                    })
+                    .map_err(|e| StoreError::Config(format!("cannot start the writer: {e}")))?;
+            }
+            Backend::Postgres => {
+                tokio::spawn(async move {
+                    writer_loop(shard, conn, &url, backend, Queue::Async(rx), batch, bus).await;
+                    let _ = done.send(());
+                });
+            }
+        }
     }
     Ok(WriterHandle {
         inner: Arc::new(Inner {
             senders: RwLock::new(Some(senders)),
-            tasks: Mutex::new(tasks),
+            stopped: Mutex::new(stopped),
         }),
     })
 }
@@ -118,10 +143,7 @@ impl WriterHandle {
     pub(crate) async fn run<T, F>(&self, shard_key: &str, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(
-                &'c mut AnyConnection,
-                &'c mut Events,
-            ) -> BoxFut<'c, Result<T, StoreError>>
+        F: for<'c> FnOnce(&'c mut Conn, &'c mut Events) -> BoxFut<'c, Result<T, StoreError>>
             + Send
             + 'static,
     {
@@ -157,20 +179,47 @@ impl WriterHandle {
             .expect("writer lock poisoned")
             .take();
         drop(senders);
-        let tasks: Vec<_> =
-            std::mem::take(&mut *self.inner.tasks.lock().expect("writer lock poisoned"));
-        for t in tasks {
-            let _ = t.await;
+        let stopped: Vec<_> =
+            std::mem::take(&mut *self.inner.stopped.lock().expect("writer lock poisoned"));
+        for s in stopped {
+            let _ = s.await;
+        }
+    }
+}
+
+/// A writer's queue: awaited by a task (PostgreSQL), or blocked on by SQLite's thread.
+enum Queue {
+    Async(mpsc::Receiver<Job>),
+    Blocking(mpsc::Receiver<Job>),
+}
+
+impl Queue {
+    async fn recv_many(&mut self, batch: &mut Vec<Job>, max: usize) -> usize {
+        match self {
+            Queue::Async(rx) => rx.recv_many(batch, max).await,
+            Queue::Blocking(rx) => {
+                let Some(first) = rx.blocking_recv() else {
+                    return 0;
+                };
+                batch.push(first);
+                while batch.len() < max {
+                    match rx.try_recv() {
+                        Ok(job) => batch.push(job),
+                        Err(_) => break,
+                    }
+                }
+                batch.len()
+            }
         }
     }
 }
 
 async fn writer_loop(
     shard: usize,
-    mut conn: AnyConnection,
+    mut conn: Conn,
     url: &str,
     backend: Backend,
-    mut rx: mpsc::Receiver<Job>,
+    mut rx: Queue,
     settings: BatchSettings,
     bus: mpsc::UnboundedSender<CommittedEvent>,
 ) {
@@ -182,15 +231,15 @@ async fn writer_loop(
         if settings.lock_order {
             batch.sort_by(|a, b| a.key.cmp(&b.key));
         }
-        if let Err(e) = run_batch(&mut conn, &mut batch, settings.outbox.as_ref(), &bus).await {
+        if let Err(e) = run_batch(&mut conn, &mut batch, &settings.hooks, &bus).await {
             tracing::error!(shard, error = %e, "write batch failed; reconnecting the writer");
-            match connect_one(url, backend).await {
+            match db::connect(url, backend).await {
                 Ok(c) => conn = c,
                 Err(e) => tracing::error!(shard, error = %e, "writer could not reconnect"),
             }
         }
     }
-    let _ = conn.close().await;
+    conn.close().await;
     tracing::debug!(shard, "writer stopped");
 }
 
@@ -198,36 +247,33 @@ type Reply = oneshot::Sender<Result<AnyBox, StoreError>>;
 
 /// Runs one batch. Returns an error only when the connection itself looks broken.
 async fn run_batch(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     batch: &mut Vec<Job>,
-    outbox: Option<&OutboxSettings>,
+    hooks: &[Box<dyn BeforeCommit>],
     bus: &mpsc::UnboundedSender<CommittedEvent>,
 ) -> Result<(), StoreError> {
-    let mut tx = match conn.begin().await {
-        Ok(tx) => tx,
+    match conn.begin().await {
+        Ok(()) => {}
         Err(e) => {
             let msg = e.to_string();
             for job in batch.drain(..) {
                 let _ = job.reply.send(Err(StoreError::CommitFailed(msg.clone())));
             }
-            return Err(e.into());
+            return Err(e);
         }
     };
-    match run_jobs(&mut tx, batch).await {
+    match run_jobs(conn, batch).await {
         Some((done, published)) if !done.is_empty() => {
-            commit(tx, done, published, outbox, bus).await
+            commit(conn, done, published, hooks, bus).await
         }
-        _ => {
-            let _ = tx.rollback().await;
-            Ok(())
-        }
+        _ => conn.batch("ROLLBACK").await,
     }
 }
 
 /// Runs the batch's jobs in one transaction. A refused job is answered and left out; a
 /// failed one fails the whole batch (`None`: every job answered, roll back).
 async fn run_jobs(
-    tx: &mut AnyConnection,
+    tx: &mut Conn,
     batch: &mut Vec<Job>,
 ) -> Option<(Vec<(Reply, AnyBox)>, Vec<CommittedEvent>)> {
     let mut done = Vec::with_capacity(batch.len());
@@ -263,13 +309,13 @@ async fn run_jobs(
     broken.is_none().then_some((done, published))
 }
 
-/// Writes the batch's events and their webhook deliveries, commits, then answers the jobs
-/// and publishes the events (only what committed is ever published).
+/// Runs the before-commit hooks (the batch's events, their webhook deliveries), commits,
+/// then answers the jobs and publishes the events (only what committed is ever published).
 async fn commit(
-    mut tx: sqlx::Transaction<'_, sqlx::Any>,
+    tx: &mut Conn,
     done: Vec<(Reply, AnyBox)>,
     published: Vec<CommittedEvent>,
-    outbox: Option<&OutboxSettings>,
+    hooks: &[Box<dyn BeforeCommit>],
     bus: &mpsc::UnboundedSender<CommittedEvent>,
 ) -> Result<(), StoreError> {
     let fail = |done: Vec<(Reply, AnyBox)>, msg: String| {
@@ -277,17 +323,14 @@ async fn commit(
             let _ = reply.send(Err(StoreError::CommitFailed(msg.clone())));
         }
     };
-    let mut written = crate::events::insert_all(&mut tx, &published).await;
-    if let (Ok(()), Some(outbox)) = (&written, outbox) {
-        // Webhook deliveries commit with the events that cause them (or not at all).
-        written = crate::outbox::enqueue(&mut tx, &published, outbox).await;
+    for hook in hooks {
+        if let Err(e) = hook.run(tx, &published).await {
+            let _ = tx.batch("ROLLBACK").await;
+            fail(done, e.to_string());
+            return Err(e);
+        }
     }
-    if let Err(e) = written {
-        let _ = tx.rollback().await;
-        fail(done, e.to_string());
-        return Err(e);
-    }
-    match tx.commit().await {
+    match tx.batch("COMMIT").await {
         Ok(()) => {
             for e in published {
                 let _ = bus.send(e);
@@ -299,7 +342,7 @@ async fn commit(
         }
         Err(e) => {
             fail(done, e.to_string());
-            Err(e.into())
+            Err(e)
         }
     }
 }

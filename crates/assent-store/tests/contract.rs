@@ -618,35 +618,40 @@ async fn both_migration_trees_build_the_same_schema() {
     let lite = sqlite().await;
     let Some(pg) = postgres().await else { return };
     let path = lite._dir.as_ref().unwrap().path().join("t.db");
-    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
-        .await
-        .unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let names = |sql: &str| -> Vec<String> {
+        let mut stmt = conn.prepare(sql).unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    let tables =
+        names("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'");
     let mut sqlite_cols = Vec::new();
-    let tables: Vec<String> = sqlx::query_scalar(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
-    )
-    .fetch_all(&mut conn)
-    .await
-    .unwrap();
     for t in &tables {
-        for r in sqlx::query(&format!(
-            "SELECT name, \"notnull\", pk FROM pragma_table_info('{t}')"
-        ))
-        .fetch_all(&mut conn)
-        .await
-        .unwrap()
-        {
-            let (name, notnull, pk): (String, i64, i64) = (r.get(0), r.get(1), r.get(2));
+        let mut stmt = conn
+            .prepare(&format!(
+                "SELECT name, \"notnull\", pk FROM pragma_table_info('{t}')"
+            ))
+            .unwrap();
+        let cols = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })
+            .unwrap();
+        for c in cols {
+            let (name, notnull, pk) = c.unwrap();
             // A primary key is NOT NULL on PostgreSQL whether or not SQLite says so.
             sqlite_cols.push(format!("{t}.{name} {}", notnull == 1 || pk > 0));
         }
     }
-    let sqlite_idx: Vec<String> = sqlx::query_scalar(
-        "SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%'",
-    )
-    .fetch_all(&mut conn)
-    .await
-    .unwrap();
+    let sqlite_idx =
+        names("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%'");
     let (admin, name) = pg.cleanup.clone().unwrap();
     let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
     let mut pconn = sqlx::PgConnection::connect(&url).await.unwrap();
