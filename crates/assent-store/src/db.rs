@@ -105,11 +105,16 @@ pub(crate) async fn connect(url: &str, backend: Backend) -> Result<Conn, StoreEr
         Backend::Sqlite => Ok(Conn::Lite(LiteConn::Owned(open_lite(url)?))),
         Backend::Postgres => {
             use sqlx::ConnectOptions;
-            use std::str::FromStr;
-            let opts = sqlx::any::AnyConnectOptions::from_str(url)?.disable_statement_logging();
-            Ok(Conn::Pg(PgConn::Owned(opts.connect().await?)))
+            Ok(Conn::Pg(PgConn::Owned(pg_options(url)?.connect().await?)))
         }
     }
+}
+
+/// PostgreSQL connection options from a URL, for the writers and the read pool alike.
+pub(crate) fn pg_options(url: &str) -> Result<sqlx::any::AnyConnectOptions, StoreError> {
+    use sqlx::ConnectOptions;
+    use std::str::FromStr;
+    Ok(sqlx::any::AnyConnectOptions::from_str(url)?.disable_statement_logging())
 }
 
 /// SQLite's read pool: connections opened on demand, lent one per read.

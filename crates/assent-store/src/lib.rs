@@ -133,15 +133,11 @@ impl Store {
         let reads = match backend {
             Backend::Sqlite => Reads::Lite(LitePool::new(&url, opts.read_pool_size as usize)),
             Backend::Postgres => {
-                use sqlx::ConnectOptions;
-                use std::str::FromStr;
-                let connect_opts =
-                    sqlx::any::AnyConnectOptions::from_str(&url)?.disable_statement_logging();
                 let pool = sqlx::any::AnyPoolOptions::new()
                     .max_connections(opts.read_pool_size.max(1))
                     // Also how long a read waits for an unreachable database before answering 503.
                     .acquire_timeout(Duration::from_secs(5))
-                    .connect_with(connect_opts)
+                    .connect_with(db::pg_options(&url)?)
                     .await?;
                 Reads::Pg(pool)
             }
