@@ -169,7 +169,7 @@ pub struct Config {
     #[arg(long, env = "ASSENT_LOG", default_value = "info")]
     pub log: String,
 
-    /// Database writer tasks on PostgreSQL (SQLite always uses one).
+    /// Database writer threads on PostgreSQL (SQLite always uses one).
     #[arg(long, env = "ASSENT_DB_WRITERS", default_value_t = 4)]
     pub db_writers: usize,
 

@@ -2,28 +2,31 @@
 //! the list of blob-store objects due for deletion (`doomed_files`).
 
 use crate::db::{self, Conn, Row};
+use crate::rows::FromRow;
 use crate::{Store, StoreError, rows};
 use assent_core::attachment::{Attachment, AttachmentId};
-use assent_core::model::{Message, SenderType};
-use assent_core::{ChannelId, MessageId, Millis, UserId, ValidationError};
+use assent_core::model::Message;
+use assent_core::{ChannelId, Millis, UserId, ValidationError};
 
 const COLS: &str = "id, channel_id, message_id, filename, mime_type, size, storage_key, sniffed, \
     text_content, uploaded_by, created_at";
 
-fn decode(row: &Row) -> Result<Attachment, StoreError> {
-    Ok(Attachment {
-        id: AttachmentId::from_trusted(rows::s(row, "id")?),
-        message_id: rows::os(row, "message_id")?.map(MessageId::from_trusted),
-        channel_id: ChannelId::from_trusted(rows::s(row, "channel_id")?),
-        filename: rows::s(row, "filename")?,
-        mime_type: rows::s(row, "mime_type")?,
-        size: rows::i(row, "size")?,
-        storage_key: rows::s(row, "storage_key")?,
-        sniffed: rows::os(row, "sniffed")?,
-        text_content: rows::os(row, "text_content")?,
-        uploaded_by: rows::en(&rows::s(row, "uploaded_by")?, SenderType::parse)?,
-        created_at: rows::t(row, "created_at")?,
-    })
+impl FromRow for Attachment {
+    fn from_row(row: &Row) -> Result<Self, StoreError> {
+        Ok(Attachment {
+            id: row.get("id")?,
+            message_id: row.get("message_id")?,
+            channel_id: row.get("channel_id")?,
+            filename: row.get("filename")?,
+            mime_type: row.get("mime_type")?,
+            size: row.get("size")?,
+            storage_key: row.get("storage_key")?,
+            sniffed: row.get("sniffed")?,
+            text_content: row.get("text_content")?,
+            uploaded_by: row.get("uploaded_by")?,
+            created_at: row.get("created_at")?,
+        })
+    }
 }
 
 /// A file of the gallery: the attachment, its owner, and when its message was sent.
@@ -57,11 +60,11 @@ pub struct FilePage {
 pub(crate) async fn messages(exec: &mut Conn, found: &[Row]) -> Result<Vec<Message>, StoreError> {
     let mut out = found
         .iter()
-        .map(rows::message)
+        .map(Message::from_row)
         .collect::<Result<Vec<_>, _>>()?;
     let mut wanted = Vec::new();
     for (row, m) in found.iter().zip(&out) {
-        if rows::i(row, "attachment_count")? > 0 {
+        if row.get::<i64>("attachment_count")? > 0 {
             wanted.push(m.id.as_str().to_owned());
         }
     }
@@ -77,7 +80,7 @@ pub(crate) async fn messages(exec: &mut Conn, found: &[Row]) -> Result<Vec<Messa
         q = q.bind(id);
     }
     for row in q.fetch_all(exec).await? {
-        let a = decode(&row)?;
+        let a = Attachment::from_row(&row)?;
         if let Some(m) = out
             .iter_mut()
             .find(|m| Some(&m.id) == a.message_id.as_ref())
@@ -113,7 +116,7 @@ pub(crate) async fn attachable(
             .bind(id.as_str())
             .fetch_optional(&mut *conn)
             .await?;
-        let a = row.as_ref().map(decode).transpose()?;
+        let a = row.as_ref().map(Attachment::from_row).transpose()?;
         let problem = match &a {
             Some(a) if &a.channel_id != channel => "is not a file of this channel",
             Some(a) if a.message_id.is_some() => "is already attached to a message",
@@ -222,34 +225,28 @@ impl Store {
     /// object after `due_at`.
     pub async fn begin_upload(&self, key: &str, due_at: Millis) -> Result<(), StoreError> {
         let key = key.to_owned();
-        self.writer
-            .run("files", move |conn, _| {
-                Box::pin(async move {
-                    db::query(
-                        "INSERT INTO doomed_files (storage_key, due_at) VALUES ($1, $2) \
+        self.write("files", async move |conn, _| {
+            db::query(
+                "INSERT INTO doomed_files (storage_key, due_at) VALUES ($1, $2) \
                          ON CONFLICT (storage_key) DO NOTHING",
-                    )
-                    .bind(&key)
-                    .bind(due_at.0)
-                    .execute(conn)
-                    .await?;
-                    Ok(())
-                })
-            })
-            .await
+            )
+            .bind(&key)
+            .bind(due_at.0)
+            .execute(conn)
+            .await?;
+            Ok(())
+        })
+        .await
     }
 
     /// Records a complete upload that no message carries yet.
     pub async fn add_attachment(&self, a: Attachment) -> Result<Attachment, StoreError> {
         let key = a.channel_id.to_string();
-        self.writer
-            .run(&key, move |conn, _| {
-                Box::pin(async move {
-                    insert(conn, &a, 0).await?;
-                    Ok(a)
-                })
-            })
-            .await
+        self.write(&key, async move |conn, _| {
+            insert(conn, &a, 0).await?;
+            Ok(a)
+        })
+        .await
     }
 
     /// An attachment and the user who owns its channel.
@@ -268,10 +265,7 @@ impl Store {
             .await?;
         match row {
             None => Ok(None),
-            Some(r) => Ok(Some((
-                decode(&r)?,
-                UserId::from_trusted(rows::s(&r, "owner_id")?),
-            ))),
+            Some(r) => Ok(Some((Attachment::from_row(&r)?, r.get("owner_id")?))),
         }
     }
 
@@ -330,8 +324,8 @@ impl Store {
             .iter()
             .map(|r| {
                 Ok(FileEntry {
-                    attachment: decode(r)?,
-                    message_created_at: rows::ot(r, "message_created_at")?,
+                    attachment: Attachment::from_row(r)?,
+                    message_created_at: r.get("message_created_at")?,
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
@@ -354,51 +348,43 @@ impl Store {
             return Ok(None);
         };
         let key = a.channel_id.to_string();
-        self.writer
-            .run(&key, move |conn, events| {
-                Box::pin(async move {
-                    doom_where(conn, "id = $1", a.id.as_str(), now).await?;
-                    let r = db::query("DELETE FROM attachments WHERE id = $1")
-                        .bind(a.id.as_str())
-                        .execute(&mut *conn)
-                        .await?;
-                    if r.rows_affected() == 0 {
-                        return Ok(None);
-                    }
-                    if let Some(mid) = &a.message_id {
-                        crate::messages::attachments_changed(conn, events, &a.channel_id, mid, now)
-                            .await?;
-                    }
-                    Ok(Some(a))
-                })
-            })
-            .await
+        self.write(&key, async move |conn, events| {
+            doom_where(conn, "id = $1", a.id.as_str(), now).await?;
+            let r = db::query("DELETE FROM attachments WHERE id = $1")
+                .bind(a.id.as_str())
+                .execute(&mut *conn)
+                .await?;
+            if r.rows_affected() == 0 {
+                return Ok(None);
+            }
+            if let Some(mid) = &a.message_id {
+                crate::messages::attachments_changed(conn, events, &a.channel_id, mid, now).await?;
+            }
+            Ok(Some(a))
+        })
+        .await
     }
 
     /// Unsent files older than `before`: their rows go now and their objects are doomed.
     pub async fn drop_unsent_files(&self, before: Millis, now: Millis) -> Result<u64, StoreError> {
-        self.writer
-            .run("files", move |conn, _| {
-                Box::pin(async move {
-                    db::query(
-                        "INSERT INTO doomed_files (storage_key, due_at) SELECT storage_key, $2 \
+        self.write("files", async move |conn, _| {
+            db::query(
+                "INSERT INTO doomed_files (storage_key, due_at) SELECT storage_key, $2 \
                          FROM attachments WHERE message_id IS NULL AND created_at < $1 \
                          ON CONFLICT (storage_key) DO UPDATE SET due_at = excluded.due_at",
-                    )
+            )
+            .bind(before.0)
+            .bind(now.0)
+            .execute(&mut *conn)
+            .await?;
+            let r =
+                db::query("DELETE FROM attachments WHERE message_id IS NULL AND created_at < $1")
                     .bind(before.0)
-                    .bind(now.0)
                     .execute(&mut *conn)
                     .await?;
-                    let r = db::query(
-                        "DELETE FROM attachments WHERE message_id IS NULL AND created_at < $1",
-                    )
-                    .bind(before.0)
-                    .execute(&mut *conn)
-                    .await?;
-                    Ok(r.rows_affected())
-                })
-            })
-            .await
+            Ok(r.rows_affected())
+        })
+        .await
     }
 
     /// Up to `limit` objects due for deletion.
@@ -413,18 +399,15 @@ impl Store {
 
     /// Forgets objects the sweep deleted.
     pub async fn forget_doomed(&self, keys: Vec<String>) -> Result<(), StoreError> {
-        self.writer
-            .run("files", move |conn, _| {
-                Box::pin(async move {
-                    for k in &keys {
-                        db::query("DELETE FROM doomed_files WHERE storage_key = $1")
-                            .bind(k)
-                            .execute(&mut *conn)
-                            .await?;
-                    }
-                    Ok(())
-                })
-            })
-            .await
+        self.write("files", async move |conn, _| {
+            for k in &keys {
+                db::query("DELETE FROM doomed_files WHERE storage_key = $1")
+                    .bind(k)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            Ok(())
+        })
+        .await
     }
 }

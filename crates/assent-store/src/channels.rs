@@ -2,6 +2,7 @@
 
 use crate::db::{self, Conn};
 use crate::events;
+use crate::rows::FromRow;
 use crate::{Store, StoreError, rows};
 use assent_core::model::{Agent, AgentStatus, AgentSummary, WebhookAuth};
 use assent_core::{ChannelId, DomainEvent, Millis, UserId, new_id};
@@ -77,7 +78,7 @@ async fn load_agent(conn: &mut Conn, id: &ChannelId) -> Result<Agent, StoreError
     .fetch_optional(&mut *conn)
     .await?
     .ok_or(StoreError::NotFound)?;
-    rows::agent(&row)
+    Agent::from_row(&row)
 }
 
 impl Store {
@@ -111,9 +112,7 @@ impl Store {
         };
         let a = agent.clone();
         let key = agent.id.to_string();
-        self.writer
-            .run(&key, move |conn, _| {
-                Box::pin(async move {
+        self.write(&key, async move |conn, _| {
                     db::query(
                         "INSERT INTO channels (id, owner_id, name, description, avatar_url, webhook_url, status, tag, created_at, last_event_at) \
                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
@@ -130,7 +129,6 @@ impl Store {
                     .execute(&mut *conn)
                     .await?;
                     Ok(())
-                })
             })
             .await?;
         Ok(agent)
@@ -144,7 +142,7 @@ impl Store {
         .bind(id.as_str())
         .fetch_optional(&mut self.read().await?)
         .await?;
-        row.as_ref().map(rows::agent).transpose()
+        row.as_ref().map(Agent::from_row).transpose()
     }
 
     /// The owner of a channel, if it exists.
@@ -174,7 +172,7 @@ impl Store {
         .bind(owner.as_str())
         .fetch_all(&mut self.read().await?)
         .await?;
-        rows.iter().map(rows::agent).collect()
+        rows.iter().map(Agent::from_row).collect()
     }
 
     /// The log heads (`head_seq`) and owners of the channels named, and of every channel of
@@ -206,9 +204,9 @@ impl Store {
                 }
                 for r in q.fetch_all(&mut self.read().await?).await? {
                     out.push((
-                        ChannelId::from_trusted(rows::s(&r, "id")?),
-                        rows::i(&r, "head_seq")?,
-                        UserId::from_trusted(rows::s(&r, "owner_id")?),
+                        r.get::<ChannelId>("id")?,
+                        r.get::<i64>("head_seq")?,
+                        r.get::<UserId>("owner_id")?,
                     ));
                 }
             }
@@ -247,10 +245,10 @@ impl Store {
         rows.iter()
             .map(|r| {
                 Ok(AgentSummary {
-                    agent: rows::agent(r)?,
-                    last_message: rows::os(r, "last_text")?,
-                    last_message_at: rows::ot(r, "last_at")?,
-                    unread_count: rows::i(r, "unread")?,
+                    agent: Agent::from_row(r)?,
+                    last_message: r.get("last_text")?,
+                    last_message_at: r.get("last_at")?,
+                    unread_count: r.get("unread")?,
                 })
             })
             .collect()
@@ -264,9 +262,7 @@ impl Store {
     ) -> Result<Agent, StoreError> {
         let id = id.clone();
         let key = id.to_string();
-        self.writer
-            .run(&key, move |conn, _| {
-                Box::pin(async move {
+        self.write(&key, async move |conn, _| {
                     let mut a = load_agent(conn, &id).await?;
                     // Setting the URL (a new one or the same again) re-enables an endpoint
                     // that a 410 disabled.
@@ -301,7 +297,6 @@ impl Store {
                     .execute(&mut *conn)
                     .await?;
                     Ok(a)
-                })
             })
             .await
     }
@@ -309,20 +304,17 @@ impl Store {
     pub async fn delete_agent(&self, id: &ChannelId) -> Result<bool, StoreError> {
         let id = id.clone();
         let key = id.to_string();
-        self.writer
-            .run(&key, move |conn, _| {
-                Box::pin(async move {
-                    // Due at once (time 0): the sweep deletes the objects of its files.
-                    let filter = "channel_id = $1";
-                    crate::attachments::doom_where(conn, filter, id.as_str(), Millis(0)).await?;
-                    let r = db::query("DELETE FROM channels WHERE id = $1")
-                        .bind(id.as_str())
-                        .execute(&mut *conn)
-                        .await?;
-                    Ok(r.rows_affected() > 0)
-                })
-            })
-            .await
+        self.write(&key, async move |conn, _| {
+            // Due at once (time 0): the sweep deletes the objects of its files.
+            let filter = "channel_id = $1";
+            crate::attachments::doom_where(conn, filter, id.as_str(), Millis(0)).await?;
+            let r = db::query("DELETE FROM channels WHERE id = $1")
+                .bind(id.as_str())
+                .execute(&mut *conn)
+                .await?;
+            Ok(r.rows_affected() > 0)
+        })
+        .await
     }
 
     /// Records a heartbeat: sets status and message, bumps `last_active_at`, moves
@@ -336,9 +328,7 @@ impl Store {
     ) -> Result<PingOutcome, StoreError> {
         let id = id.clone();
         let key = id.to_string();
-        self.writer
-            .run(&key, move |conn, events| {
-                Box::pin(async move {
+        self.write(&key, async move |conn, events| {
                     let mut a = load_agent(conn, &id).await?;
                     let changed = a.status != status;
                     if changed {
@@ -375,7 +365,6 @@ impl Store {
                         a.head_seq = events::append(conn, events, &id, ev, now).await?;
                     }
                     Ok(PingOutcome { agent: a, changed })
-                })
             })
             .await
     }
@@ -407,9 +396,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let id = id.clone();
         let key = id.to_string();
-        self.writer
-            .run(&key, move |conn, events| {
-                Box::pin(async move {
+        self.write(&key, async move |conn, events| {
                     let a = match load_agent(conn, &id).await {
                         Ok(a) => a,
                         Err(StoreError::NotFound) => return Ok(false),
@@ -439,7 +426,6 @@ impl Store {
                     };
                     events::append(conn, events, &id, ev, now).await?;
                     Ok(true)
-                })
             })
             .await
     }
@@ -453,9 +439,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let (user, channel) = (user.clone(), channel.clone());
         let key = channel.to_string();
-        self.writer
-            .run(&key, move |conn, events| {
-                Box::pin(async move {
+        self.write(&key, async move |conn, events| {
                     let head: Option<i64> = db::query_scalar("SELECT head_seq FROM channels WHERE id = $1")
                         .bind(channel.as_str())
                         .fetch_optional(&mut *conn)
@@ -481,7 +465,6 @@ impl Store {
                     .execute(&mut *conn)
                     .await?;
                     Ok(())
-                })
             })
             .await
     }

@@ -2,7 +2,7 @@
 
 use crate::db::{self, Conn};
 use crate::writer::{BeforeCommit, BoxFut};
-use crate::{Store, StoreError, rows};
+use crate::{Store, StoreError};
 use assent_core::{ChannelId, DomainEvent, LoggedEvent, Millis, UserId};
 
 /// An event that has committed, with the owner of its channel (for user-level routing).
@@ -65,10 +65,7 @@ pub(crate) async fn next_seq(
     .fetch_optional(&mut *conn)
     .await?
     .ok_or(StoreError::NotFound)?;
-    Ok((
-        rows::i(&row, "head_seq")?,
-        UserId::from_trusted(rows::s(&row, "owner_id")?),
-    ))
+    Ok((row.get::<i64>("head_seq")?, row.get("owner_id")?))
 }
 
 /// Writes an event at `seq` (taken with `next_seq`) and queues it for publication.
@@ -167,9 +164,9 @@ impl Store {
             .map(|row| {
                 Ok(LoggedEvent {
                     channel_id: channel_id.clone(),
-                    seq: rows::i(row, "seq")?,
-                    at: rows::t(row, "created_at")?,
-                    event: serde_json::from_str(&rows::s(row, "payload")?)?,
+                    seq: row.get("seq")?,
+                    at: row.get("created_at")?,
+                    event: row.get("payload")?,
                 })
             })
             .collect()
@@ -185,16 +182,14 @@ impl Store {
         .fetch_optional(&mut self.read().await?)
         .await?
         .ok_or(StoreError::NotFound)?;
-        let head = rows::i(&row, "head_seq")?;
-        let oldest = rows::oi(&row, "oldest")?.unwrap_or(head + 1);
+        let head = row.get::<i64>("head_seq")?;
+        let oldest = row.get::<Option<i64>>("oldest")?.unwrap_or(head + 1);
         Ok((head, oldest))
     }
 
     /// Drops events beyond the newest `keep` of every channel. Returns how many were removed.
     pub async fn prune_events(&self, keep: i64, max_rows: i64) -> Result<u64, StoreError> {
-        self.writer
-            .run("", move |conn, _| {
-                Box::pin(async move {
+        self.write("", async move |conn, _| {
                     let r = db::query(
                         "DELETE FROM events WHERE (channel_id, seq) IN (\
                            SELECT e.channel_id, e.seq FROM events e JOIN channels c ON c.id = e.channel_id \
@@ -205,7 +200,6 @@ impl Store {
                     .execute(&mut *conn)
                     .await?;
                     Ok(r.rows_affected())
-                })
             })
             .await
     }

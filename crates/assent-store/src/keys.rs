@@ -2,21 +2,24 @@
 //! raw secrets are stored.
 
 use crate::db::{self, Row};
+use crate::rows::FromRow;
 use crate::{Store, StoreError, rows};
 use assent_core::model::{ApiKey, User};
 use assent_core::{Millis, UserId, new_id};
 
 const KEY_COLS: &str = "id, user_id, label, key_prefix, last_used_at, created_at";
 
-fn api_key(row: &Row) -> Result<ApiKey, StoreError> {
-    Ok(ApiKey {
-        id: rows::s(row, "id")?,
-        user_id: UserId::from_trusted(rows::s(row, "user_id")?),
-        label: rows::s(row, "label")?,
-        key_prefix: rows::s(row, "key_prefix")?,
-        last_used_at: rows::ot(row, "last_used_at")?,
-        created_at: rows::t(row, "created_at")?,
-    })
+impl FromRow for ApiKey {
+    fn from_row(row: &Row) -> Result<Self, StoreError> {
+        Ok(ApiKey {
+            id: row.get("id")?,
+            user_id: row.get("user_id")?,
+            label: row.get("label")?,
+            key_prefix: row.get("key_prefix")?,
+            last_used_at: row.get("last_used_at")?,
+            created_at: row.get("created_at")?,
+        })
+    }
 }
 
 impl Store {
@@ -36,9 +39,7 @@ impl Store {
         let id = new_id(now.0);
         let (sid, uid) = (id.clone(), user_id.clone());
         let evicted = self
-            .writer
-            .run("users", move |conn, _| {
-                Box::pin(async move {
+            .write("users", async move |conn, _| {
                     db::query("INSERT INTO sessions (id, token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
                         .bind(&sid)
                         .bind(&token_hash)
@@ -62,7 +63,6 @@ impl Store {
                             .await?;
                     }
                     Ok(old)
-                })
             })
             .await?;
         Ok((id, evicted))
@@ -87,7 +87,7 @@ impl Store {
         .bind(now.0)
         .fetch_optional(&mut self.read().await?)
         .await?;
-        row.map(|r| Ok((rows::s(&r, "session_id")?, rows::user(&r)?)))
+        row.map(|r| Ok((r.get::<String>("session_id")?, User::from_row(&r)?)))
             .transpose()
     }
 
@@ -104,17 +104,14 @@ impl Store {
 
     pub async fn revoke_session(&self, session_id: &str) -> Result<(), StoreError> {
         let sid = session_id.to_owned();
-        self.writer
-            .run("users", move |conn, _| {
-                Box::pin(async move {
-                    db::query("DELETE FROM sessions WHERE id = $1")
-                        .bind(&sid)
-                        .execute(&mut *conn)
-                        .await?;
-                    Ok(())
-                })
-            })
-            .await
+        self.write("users", async move |conn, _| {
+            db::query("DELETE FROM sessions WHERE id = $1")
+                .bind(&sid)
+                .execute(&mut *conn)
+                .await?;
+            Ok(())
+        })
+        .await
     }
 
     /// Replaces a session by a new one (sliding refresh). Returns the new session id, or
@@ -129,9 +126,7 @@ impl Store {
         let old = old_session_id.to_owned();
         let new_id_ = new_id(now.0);
         let nid = new_id_.clone();
-        self.writer
-            .run("users", move |conn, _| {
-                Box::pin(async move {
+        self.write("users", async move |conn, _| {
                     let user: Option<String> =
                         db::query_scalar("DELETE FROM sessions WHERE id = $1 RETURNING user_id")
                             .bind(&old)
@@ -147,7 +142,6 @@ impl Store {
                         .execute(&mut *conn)
                         .await?;
                     Ok(())
-                })
             })
             .await?;
         Ok(new_id_)
@@ -166,9 +160,7 @@ impl Store {
         expires_at: Millis,
     ) -> Result<(), StoreError> {
         let uid = user_id.clone();
-        self.writer
-            .run("users", move |conn, _| {
-                Box::pin(async move {
+        self.write("users", async move |conn, _| {
                     db::query("INSERT INTO ws_tickets (ticket_hash, user_id, principal_kind, principal_ref, expires_at) VALUES ($1, $2, $3, $4, $5)")
                         .bind(&ticket_hash)
                         .bind(uid.as_str())
@@ -178,7 +170,6 @@ impl Store {
                         .execute(&mut *conn)
                         .await?;
                     Ok(())
-                })
             })
             .await
     }
@@ -203,9 +194,7 @@ impl Store {
             return Ok(None);
         }
         let hash = ticket_hash.to_owned();
-        self.writer
-            .run("users", move |conn, _| {
-                Box::pin(async move {
+        self.write("users", async move |conn, _| {
                     let row = db::query(
                         "DELETE FROM ws_tickets WHERE ticket_hash = $1 RETURNING user_id, principal_kind, principal_ref, expires_at",
                     )
@@ -213,36 +202,32 @@ impl Store {
                     .fetch_optional(&mut *conn)
                     .await?;
                     let Some(row) = row else { return Ok(None) };
-                    if rows::i(&row, "expires_at")? <= now.0 {
+                    if row.get::<i64>("expires_at")? <= now.0 {
                         return Ok(None);
                     }
                     Ok(Some((
-                        UserId::from_trusted(rows::s(&row, "user_id")?),
-                        rows::s(&row, "principal_kind")?,
-                        rows::s(&row, "principal_ref")?,
+                        row.get("user_id")?,
+                        row.get::<String>("principal_kind")?,
+                        row.get::<String>("principal_ref")?,
                     )))
-                })
             })
             .await
     }
 
     /// Removes expired tickets and sessions.
     pub async fn prune_credentials(&self, now: Millis) -> Result<u64, StoreError> {
-        self.writer
-            .run("users", move |conn, _| {
-                Box::pin(async move {
-                    let a = db::query("DELETE FROM ws_tickets WHERE expires_at <= $1")
-                        .bind(now.0)
-                        .execute(&mut *conn)
-                        .await?;
-                    let b = db::query("DELETE FROM sessions WHERE expires_at <= $1")
-                        .bind(now.0)
-                        .execute(&mut *conn)
-                        .await?;
-                    Ok(a.rows_affected() + b.rows_affected())
-                })
-            })
-            .await
+        self.write("users", async move |conn, _| {
+            let a = db::query("DELETE FROM ws_tickets WHERE expires_at <= $1")
+                .bind(now.0)
+                .execute(&mut *conn)
+                .await?;
+            let b = db::query("DELETE FROM sessions WHERE expires_at <= $1")
+                .bind(now.0)
+                .execute(&mut *conn)
+                .await?;
+            Ok(a.rows_affected() + b.rows_affected())
+        })
+        .await
     }
 
     // ---- API keys ----
@@ -264,9 +249,7 @@ impl Store {
             created_at: now,
         };
         let k = key.clone();
-        self.writer
-            .run("users", move |conn, _| {
-                Box::pin(async move {
+        self.write("users", async move |conn, _| {
                     db::query("INSERT INTO api_keys (id, user_id, label, key_hash, key_prefix, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
                         .bind(&k.id)
                         .bind(k.user_id.as_str())
@@ -277,7 +260,6 @@ impl Store {
                         .execute(&mut *conn)
                         .await?;
                     Ok(())
-                })
             })
             .await?;
         Ok(key)
@@ -290,7 +272,7 @@ impl Store {
         .bind(user_id.as_str())
         .fetch_all(&mut self.read().await?)
         .await?;
-        rows.iter().map(api_key).collect()
+        rows.iter().map(ApiKey::from_row).collect()
     }
 
     pub async fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKey>, StoreError> {
@@ -300,7 +282,7 @@ impl Store {
         .bind(key_hash)
         .fetch_optional(&mut self.read().await?)
         .await?;
-        row.as_ref().map(api_key).transpose()
+        row.as_ref().map(ApiKey::from_row).transpose()
     }
 
     pub async fn api_key_by_id(&self, id: &str) -> Result<Option<ApiKey>, StoreError> {
@@ -308,24 +290,21 @@ impl Store {
             .bind(id)
             .fetch_optional(&mut self.read().await?)
             .await?;
-        row.as_ref().map(api_key).transpose()
+        row.as_ref().map(ApiKey::from_row).transpose()
     }
 
     /// Deletes one of the user's keys; `false` when it is not theirs or does not exist.
     pub async fn delete_api_key(&self, user_id: &UserId, id: &str) -> Result<bool, StoreError> {
         let (uid, id) = (user_id.clone(), id.to_owned());
-        self.writer
-            .run("users", move |conn, _| {
-                Box::pin(async move {
-                    let r = db::query("DELETE FROM api_keys WHERE id = $1 AND user_id = $2")
-                        .bind(&id)
-                        .bind(uid.as_str())
-                        .execute(&mut *conn)
-                        .await?;
-                    Ok(r.rows_affected() > 0)
-                })
-            })
-            .await
+        self.write("users", async move |conn, _| {
+            let r = db::query("DELETE FROM api_keys WHERE id = $1 AND user_id = $2")
+                .bind(&id)
+                .bind(uid.as_str())
+                .execute(&mut *conn)
+                .await?;
+            Ok(r.rows_affected() > 0)
+        })
+        .await
     }
 
     /// Replaces a key's secret in place (same id and label) and drops the socket tickets the
@@ -338,44 +317,40 @@ impl Store {
         key_prefix: String,
     ) -> Result<ApiKey, StoreError> {
         let (uid, id) = (user_id.clone(), id.to_owned());
-        self.writer
-            .run("users", move |conn, _| {
-                Box::pin(async move {
-                    let row = db::query(&format!(
-                        "UPDATE api_keys SET key_hash = $3, key_prefix = $4, last_used_at = NULL \
+        self.write("users", async move |conn, _| {
+            let row = db::query(&format!(
+                "UPDATE api_keys SET key_hash = $3, key_prefix = $4, last_used_at = NULL \
                          WHERE id = $1 AND user_id = $2 RETURNING {KEY_COLS}"
-                    ))
-                    .bind(&id)
-                    .bind(uid.as_str())
-                    .bind(&key_hash)
-                    .bind(&key_prefix)
-                    .fetch_optional(&mut *conn)
-                    .await?
-                    .ok_or(StoreError::NotFound)?;
-                    // Tickets minted with the old secret die with it.
-                    db::query("DELETE FROM ws_tickets WHERE principal_kind = 'api_key' AND principal_ref = $1")
-                        .bind(&id)
-                        .execute(&mut *conn)
-                        .await?;
-                    api_key(&row)
-                })
-            })
-            .await
+            ))
+            .bind(&id)
+            .bind(uid.as_str())
+            .bind(&key_hash)
+            .bind(&key_prefix)
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+            // Tickets minted with the old secret die with it.
+            db::query(
+                "DELETE FROM ws_tickets WHERE principal_kind = 'api_key' AND principal_ref = $1",
+            )
+            .bind(&id)
+            .execute(&mut *conn)
+            .await?;
+            ApiKey::from_row(&row)
+        })
+        .await
     }
 
     pub async fn touch_api_key(&self, id: &str, now: Millis) -> Result<(), StoreError> {
         let id = id.to_owned();
-        self.writer
-            .run("users", move |conn, _| {
-                Box::pin(async move {
-                    db::query("UPDATE api_keys SET last_used_at = $2 WHERE id = $1")
-                        .bind(&id)
-                        .bind(now.0)
-                        .execute(&mut *conn)
-                        .await?;
-                    Ok(())
-                })
-            })
-            .await
+        self.write("users", async move |conn, _| {
+            db::query("UPDATE api_keys SET last_used_at = $2 WHERE id = $1")
+                .bind(&id)
+                .bind(now.0)
+                .execute(&mut *conn)
+                .await?;
+            Ok(())
+        })
+        .await
     }
 }

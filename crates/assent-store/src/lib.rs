@@ -3,9 +3,10 @@
 //! parameters, `RETURNING`, partial indexes). One module per aggregate; one migration tree;
 //! every public method is atomic.
 //!
-//! All writes go through the [`writer`]: a thread (SQLite) or a task per shard (PostgreSQL)
-//! that runs queued jobs in one transaction (group commit: one fsync for many writes) and acknowledges each job only
-//! after that transaction is durable. Events appended by a job are handed to the bus only
+//! All writes go through the [`writer`]: a thread per shard (one on SQLite) that owns its
+//! connection and runs queued jobs in one transaction (group commit: one fsync for many
+//! writes), acknowledging each job only after that transaction is durable. A job is an
+//! `async` closure given to [`Store::write`]. Events appended by a job are handed to the bus only
 //! after commit, in `seq` order. This crate must never talk to the network (beyond the
 //! database), know about HTTP, or render wire payloads.
 
@@ -53,7 +54,7 @@ pub enum Backend {
 #[derive(Clone, Debug)]
 pub struct StoreOptions {
     pub read_pool_size: u32,
-    /// Writer tasks. SQLite has one writer whatever this says; on PostgreSQL jobs are sharded
+    /// Writer threads. SQLite has one writer whatever this says; on PostgreSQL jobs are sharded
     /// by channel so that a channel's events always commit in `seq` order.
     pub writers: usize,
     /// Most jobs one transaction may carry.
@@ -182,6 +183,21 @@ impl Store {
             Reads::Pg(pool) => Ok(Conn::Pg(PgConn::Pooled(pool.acquire().await?))),
             Reads::Lite(pool) => pool.acquire().await,
         }
+    }
+
+    /// Runs `job` inside the writer's transaction for `key` and returns its result once that
+    /// transaction has committed. `key` is the rows the job decides on: a channel id (so that
+    /// one channel's events are always appended by one writer, in order) or an aggregate's
+    /// name. The job gets the connection and the list its events go to; it makes any refusal
+    /// before its first write (see [`writer`]).
+    pub(crate) async fn write<T, F>(&self, key: &str, job: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: for<'c> AsyncFnOnce(&'c mut db::Conn, &'c mut events::Events) -> Result<T, StoreError>
+            + Send
+            + 'static,
+    {
+        self.writer.run(key, job).await
     }
 
     /// Waits until every queued write has committed and the writers stopped. Call after the

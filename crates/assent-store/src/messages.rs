@@ -78,50 +78,46 @@ impl Store {
     ) -> Result<(Message, bool), StoreError> {
         let key = new.channel_id.to_string();
         let pg = self.backend == crate::Backend::Postgres;
-        self.writer
-            .run(&key, move |conn, events| {
-                let mut new = new;
-                Box::pin(async move {
-                    if let Some(found) = existing(conn, events, &new, &agent_name, now).await? {
-                        return Ok((found, false));
-                    }
-                    let stored =
-                        attachments::attachable(conn, &new.channel_id, &new.attachment_ids).await?;
-                    let (group, iteration) = match &new.iteration_of {
-                        None => (None, None),
-                        Some(target) => {
-                            let (g, i) = next_iteration(conn, &new.channel_id, target).await?;
-                            (Some(g), Some(i))
-                        }
-                    };
-                    // PostgreSQL: the seq bump and the insert are one statement (one round
-                    // trip per message, the writer's main cost there). SQLite has no UPDATE
-                    // in a CTE, and its round trips are in-process.
-                    let (seq, owner) = if pg {
-                        (0, None)
-                    } else {
-                        let (seq, owner) =
-                            events::next_seq(conn, &new.channel_id, now, true).await?;
-                        (seq, Some(owner))
-                    };
-                    let files = std::mem::take(&mut new.files);
-                    let count = (stored.len() + files.len()) as i64;
-                    let mut msg = new.into_message(seq, group, iteration, now);
-                    let (seq, stored_owner) = insert(conn, &msg, pg, count, now).await?;
-                    msg.seq = seq;
-                    if count > 0 {
-                        msg.attachments = attachments::link(conn, &msg, stored, files).await?;
-                    }
-                    let owner = owner.or(stored_owner).ok_or(StoreError::NotFound)?;
-                    let ev = DomainEvent::MessageCreated {
-                        message: Box::new(msg.clone()),
-                        agent_name,
-                    };
-                    events::log(conn, events, &msg.channel_id, seq, owner, ev, now).await?;
-                    Ok((msg, true))
-                })
-            })
-            .await
+        self.write(&key, async move |conn, events| {
+            let mut new = new;
+            if let Some(found) = existing(conn, events, &new, &agent_name, now).await? {
+                return Ok((found, false));
+            }
+            let stored =
+                attachments::attachable(conn, &new.channel_id, &new.attachment_ids).await?;
+            let (group, iteration) = match &new.iteration_of {
+                None => (None, None),
+                Some(target) => {
+                    let (g, i) = next_iteration(conn, &new.channel_id, target).await?;
+                    (Some(g), Some(i))
+                }
+            };
+            // PostgreSQL: the seq bump and the insert are one statement (one round
+            // trip per message, the writer's main cost there). SQLite has no UPDATE
+            // in a CTE, and its round trips are in-process.
+            let (seq, owner) = if pg {
+                (0, None)
+            } else {
+                let (seq, owner) = events::next_seq(conn, &new.channel_id, now, true).await?;
+                (seq, Some(owner))
+            };
+            let files = std::mem::take(&mut new.files);
+            let count = (stored.len() + files.len()) as i64;
+            let mut msg = new.into_message(seq, group, iteration, now);
+            let (seq, stored_owner) = insert(conn, &msg, pg, count, now).await?;
+            msg.seq = seq;
+            if count > 0 {
+                msg.attachments = attachments::link(conn, &msg, stored, files).await?;
+            }
+            let owner = owner.or(stored_owner).ok_or(StoreError::NotFound)?;
+            let ev = DomainEvent::MessageCreated {
+                message: Box::new(msg.clone()),
+                agent_name,
+            };
+            events::log(conn, events, &msg.channel_id, seq, owner, ev, now).await?;
+            Ok((msg, true))
+        })
+        .await
     }
 
     /// A message of a channel.
@@ -219,44 +215,40 @@ impl Store {
     ) -> Result<Option<i64>, StoreError> {
         let (channel, id) = (channel.clone(), id.clone());
         let key = channel.to_string();
-        self.writer
-            .run(&key, move |conn, events| {
-                Box::pin(async move {
-                    let group: Option<Option<String>> = db::query_scalar(
-                        "SELECT iteration_group_id FROM messages WHERE id = $1 AND channel_id = $2",
-                    )
-                    .bind(id.as_str())
-                    .bind(channel.as_str())
-                    .fetch_optional(&mut *conn)
-                    .await?;
-                    if let Some(Some(g)) = group {
-                        let members: i64 = db::query_scalar(
-                            "SELECT COUNT(*) FROM messages WHERE iteration_group_id = $1",
-                        )
+        self.write(&key, async move |conn, events| {
+            let group: Option<Option<String>> = db::query_scalar(
+                "SELECT iteration_group_id FROM messages WHERE id = $1 AND channel_id = $2",
+            )
+            .bind(id.as_str())
+            .bind(channel.as_str())
+            .fetch_optional(&mut *conn)
+            .await?;
+            if let Some(Some(g)) = group {
+                let members: i64 =
+                    db::query_scalar("SELECT COUNT(*) FROM messages WHERE iteration_group_id = $1")
                         .bind(&g)
                         .fetch_one(&mut *conn)
                         .await?;
-                        if members > 1 {
-                            return Err(Rejection::IterationChainMember.into());
-                        }
-                    }
-                    attachments::doom_where(conn, "message_id = $1", id.as_str(), now).await?;
-                    let r = db::query("DELETE FROM messages WHERE id = $1 AND channel_id = $2")
-                        .bind(id.as_str())
-                        .bind(channel.as_str())
-                        .execute(&mut *conn)
-                        .await?;
-                    if r.rows_affected() == 0 {
-                        return Ok(None);
-                    }
-                    let ev = DomainEvent::MessageDeleted {
-                        message_id: id.clone(),
-                        channel_id: channel.clone(),
-                    };
-                    Ok(Some(events::append(conn, events, &channel, ev, now).await?))
-                })
-            })
-            .await
+                if members > 1 {
+                    return Err(Rejection::IterationChainMember.into());
+                }
+            }
+            attachments::doom_where(conn, "message_id = $1", id.as_str(), now).await?;
+            let r = db::query("DELETE FROM messages WHERE id = $1 AND channel_id = $2")
+                .bind(id.as_str())
+                .bind(channel.as_str())
+                .execute(&mut *conn)
+                .await?;
+            if r.rows_affected() == 0 {
+                return Ok(None);
+            }
+            let ev = DomainEvent::MessageDeleted {
+                message_id: id.clone(),
+                channel_id: channel.clone(),
+            };
+            Ok(Some(events::append(conn, events, &channel, ev, now).await?))
+        })
+        .await
     }
 
     /// Sets a message's delivery status and logs `message:delivery` when it changed.
@@ -270,25 +262,21 @@ impl Store {
     ) -> Result<Option<bool>, StoreError> {
         let (channel, id) = (channel.clone(), id.clone());
         let key = channel.to_string();
-        self.writer
-            .run(&key, move |conn, events| {
-                Box::pin(async move {
-                    let exists: Option<i64> = db::query_scalar(
-                        "SELECT 1 FROM messages WHERE id = $1 AND channel_id = $2",
-                    )
+        self.write(&key, async move |conn, events| {
+            let exists: Option<i64> =
+                db::query_scalar("SELECT 1 FROM messages WHERE id = $1 AND channel_id = $2")
                     .bind(id.as_str())
                     .bind(channel.as_str())
                     .fetch_optional(&mut *conn)
                     .await?;
-                    if exists.is_none() {
-                        return Ok(None);
-                    }
-                    Ok(Some(
-                        move_delivery_status(conn, events, &channel, &id, status, now).await?,
-                    ))
-                })
-            })
-            .await
+            if exists.is_none() {
+                return Ok(None);
+            }
+            Ok(Some(
+                move_delivery_status(conn, events, &channel, &id, status, now).await?,
+            ))
+        })
+        .await
     }
 }
 
@@ -513,10 +501,10 @@ async fn insert(
         .await?
         .ok_or(StoreError::NotFound)?;
     let owner = match pg {
-        true => Some(UserId::from_trusted(rows::s(&row, "owner_id")?)),
+        true => Some(row.get("owner_id")?),
         false => None,
     };
-    Ok((rows::i(&row, "seq")?, owner))
+    Ok((row.get::<i64>("seq")?, owner))
 }
 
 /// The messages of a page read with `LIMIT limit + 1`: at most `limit` of them, and whether

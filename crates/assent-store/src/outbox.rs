@@ -93,10 +93,11 @@ async fn message_routes(
                 .await?;
             match &row {
                 Some(r) => {
-                    let review: Option<Review> = rows::oj(r, "review")?
-                        .map(serde_json::from_value)
-                        .transpose()?;
-                    review_routes(rows::oj(r, "metadata")?.as_ref(), review.as_ref())
+                    let review: Option<Review> = r.get("review")?;
+                    review_routes(
+                        r.get::<Option<Value>>("metadata")?.as_ref(),
+                        review.as_ref(),
+                    )
                 }
                 None => (None, None),
             }

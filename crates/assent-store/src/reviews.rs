@@ -46,7 +46,7 @@ pub(crate) async fn next_iteration(
     .fetch_optional(&mut *conn)
     .await?
     .ok_or(Rejection::IterationTargetMissing)?;
-    let status = rows::os(&row, "review_status")?;
+    let status = row.get::<Option<String>>("review_status")?;
     let settled = status
         .as_deref()
         .and_then(ReviewStatus::parse)
@@ -54,7 +54,7 @@ pub(crate) async fn next_iteration(
     if !settled {
         return Err(Rejection::IterationTargetOpen.into());
     }
-    let group = match rows::os(&row, "iteration_group_id")? {
+    let group = match row.get::<Option<String>>("iteration_group_id")? {
         Some(g) => g,
         None => {
             db::query("UPDATE messages SET iteration_group_id = $1, iteration = 1 WHERE id = $1")
@@ -121,36 +121,33 @@ impl Store {
     ) -> Result<RespondOutcome, StoreError> {
         let (channel, id) = (channel.clone(), id.clone());
         let key = channel.to_string();
-        self.writer
-            .run(&key, move |conn, events| {
-                Box::pin(async move {
-                    let Some(mut m) = load(conn, &channel, &id).await? else {
-                        return Ok(RespondOutcome::NotFound);
-                    };
-                    let Some(review) = &m.review else {
-                        return Ok(RespondOutcome::NoReview);
-                    };
-                    let answered = match review.respond(&reply, now) {
-                        Ok(r) => r,
-                        Err(Refusal::PastDeadline) => {
-                            let expired = review.expire(now).expect("pending and past due");
-                            save_expired(conn, events, m, expired, now).await?;
-                            return Ok(RespondOutcome::Refused(Refusal::Expired));
-                        }
-                        Err(refusal) => return Ok(RespondOutcome::Refused(refusal)),
-                    };
-                    let status = answered.status;
-                    m.review = Some(answered);
-                    m.updated_at = now;
-                    save_review(conn, &m, status, now).await?;
-                    let ev = DomainEvent::ReviewResponded {
-                        message: Box::new(m.clone()),
-                    };
-                    events::append(conn, events, &channel, ev, now).await?;
-                    Ok(RespondOutcome::Answered(Box::new(m)))
-                })
-            })
-            .await
+        self.write(&key, async move |conn, events| {
+            let Some(mut m) = load(conn, &channel, &id).await? else {
+                return Ok(RespondOutcome::NotFound);
+            };
+            let Some(review) = &m.review else {
+                return Ok(RespondOutcome::NoReview);
+            };
+            let answered = match review.respond(&reply, now) {
+                Ok(r) => r,
+                Err(Refusal::PastDeadline) => {
+                    let expired = review.expire(now).expect("pending and past due");
+                    save_expired(conn, events, m, expired, now).await?;
+                    return Ok(RespondOutcome::Refused(Refusal::Expired));
+                }
+                Err(refusal) => return Ok(RespondOutcome::Refused(refusal)),
+            };
+            let status = answered.status;
+            m.review = Some(answered);
+            m.updated_at = now;
+            save_review(conn, &m, status, now).await?;
+            let ev = DomainEvent::ReviewResponded {
+                message: Box::new(m.clone()),
+            };
+            events::append(conn, events, &channel, ev, now).await?;
+            Ok(RespondOutcome::Answered(Box::new(m)))
+        })
+        .await
     }
 
     /// Expires a pending review whose deadline has passed, logging `review:expired`
@@ -164,20 +161,17 @@ impl Store {
     ) -> Result<Option<bool>, StoreError> {
         let (channel, id) = (channel.clone(), id.clone());
         let key = channel.to_string();
-        self.writer
-            .run(&key, move |conn, events| {
-                Box::pin(async move {
-                    let Some(m) = load(conn, &channel, &id).await? else {
-                        return Ok(None);
-                    };
-                    let Some(expired) = m.review.as_ref().and_then(|r| r.expire(now)) else {
-                        return Ok(Some(false));
-                    };
-                    save_expired(conn, events, m, expired, now).await?;
-                    Ok(Some(true))
-                })
-            })
-            .await
+        self.write(&key, async move |conn, events| {
+            let Some(m) = load(conn, &channel, &id).await? else {
+                return Ok(None);
+            };
+            let Some(expired) = m.review.as_ref().and_then(|r| r.expire(now)) else {
+                return Ok(Some(false));
+            };
+            save_expired(conn, events, m, expired, now).await?;
+            Ok(Some(true))
+        })
+        .await
     }
 
     /// Pending reviews whose deadline is at or before `now` (uses the pending-deadline index).
@@ -195,12 +189,7 @@ impl Store {
         .fetch_all(&mut self.read().await?)
         .await?;
         rows.iter()
-            .map(|r| {
-                Ok((
-                    ChannelId::from_trusted(rows::s(r, "channel_id")?),
-                    MessageId::from_trusted(rows::s(r, "id")?),
-                ))
-            })
+            .map(|r| Ok((r.get("channel_id")?, r.get("id")?)))
             .collect()
     }
 

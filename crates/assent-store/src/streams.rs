@@ -3,6 +3,7 @@
 
 use crate::db::{self, Conn, Row};
 use crate::events;
+use crate::rows::FromRow;
 use crate::{Rejection, Store, StoreError, rows};
 use assent_core::model::{Message, StreamState};
 use assent_core::{ChannelId, DomainEvent, Millis, StatusStep, UserId, new_id};
@@ -71,16 +72,18 @@ pub(crate) async fn update_draft(
     Ok(m)
 }
 
-fn step(row: &Row) -> Result<StatusStep, StoreError> {
-    Ok(StatusStep {
-        id: rows::s(row, "id")?,
-        channel_id: ChannelId::from_trusted(rows::s(row, "channel_id")?),
-        stream_id: rows::s(row, "stream_id")?,
-        index: rows::i(row, "idx")?,
-        text: rows::s(row, "text")?,
-        tool_hint: rows::i(row, "tool_hint")? != 0,
-        created_at: rows::t(row, "created_at")?,
-    })
+impl FromRow for StatusStep {
+    fn from_row(row: &Row) -> Result<Self, StoreError> {
+        Ok(StatusStep {
+            id: row.get("id")?,
+            channel_id: row.get("channel_id")?,
+            stream_id: row.get("stream_id")?,
+            index: row.get("idx")?,
+            text: row.get("text")?,
+            tool_hint: row.get::<bool>("tool_hint")?,
+            created_at: row.get("created_at")?,
+        })
+    }
 }
 
 impl Store {
@@ -107,19 +110,16 @@ impl Store {
     ) -> Result<Message, StoreError> {
         let (channel, stream_id) = (channel.clone(), stream_id.to_owned());
         let key = channel.to_string();
-        self.writer
-            .run(&key, move |conn, events| {
-                Box::pin(async move {
-                    let m = draft(conn, &channel, &stream_id)
-                        .await?
-                        .ok_or(StoreError::NotFound)?;
-                    if m.stream_state != Some(StreamState::Streaming) {
-                        return Err(Rejection::StreamFinished.into());
-                    }
-                    update_draft(conn, events, m, text, state, agent_name, now).await
-                })
-            })
-            .await
+        self.write(&key, async move |conn, events| {
+            let m = draft(conn, &channel, &stream_id)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            if m.stream_state != Some(StreamState::Streaming) {
+                return Err(Rejection::StreamFinished.into());
+            }
+            update_draft(conn, events, m, text, state, agent_name, now).await
+        })
+        .await
     }
 
     /// Appends a delta to a streaming draft in its row (cluster mode, where any node may take
@@ -139,51 +139,48 @@ impl Store {
     ) -> Result<Option<AppendedDelta>, StoreError> {
         let (channel, stream_id) = (channel.clone(), stream_id.to_owned());
         let key = channel.to_string();
-        self.writer
-            .run(&key, move |conn, events| {
-                Box::pin(async move {
-                    let mut m = draft(conn, &channel, &stream_id)
-                        .await?
-                        .ok_or(StoreError::NotFound)?;
-                    if m.stream_state != Some(StreamState::Streaming) {
-                        return Err(Rejection::StreamFinished.into());
-                    }
-                    let mut text = m.text.take().unwrap_or_default();
-                    if text.len() + delta.len() > max_bytes {
-                        return Ok(None);
-                    }
-                    let before = text.len();
-                    text.push_str(&delta);
-                    let n: i64 = db::query_scalar(
-                        "UPDATE messages SET text = $2, updated_at = $3, stream_deltas = stream_deltas + 1 \
+        self.write(&key, async move |conn, events| {
+            let mut m = draft(conn, &channel, &stream_id)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            if m.stream_state != Some(StreamState::Streaming) {
+                return Err(Rejection::StreamFinished.into());
+            }
+            let mut text = m.text.take().unwrap_or_default();
+            if text.len() + delta.len() > max_bytes {
+                return Ok(None);
+            }
+            let before = text.len();
+            text.push_str(&delta);
+            let n: i64 = db::query_scalar(
+                "UPDATE messages SET text = $2, updated_at = $3, stream_deltas = stream_deltas + 1 \
                          WHERE id = $1 RETURNING stream_deltas",
-                    )
-                    .bind(m.id.as_str())
-                    .bind(&text)
-                    .bind(now.0)
-                    .fetch_one(&mut *conn)
-                    .await?;
-                    let created_seq = m.seq;
-                    let (message_id, started_at) = (m.id.clone(), m.created_at);
-                    let logged = text.len() >= 2 && before.max(1).ilog2() < text.len().ilog2();
-                    if logged {
-                        m.text = Some(text);
-                        m.updated_at = now;
-                        let ev = DomainEvent::MessageUpdated {
-                            message: Box::new(m),
-                            agent_name,
-                        };
-                        events::append(conn, events, &channel, ev, now).await?;
-                    }
-                    Ok(Some(AppendedDelta {
-                        message_id,
-                        n: n as u64,
-                        started_at,
-                        created_seq,
-                    }))
-                })
-            })
-            .await
+            )
+            .bind(m.id.as_str())
+            .bind(&text)
+            .bind(now.0)
+            .fetch_one(&mut *conn)
+            .await?;
+            let created_seq = m.seq;
+            let (message_id, started_at) = (m.id.clone(), m.created_at);
+            let logged = text.len() >= 2 && before.max(1).ilog2() < text.len().ilog2();
+            if logged {
+                m.text = Some(text);
+                m.updated_at = now;
+                let ev = DomainEvent::MessageUpdated {
+                    message: Box::new(m),
+                    agent_name,
+                };
+                events::append(conn, events, &channel, ev, now).await?;
+            }
+            Ok(Some(AppendedDelta {
+                message_id,
+                n: n as u64,
+                started_at,
+                created_seq,
+            }))
+        })
+        .await
     }
 
     /// Saves a streaming draft's text without logging an event: its deltas already went out
@@ -198,23 +195,20 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let (channel, stream_id) = (channel.clone(), stream_id.to_owned());
         let key = channel.to_string();
-        self.writer
-            .run(&key, move |conn, _| {
-                Box::pin(async move {
-                    let r = db::query(
-                        "UPDATE messages SET text = $3, updated_at = $4 \
+        self.write(&key, async move |conn, _| {
+            let r = db::query(
+                "UPDATE messages SET text = $3, updated_at = $4 \
                          WHERE channel_id = $1 AND stream_id = $2 AND stream_state = 'streaming'",
-                    )
-                    .bind(channel.as_str())
-                    .bind(&stream_id)
-                    .bind(&text)
-                    .bind(now.0)
-                    .execute(&mut *conn)
-                    .await?;
-                    Ok(r.rows_affected() > 0)
-                })
-            })
-            .await
+            )
+            .bind(channel.as_str())
+            .bind(&stream_id)
+            .bind(&text)
+            .bind(now.0)
+            .execute(&mut *conn)
+            .await?;
+            Ok(r.rows_affected() > 0)
+        })
+        .await
     }
 
     /// Open (streaming) drafts of the owner's channels: `(in channel, in all)`.
@@ -233,7 +227,7 @@ impl Store {
         .bind(channel.as_str())
         .fetch_one(&mut self.read().await?)
         .await?;
-        Ok((rows::i(&row, "here")?, rows::i(&row, "total")?))
+        Ok((row.get::<i64>("here")?, row.get::<i64>("total")?))
     }
 
     /// Appends a status step to a stream (index = previous + 1, from 0) and logs
@@ -248,9 +242,7 @@ impl Store {
     ) -> Result<StatusStep, StoreError> {
         let (channel, stream_id) = (channel.clone(), stream_id.to_owned());
         let key = channel.to_string();
-        self.writer
-            .run(&key, move |conn, events| {
-                Box::pin(async move {
+        self.write(&key, async move |conn, events| {
                     let max: Option<i64> = db::query_scalar("SELECT MAX(idx) FROM message_status_events WHERE channel_id = $1 AND stream_id = $2")
                         .bind(channel.as_str())
                         .bind(&stream_id)
@@ -277,7 +269,6 @@ impl Store {
                         .await?;
                     events::append(conn, events, &channel, DomainEvent::MessageStatus { step: s.clone() }, now).await?;
                     Ok(s)
-                })
             })
             .await
     }
@@ -300,7 +291,7 @@ impl Store {
         .fetch_all(&mut self.read().await?)
         .await?;
         for r in &rows {
-            let s = step(r)?;
+            let s = StatusStep::from_row(r)?;
             if stream_ids.contains(&s.stream_id) {
                 out.entry(s.stream_id.clone()).or_default().push(s);
             }
@@ -323,12 +314,7 @@ impl Store {
         .fetch_all(&mut self.read().await?)
         .await?;
         rows.iter()
-            .map(|r| {
-                Ok((
-                    ChannelId::from_trusted(rows::s(r, "channel_id")?),
-                    rows::s(r, "stream_id")?,
-                ))
-            })
+            .map(|r| Ok((r.get("channel_id")?, r.get::<String>("stream_id")?)))
             .collect()
     }
 
@@ -343,22 +329,18 @@ impl Store {
     ) -> Result<Option<Message>, StoreError> {
         let (channel, stream_id) = (channel.clone(), stream_id.to_owned());
         let key = channel.to_string();
-        self.writer
-            .run(&key, move |conn, events| {
-                Box::pin(async move {
-                    let Some(m) = draft(conn, &channel, &stream_id).await? else {
-                        return Ok(None);
-                    };
-                    if m.stream_state != Some(StreamState::Streaming) || m.updated_at >= cutoff {
-                        return Ok(None);
-                    }
-                    Ok(Some(
-                        update_draft(conn, events, m, None, Some(StreamState::Aborted), None, now)
-                            .await?,
-                    ))
-                })
-            })
-            .await
+        self.write(&key, async move |conn, events| {
+            let Some(m) = draft(conn, &channel, &stream_id).await? else {
+                return Ok(None);
+            };
+            if m.stream_state != Some(StreamState::Streaming) || m.updated_at >= cutoff {
+                return Ok(None);
+            }
+            Ok(Some(
+                update_draft(conn, events, m, None, Some(StreamState::Aborted), None, now).await?,
+            ))
+        })
+        .await
     }
 
     /// Logs an agent-reported thread event; returns its `seq`.
@@ -371,19 +353,16 @@ impl Store {
     ) -> Result<i64, StoreError> {
         let channel = channel.clone();
         let key = channel.to_string();
-        self.writer
-            .run(&key, move |conn, events| {
-                Box::pin(async move {
-                    events::append(
-                        conn,
-                        events,
-                        &channel,
-                        DomainEvent::ThreadEvent { event_type, fields },
-                        now,
-                    )
-                    .await
-                })
-            })
+        self.write(&key, async move |conn, events| {
+            events::append(
+                conn,
+                events,
+                &channel,
+                DomainEvent::ThreadEvent { event_type, fields },
+                now,
+            )
             .await
+        })
+        .await
     }
 }

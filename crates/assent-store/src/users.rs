@@ -1,6 +1,7 @@
 //! Users and their sessions, tickets and API keys' owners.
 
 use crate::db;
+use crate::rows::FromRow;
 use crate::{Store, StoreError, rows};
 use assent_core::model::{Role, User};
 use assent_core::{Millis, UserId};
@@ -39,9 +40,7 @@ impl Store {
         };
         let u = user.clone();
         let hash = new.password_hash;
-        self.writer
-            .run("users", move |conn, _| {
-                Box::pin(async move {
+        self.write("users", async move |conn, _| {
                     let taken: Option<String> =
                         db::query_scalar("SELECT id FROM users WHERE email = $1")
                             .bind(&u.email)
@@ -64,7 +63,6 @@ impl Store {
                     .execute(&mut *conn)
                     .await?;
                     Ok(())
-                })
             })
             .await?;
         Ok(user)
@@ -80,8 +78,8 @@ impl Store {
         .await?;
         row.map(|r| {
             Ok(UserWithHash {
-                user: rows::user(&r)?,
-                password_hash: rows::s(&r, "password_hash")?,
+                user: User::from_row(&r)?,
+                password_hash: r.get("password_hash")?,
             })
         })
         .transpose()
@@ -97,8 +95,8 @@ impl Store {
         .await?;
         row.map(|r| {
             Ok(UserWithHash {
-                user: rows::user(&r)?,
-                password_hash: rows::s(&r, "password_hash")?,
+                user: User::from_row(&r)?,
+                password_hash: r.get("password_hash")?,
             })
         })
         .transpose()
@@ -112,7 +110,7 @@ impl Store {
         ))
         .fetch_all(&mut self.read().await?)
         .await?;
-        rows.iter().map(rows::user).collect()
+        rows.iter().map(User::from_row).collect()
     }
 
     pub async fn update_user(
@@ -122,9 +120,7 @@ impl Store {
         role: Option<Role>,
     ) -> Result<User, StoreError> {
         let id = id.clone();
-        self.writer
-            .run("users", move |conn, _| {
-                Box::pin(async move {
+        self.write("users", async move |conn, _| {
                     let row = db::query(&format!(
                         "UPDATE users SET display_name = COALESCE($2, display_name), role = COALESCE($3, role) \
                          WHERE id = $1 RETURNING {}",
@@ -136,8 +132,7 @@ impl Store {
                     .fetch_optional(&mut *conn)
                     .await?
                     .ok_or(StoreError::NotFound)?;
-                    rows::user(&row)
-                })
+                    User::from_row(&row)
             })
             .await
     }
@@ -145,20 +140,17 @@ impl Store {
     /// Deletes a user and, by cascade, their keys, sessions, agents and messages.
     pub async fn delete_user(&self, id: &UserId) -> Result<bool, StoreError> {
         let id = id.clone();
-        self.writer
-            .run("users", move |conn, _| {
-                Box::pin(async move {
-                    let filter = "channel_id IN (SELECT id FROM channels WHERE owner_id = $1)";
-                    let due = assent_core::Millis(0);
-                    crate::attachments::doom_where(conn, filter, id.as_str(), due).await?;
-                    let r = db::query("DELETE FROM users WHERE id = $1")
-                        .bind(id.as_str())
-                        .execute(&mut *conn)
-                        .await?;
-                    Ok(r.rows_affected() > 0)
-                })
-            })
-            .await
+        self.write("users", async move |conn, _| {
+            let filter = "channel_id IN (SELECT id FROM channels WHERE owner_id = $1)";
+            let due = assent_core::Millis(0);
+            crate::attachments::doom_where(conn, filter, id.as_str(), due).await?;
+            let r = db::query("DELETE FROM users WHERE id = $1")
+                .bind(id.as_str())
+                .execute(&mut *conn)
+                .await?;
+            Ok(r.rows_affected() > 0)
+        })
+        .await
     }
 
     /// Sets a new password hash, clears `must_change_password` and revokes every session of
@@ -170,22 +162,21 @@ impl Store {
         keep_session: Option<String>,
     ) -> Result<(), StoreError> {
         let id = id.clone();
-        self.writer
-            .run("users", move |conn, _| {
-                Box::pin(async move {
-                    db::query("UPDATE users SET password_hash = $2, must_change_password = 0 WHERE id = $1")
-                        .bind(id.as_str())
-                        .bind(&password_hash)
-                        .execute(&mut *conn)
-                        .await?;
-                    db::query("DELETE FROM sessions WHERE user_id = $1 AND id <> $2")
-                        .bind(id.as_str())
-                        .bind(keep_session.unwrap_or_default())
-                        .execute(&mut *conn)
-                        .await?;
-                    Ok(())
-                })
-            })
-            .await
+        self.write("users", async move |conn, _| {
+            db::query(
+                "UPDATE users SET password_hash = $2, must_change_password = 0 WHERE id = $1",
+            )
+            .bind(id.as_str())
+            .bind(&password_hash)
+            .execute(&mut *conn)
+            .await?;
+            db::query("DELETE FROM sessions WHERE user_id = $1 AND id <> $2")
+                .bind(id.as_str())
+                .bind(keep_session.unwrap_or_default())
+                .execute(&mut *conn)
+                .await?;
+            Ok(())
+        })
+        .await
     }
 }

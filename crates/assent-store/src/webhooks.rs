@@ -9,6 +9,7 @@
 //! same bytes.
 
 use crate::db::{self, Conn, Row};
+use crate::rows::FromRow;
 use crate::{Backend, Rejection, Store, StoreError, rows};
 use assent_core::model::{DeliveryStatus, WebhookAuth, WebhookState, WebhookTarget};
 use assent_core::{ChannelId, MessageId, Millis};
@@ -129,28 +130,30 @@ const MAX_CLAIM: i64 = 500;
 const DELIVERY_COLS: &str = "id, channel_id, message_id, event, seq, target, url, state, attempts, \
     max_attempts, next_attempt_at, last_status, last_error, created_at, updated_at";
 
-fn delivery(row: &Row) -> Result<WebhookDelivery, StoreError> {
-    let state = rows::en(&rows::s(row, "state")?, WebhookState::parse)?;
-    Ok(WebhookDelivery {
-        id: rows::s(row, "id")?,
-        channel_id: ChannelId::from_trusted(rows::s(row, "channel_id")?),
-        message_id: MessageId::from_trusted(rows::s(row, "message_id")?),
-        event: rows::s(row, "event")?,
-        seq: rows::i(row, "seq")?,
-        target: rows::en(&rows::s(row, "target")?, WebhookTarget::parse)?,
-        url: rows::s(row, "url")?,
-        state,
-        attempts: rows::i(row, "attempts")?,
-        max_attempts: rows::i(row, "max_attempts")?,
-        next_attempt_at: (state == WebhookState::Pending)
-            .then(|| rows::t(row, "next_attempt_at"))
-            .transpose()?,
-        last_status: rows::oi(row, "last_status")?,
-        last_error: rows::os(row, "last_error")?,
-        created_at: rows::t(row, "created_at")?,
-        updated_at: rows::t(row, "updated_at")?,
-        attempt_log: Vec::new(),
-    })
+impl FromRow for WebhookDelivery {
+    fn from_row(row: &Row) -> Result<Self, StoreError> {
+        let state = row.get("state")?;
+        Ok(WebhookDelivery {
+            id: row.get("id")?,
+            channel_id: row.get("channel_id")?,
+            message_id: row.get("message_id")?,
+            event: row.get("event")?,
+            seq: row.get("seq")?,
+            target: row.get("target")?,
+            url: row.get("url")?,
+            state,
+            attempts: row.get("attempts")?,
+            max_attempts: row.get("max_attempts")?,
+            next_attempt_at: (state == WebhookState::Pending)
+                .then(|| row.get::<Millis>("next_attempt_at"))
+                .transpose()?,
+            last_status: row.get("last_status")?,
+            last_error: row.get("last_error")?,
+            created_at: row.get("created_at")?,
+            updated_at: row.get("updated_at")?,
+            attempt_log: Vec::new(),
+        })
+    }
 }
 
 impl Store {
@@ -174,9 +177,7 @@ impl Store {
                AND (lease_until IS NULL OR lease_until <= $3) ORDER BY next_attempt_at LIMIT $4{lock}) \
              RETURNING id"
         );
-        self.writer
-            .run("", move |conn, _| {
-                Box::pin(async move {
+        self.write("", async move |conn, _| {
                     let ids: Vec<String> = db::query_scalar(&claim)
                         .bind(lease_until.0)
                         .bind(&owner)
@@ -201,30 +202,27 @@ impl Store {
                     let mut out = Vec::with_capacity(ids.len());
                     for row in q.fetch_all(&mut *conn).await? {
                         out.push(ClaimedDelivery {
-                            id: rows::s(&row, "id")?,
-                            channel_id: ChannelId::from_trusted(rows::s(&row, "channel_id")?),
-                            message_id: MessageId::from_trusted(rows::s(&row, "message_id")?),
-                            event: rows::s(&row, "event")?,
-                            target: rows::en(&rows::s(&row, "target")?, WebhookTarget::parse)?,
-                            url: rows::s(&row, "url")?,
-                            method: rows::s(&row, "method")?,
-                            extra_headers: rows::oj(&row, "extra_headers")?,
-                            body: rows::s(&row, "body")?,
-                            attempts: rows::i(&row, "attempts")?,
-                            max_attempts: rows::i(&row, "max_attempts")?,
+                            id: row.get("id")?,
+                            channel_id: row.get("channel_id")?,
+                            message_id: row.get("message_id")?,
+                            event: row.get("event")?,
+                            target: row.get("target")?,
+                            url: row.get("url")?,
+                            method: row.get("method")?,
+                            extra_headers: row.get("extra_headers")?,
+                            body: row.get("body")?,
+                            attempts: row.get("attempts")?,
+                            max_attempts: row.get("max_attempts")?,
                             agent: AgentEndpoint {
-                                url: rows::os(&row, "agent_url")?,
-                                headers: rows::oj(&row, "webhook_headers")?,
-                                auth: rows::os(&row, "webhook_auth")?
-                                    .map(|t| serde_json::from_str(&t))
-                                    .transpose()?,
-                                secret: rows::os(&row, "webhook_secret")?,
-                                disabled_reason: rows::os(&row, "webhook_disabled_reason")?,
+                                url: row.get("agent_url")?,
+                                headers: row.get("webhook_headers")?,
+                                auth: row.get("webhook_auth")?,
+                                secret: row.get("webhook_secret")?,
+                                disabled_reason: row.get("webhook_disabled_reason")?,
                             },
                         });
                     }
                     Ok(out)
-                })
             })
             .await
     }
@@ -246,9 +244,7 @@ impl Store {
         let message_id = d.message_id.clone();
         let owner = owner.to_owned();
         let key = channel.to_string();
-        self.writer
-            .run(&key, move |conn, events| {
-                Box::pin(async move {
+        self.write(&key, async move |conn, events| {
                     let (state, next) = match &outcome {
                         AttemptOutcome::Delivered => (WebhookState::Delivered, now),
                         AttemptOutcome::Retry { at } => (WebhookState::Pending, *at),
@@ -274,8 +270,8 @@ impl Store {
                     .fetch_optional(&mut *conn)
                     .await?
                     .ok_or(StoreError::Conflict("the delivery's lease was lost"))?;
-                    let attempt = rows::i(&row, "attempts")?;
-                    let tracks = rows::i(&row, "tracks_status")? != 0;
+                    let attempt = row.get::<i64>("attempts")?;
+                    let tracks = row.get::<bool>("tracks_status")?;
                     log_attempt(conn, &id, attempt, &rec).await?;
                     if let AttemptOutcome::FailedAndDisable { reason } = &outcome {
                         db::query(
@@ -304,7 +300,6 @@ impl Store {
                         .await?;
                     }
                     Ok(())
-                })
             })
             .await
     }
@@ -332,8 +327,12 @@ impl Store {
         .bind(message_id.as_str())
         .fetch_all(&mut self.read().await?)
         .await?;
-        self.with_attempts(rows.iter().map(delivery).collect::<Result<_, _>>()?)
-            .await
+        self.with_attempts(
+            rows.iter()
+                .map(WebhookDelivery::from_row)
+                .collect::<Result<_, _>>()?,
+        )
+        .await
     }
 
     /// A channel's deliveries, newest first, optionally in one state, with their attempts.
@@ -357,8 +356,12 @@ impl Store {
             q = q.bind(s.as_str());
         }
         let rows = q.fetch_all(&mut self.read().await?).await?;
-        self.with_attempts(rows.iter().map(delivery).collect::<Result<_, _>>()?)
-            .await
+        self.with_attempts(
+            rows.iter()
+                .map(WebhookDelivery::from_row)
+                .collect::<Result<_, _>>()?,
+        )
+        .await
     }
 
     async fn with_attempts(
@@ -379,14 +382,14 @@ impl Store {
         }
         let rows = q.fetch_all(&mut self.read().await?).await?;
         for row in &rows {
-            let id = rows::s(row, "delivery_id")?;
+            let id = row.get::<String>("delivery_id")?;
             if let Some(d) = list.iter_mut().find(|d| d.id == id) {
                 d.attempt_log.push(WebhookAttempt {
-                    attempt: rows::i(row, "attempt")?,
-                    started_at: rows::t(row, "started_at")?,
-                    duration_ms: rows::i(row, "duration_ms")?,
-                    status_code: rows::oi(row, "status_code")?,
-                    error: rows::os(row, "error")?,
+                    attempt: row.get("attempt")?,
+                    started_at: row.get("started_at")?,
+                    duration_ms: row.get("duration_ms")?,
+                    status_code: row.get("status_code")?,
+                    error: row.get("error")?,
                 });
             }
         }
@@ -406,9 +409,7 @@ impl Store {
         let channel = channel.clone();
         let message_id = message_id.clone();
         let key = channel.to_string();
-        self.writer
-            .run(&key, move |conn, _| {
-                Box::pin(async move {
+        self.write(&key, async move |conn, _| {
                     const NONE: StoreError = StoreError::Rejected(Rejection::NoWebhook);
                     let row = db::query(
                         "SELECT d.id, d.target, d.state, c.webhook_url FROM webhook_deliveries d \
@@ -421,9 +422,9 @@ impl Store {
                     .fetch_optional(&mut *conn)
                     .await?
                     .ok_or(NONE)?;
-                    let id = rows::s(&row, "id")?;
-                    let target = rows::en(&rows::s(&row, "target")?, WebhookTarget::parse)?;
-                    let agent_url = rows::os(&row, "webhook_url")?;
+                    let id = row.get::<String>("id")?;
+                    let target = row.get("target")?;
+                    let agent_url = row.get::<Option<String>>("webhook_url")?;
                     let url = match target {
                         WebhookTarget::Agent => Some(agent_url.ok_or(NONE)?),
                         _ => None,
@@ -448,7 +449,6 @@ impl Store {
                         .await?;
                     }
                     Ok(())
-                })
             })
             .await
     }
@@ -462,23 +462,20 @@ impl Store {
     ) -> Result<Option<String>, StoreError> {
         let channel = channel.clone();
         let key = channel.to_string();
-        self.writer
-            .run(&key, move |conn, _| {
-                Box::pin(async move {
-                    let v: Option<String> = db::query_scalar(
-                        "UPDATE channels SET webhook_secret = COALESCE(webhook_secret, $2), \
+        self.write(&key, async move |conn, _| {
+            let v: Option<String> = db::query_scalar(
+                "UPDATE channels SET webhook_secret = COALESCE(webhook_secret, $2), \
                          webhook_secret_shown = 1 WHERE id = $1 AND webhook_secret_shown = 0 \
                          RETURNING webhook_secret",
-                    )
-                    .bind(channel.as_str())
-                    .bind(candidate)
-                    .fetch_optional(&mut *conn)
-                    .await?
-                    .flatten();
-                    Ok(v)
-                })
-            })
-            .await
+            )
+            .bind(channel.as_str())
+            .bind(candidate)
+            .fetch_optional(&mut *conn)
+            .await?
+            .flatten();
+            Ok(v)
+        })
+        .await
     }
 
     /// Replaces the agent's signing secret (and marks it shown).
@@ -489,23 +486,20 @@ impl Store {
     ) -> Result<(), StoreError> {
         let channel = channel.clone();
         let key = channel.to_string();
-        self.writer
-            .run(&key, move |conn, _| {
-                Box::pin(async move {
-                    let r = db::query(
-                        "UPDATE channels SET webhook_secret = $2, webhook_secret_shown = 1 WHERE id = $1",
-                    )
-                    .bind(channel.as_str())
-                    .bind(secret)
-                    .execute(&mut *conn)
-                    .await?;
-                    if r.rows_affected() == 0 {
-                        return Err(StoreError::NotFound);
-                    }
-                    Ok(())
-                })
-            })
-            .await
+        self.write(&key, async move |conn, _| {
+            let r = db::query(
+                "UPDATE channels SET webhook_secret = $2, webhook_secret_shown = 1 WHERE id = $1",
+            )
+            .bind(channel.as_str())
+            .bind(secret)
+            .execute(&mut *conn)
+            .await?;
+            if r.rows_affected() == 0 {
+                return Err(StoreError::NotFound);
+            }
+            Ok(())
+        })
+        .await
     }
 
     /// The agent's signing secret, creating it from `candidate` when it has none yet (a
@@ -517,21 +511,18 @@ impl Store {
     ) -> Result<String, StoreError> {
         let channel = channel.clone();
         let key = channel.to_string();
-        self.writer
-            .run(&key, move |conn, _| {
-                Box::pin(async move {
-                    let v: Option<String> = db::query_scalar(
-                        "UPDATE channels SET webhook_secret = COALESCE(webhook_secret, $2) WHERE id = $1 \
+        self.write(&key, async move |conn, _| {
+            let v: Option<String> = db::query_scalar(
+                "UPDATE channels SET webhook_secret = COALESCE(webhook_secret, $2) WHERE id = $1 \
                          RETURNING webhook_secret",
-                    )
-                    .bind(channel.as_str())
-                    .bind(candidate)
-                    .fetch_optional(&mut *conn)
-                    .await?
-                    .flatten();
-                    v.ok_or(StoreError::NotFound)
-                })
-            })
-            .await
+            )
+            .bind(channel.as_str())
+            .bind(candidate)
+            .fetch_optional(&mut *conn)
+            .await?
+            .flatten();
+            v.ok_or(StoreError::NotFound)
+        })
+        .await
     }
 }

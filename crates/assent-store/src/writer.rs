@@ -1,4 +1,4 @@
-//! The write path. Jobs are queued to a writer task; the task takes everything queued (up to
+//! The write path. Jobs are queued to a writer thread; it takes everything queued (up to
 //! `max_batch`), runs them one after the other inside one transaction, commits once, and
 //! only then acknowledges the jobs and publishes their events.
 //!
@@ -21,9 +21,12 @@ use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::{mpsc, oneshot};
 
 pub type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+/// A job's future: it runs on its writer's own thread, so it need not be `Send` (which is
+/// what lets a job be a plain `async` closure).
+type LocalFut<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 type AnyBox = Box<dyn Any + Send>;
 type JobFn = Box<
-    dyn for<'c> FnOnce(&'c mut Conn, &'c mut Events) -> BoxFut<'c, Result<AnyBox, StoreError>>
+    dyn for<'c> FnOnce(&'c mut Conn, &'c mut Events) -> LocalFut<'c, Result<AnyBox, StoreError>>
         + Send,
 >;
 
@@ -78,45 +81,51 @@ pub(crate) async fn start(
     let mut senders = Vec::with_capacity(writers);
     let mut stopped = Vec::with_capacity(writers);
     for shard in 0..writers {
-        let conn = db::connect(url, backend).await?;
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
-        senders.push(tx);
         let (done, stop) = oneshot::channel();
-        stopped.push(stop);
-        let url = url.to_owned();
-        let bus = bus.clone();
-        let batch = BatchSettings {
-            max_batch,
-            hooks: hooks.clone(),
-            lock_order: backend == Backend::Postgres,
+        let (ready, connected) = oneshot::channel();
+        let writer = Writer {
+            shard,
+            url: url.to_owned(),
+            backend,
+            settings: BatchSettings {
+                max_batch,
+                hooks: hooks.clone(),
+                lock_order: backend == Backend::Postgres,
+            },
+            bus: bus.clone(),
         };
-        match backend {
-            // SQLite: a thread of its own that runs each whole batch synchronously, so a
-            // batch costs one wake-up (its first job's), not one per statement.
-            Backend::Sqlite => {
-                std::thread::Builder::new()
-                    .name("assent-sqlite-writer".into())
-                    .spawn(move || {
-                        db::run_here(writer_loop(
-                            shard,
-                            conn,
-                            &url,
-                            backend,
-                            Queue::Blocking(rx),
-                            batch,
-                            bus,
-                        ));
-                        let _ = done.send(());
-                    })
-                    .map_err(|e| StoreError::Config(format!("cannot start the writer: {e}")))?;
-            }
-            Backend::Postgres => {
-                tokio::spawn(async move {
-                    writer_loop(shard, conn, &url, backend, Queue::Async(rx), batch, bus).await;
-                    let _ = done.send(());
-                });
-            }
-        }
+        // Every writer is a thread of its own that owns its connection. SQLite's runs each
+        // whole batch synchronously, so a batch costs one wake-up (its first job's), not one
+        // per statement; PostgreSQL's drives its socket on a one-thread runtime. Either way
+        // a job's future stays on that thread, so jobs are plain `async` closures.
+        let name = match backend {
+            Backend::Sqlite => "assent-sqlite-writer".to_owned(),
+            Backend::Postgres => format!("assent-pg-writer-{shard}"),
+        };
+        std::thread::Builder::new()
+            .name(name)
+            .spawn(move || {
+                match backend {
+                    Backend::Sqlite => db::run_here(writer.run(Queue::Blocking(rx), ready)),
+                    Backend::Postgres => match tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                    {
+                        Ok(rt) => rt.block_on(writer.run(Queue::Async(rx), ready)),
+                        Err(e) => {
+                            let _ = ready.send(Err(StoreError::Config(format!(
+                                "cannot start the writer's runtime: {e}"
+                            ))));
+                        }
+                    },
+                }
+                let _ = done.send(());
+            })
+            .map_err(|e| StoreError::Config(format!("cannot start the writer: {e}")))?;
+        connected.await.map_err(|_| StoreError::Closed)??;
+        senders.push(tx);
+        stopped.push(stop);
     }
     Ok(WriterHandle {
         inner: Arc::new(Inner {
@@ -143,7 +152,7 @@ impl WriterHandle {
     pub(crate) async fn run<T, F>(&self, shard_key: &str, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut Conn, &'c mut Events) -> BoxFut<'c, Result<T, StoreError>>
+        F: for<'c> AsyncFnOnce(&'c mut Conn, &'c mut Events) -> Result<T, StoreError>
             + Send
             + 'static,
     {
@@ -154,8 +163,7 @@ impl WriterHandle {
         };
         let (reply, rx) = oneshot::channel();
         let run: JobFn = Box::new(move |conn, events| {
-            let fut = f(conn, events);
-            Box::pin(async move { fut.await.map(|t| Box::new(t) as AnyBox) })
+            Box::pin(async move { f(conn, events).await.map(|t| Box::new(t) as AnyBox) })
         });
         sender
             .send(Job {
@@ -214,33 +222,47 @@ impl Queue {
     }
 }
 
-async fn writer_loop(
+/// One writer: its shard, where to (re)connect, and where its committed events go.
+struct Writer {
     shard: usize,
-    mut conn: Conn,
-    url: &str,
+    url: String,
     backend: Backend,
-    mut rx: Queue,
     settings: BatchSettings,
     bus: mpsc::UnboundedSender<CommittedEvent>,
-) {
-    let mut batch = Vec::with_capacity(settings.max_batch);
-    while rx.recv_many(&mut batch, settings.max_batch).await > 0 {
-        // Writers of other nodes (cluster mode) batch the same channels: taking the rows'
-        // locks in one order everywhere (by key; stable, so a channel's jobs keep their
-        // order) means two batches never wait for each other in a cycle.
-        if settings.lock_order {
-            batch.sort_by(|a, b| a.key.cmp(&b.key));
-        }
-        if let Err(e) = run_batch(&mut conn, &mut batch, &settings.hooks, &bus).await {
-            tracing::error!(shard, error = %e, "write batch failed; reconnecting the writer");
-            match db::connect(url, backend).await {
-                Ok(c) => conn = c,
-                Err(e) => tracing::error!(shard, error = %e, "writer could not reconnect"),
+}
+
+impl Writer {
+    /// Connects (answering `ready` with the outcome), then runs batches until every sender
+    /// is gone.
+    async fn run(self, mut rx: Queue, ready: oneshot::Sender<Result<(), StoreError>>) {
+        let (shard, settings) = (self.shard, &self.settings);
+        let mut conn = match db::connect(&self.url, self.backend).await {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = ready.send(Err(e));
+                return;
+            }
+        };
+        let _ = ready.send(Ok(()));
+        let mut batch = Vec::with_capacity(settings.max_batch);
+        while rx.recv_many(&mut batch, settings.max_batch).await > 0 {
+            // Writers of other nodes (cluster mode) batch the same channels: taking the rows'
+            // locks in one order everywhere (by key; stable, so a channel's jobs keep their
+            // order) means two batches never wait for each other in a cycle.
+            if settings.lock_order {
+                batch.sort_by(|a, b| a.key.cmp(&b.key));
+            }
+            if let Err(e) = run_batch(&mut conn, &mut batch, &settings.hooks, &self.bus).await {
+                tracing::error!(shard, error = %e, "write batch failed; reconnecting the writer");
+                match db::connect(&self.url, self.backend).await {
+                    Ok(c) => conn = c,
+                    Err(e) => tracing::error!(shard, error = %e, "writer could not reconnect"),
+                }
             }
         }
+        conn.close().await;
+        tracing::debug!(shard, "writer stopped");
     }
-    conn.close().await;
-    tracing::debug!(shard, "writer stopped");
 }
 
 type Reply = oneshot::Sender<Result<AnyBox, StoreError>>;
