@@ -610,10 +610,11 @@ where
     out
 }
 
-/// The two migration trees describe one schema: after migrating, SQLite and PostgreSQL have
-/// the same tables, the same columns (with the same nullability) and the same index names.
+/// The one migration tree builds one schema on both backends: after migrating, SQLite and
+/// PostgreSQL have the same tables, the same columns (with the same nullability) and the same
+/// index names.
 #[tokio::test]
-async fn both_migration_trees_build_the_same_schema() {
+async fn migrations_build_the_same_schema_on_both_backends() {
     use sqlx::Row;
     let lite = sqlite().await;
     let Some(pg) = postgres().await else { return };
