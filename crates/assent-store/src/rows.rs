@@ -3,7 +3,7 @@
 use crate::StoreError;
 use crate::db::{Conn, Row};
 use assent_core::model::*;
-use assent_core::review::{Review, ReviewStatus};
+use assent_core::review::Review;
 use assent_core::{AttachmentId, ChannelId, DomainEvent, MessageId, Millis, UserId};
 use serde_json::Value;
 
@@ -100,8 +100,7 @@ enum_columns!(
     StreamState,
     DeliveryStatus,
     WebhookState,
-    WebhookTarget,
-    ReviewStatus
+    WebhookTarget
 );
 
 /// Structured values: JSON text.
