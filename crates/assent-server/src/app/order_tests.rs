@@ -11,17 +11,24 @@ use crate::metrics::Metrics;
 use assent_core::model::{Principal, PrincipalKind};
 use assent_core::{Audience, ChannelId, LoggedEvent};
 use assent_store::{CommittedEvent, Store, StoreOptions};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// Records what a connection put on the wire: `(channel, seq)` per event, resets as `-1`.
+/// With `full_every = n`, every `n`th write finds the transport full and records nothing,
+/// so deliveries also take the worker's waiting path, not only the hub's in-place one.
 #[derive(Default)]
-struct Recorder(Mutex<Vec<(String, i64)>>);
+struct Recorder {
+    got: Mutex<Vec<(String, i64)>>,
+    full_every: usize,
+    writes: AtomicUsize,
+}
 
 impl Recorder {
     fn seqs(&self, channel: &ChannelId) -> Vec<i64> {
-        let got = self.0.lock().unwrap();
+        let got = self.got.lock().unwrap();
         got.iter()
             .filter(|(c, _)| c == channel.as_str())
             .map(|(_, s)| *s)
@@ -31,22 +38,26 @@ impl Recorder {
 
 impl Sink for Recorder {
     fn deliver(&self, ev: &SharedEvent, _view: View) -> Result<(), SinkError> {
+        let n = self.writes.fetch_add(1, Ordering::Relaxed) + 1;
+        if self.full_every > 0 && n.is_multiple_of(self.full_every) {
+            return Err(SinkError::Full);
+        }
         let e = &ev.logged;
-        self.0
+        self.got
             .lock()
             .unwrap()
             .push((e.channel_id.to_string(), e.seq));
         Ok(())
     }
     fn sync_reset(&self, channel: &ChannelId, _: i64, _: i64) -> Result<(), SinkError> {
-        self.0.lock().unwrap().push((channel.to_string(), -1));
+        self.got.lock().unwrap().push((channel.to_string(), -1));
         Ok(())
     }
     fn deliver_ephemeral(&self, _: &Ephemeral, _: View) -> Result<(), SinkError> {
         Ok(())
     }
     fn close(&self, _: super::hub::CloseReason) {
-        self.0.lock().unwrap().push(("closed".into(), -1));
+        self.got.lock().unwrap().push(("closed".into(), -1));
     }
 }
 
@@ -145,14 +156,17 @@ async fn connections_emit_each_channel_in_seq_order_whatever_the_bus_does() {
     };
     let (feed, feed_rx) = mpsc::unbounded_channel();
     let fanout = tokio::spawn(super::fanout::run(app.clone(), feed_rx));
-    let connect = |p: &Principal| {
-        let rec = Arc::new(Recorder::default());
+    let connect = |p: &Principal, full_every: usize| {
+        let rec = Arc::new(Recorder {
+            full_every,
+            ..Default::default()
+        });
         let conn = app.connect(p.clone(), rec.clone(), OwnerFeed::Yes).unwrap();
         (conn, rec)
     };
     // A dashboard that never subscribes has no replay: it sees the owner feed from the moment
     // it connects, so it connects before the first event can reach the fan-out.
-    let (_dash_owner, dash_owner_rec) = connect(&human_p);
+    let (_dash_owner, dash_owner_rec) = connect(&human_p, 0);
     // The first event of a channel the fan-out sees is where that channel's order starts:
     // it arrives in order, with whatever creating the agent committed.
     app.mark_read(&user.id, channel.as_str()).await.unwrap();
@@ -160,9 +174,10 @@ async fn connections_emit_each_channel_in_seq_order_whatever_the_bus_does() {
         feed.send(ev).unwrap();
     }
 
-    // From the start: an agent and a dashboard subscribed, replaying from 0.
-    let (agent_live, agent_live_rec) = connect(&agent_p);
-    let (dash_live, dash_live_rec) = connect(&human_p);
+    // From the start: an agent and a dashboard subscribed, replaying from 0 (the dashboard's
+    // transport is full every 5th write).
+    let (agent_live, agent_live_rec) = connect(&agent_p, 0);
+    let (dash_live, dash_live_rec) = connect(&human_p, 5);
     subscribe(&app, &agent_live, &channel).await;
     subscribe(&app, &dash_live, &channel).await;
     let mut late = Vec::new();
@@ -170,8 +185,8 @@ async fn connections_emit_each_channel_in_seq_order_whatever_the_bus_does() {
     for round in 0..12 {
         // Late joiners replay from 0 while the rounds after them are fed live.
         if round % 4 == 2 {
-            for p in [&agent_p, &human_p] {
-                let (c, rec) = connect(p);
+            for (p, full_every) in [(&agent_p, 3), (&human_p, 0)] {
+                let (c, rec) = connect(p, full_every);
                 subscribe(&app, &c, &channel).await;
                 late.push((c, rec, p.is_agent()));
             }
@@ -249,10 +264,7 @@ async fn connections_emit_each_channel_in_seq_order_whatever_the_bus_does() {
         wait_for(rec.clone(), want.clone(), "late joiner").await;
     }
     assert!(
-        app.metrics
-            .event_gaps_filled
-            .load(std::sync::atomic::Ordering::Relaxed)
-            > 0,
+        app.metrics.event_gaps_filled.load(Ordering::Relaxed) > 0,
         "events the bus lost were read from the log"
     );
     drop(feed);

@@ -1,14 +1,14 @@
 //! A connection's handle (`Connection`) and its command queue: what the edge calls, queued
 //! in call order for the connection's worker; `App::connect` registers a connection.
 
-use super::worker::Worker;
+use super::worker::{self, Worker};
 use super::{Entry, Ephemeral, Hub, OwnerFeed, QUEUE_DEPTH, Registered, RelayKind, SharedEvent};
 use super::{Sink, SubscribeOutcome, View, credential};
 use crate::app::{App, AppError};
 use assent_core::model::Principal;
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use tokio::sync::mpsc;
 
 pub(super) type Done = Box<dyn FnOnce(SubscribeOutcome) + Send>;
@@ -25,6 +25,9 @@ pub(super) enum Cmd {
     /// Runs in order with deliveries (acks, pongs).
     Run(Box<dyn FnOnce() + Send>),
     Ephemeral(Arc<Ephemeral>),
+    /// An event the hub already took in place (watermark, de-duplication) but could not
+    /// write: the transport was full. The worker waits for room, as for any event.
+    Emit(Arc<SharedEvent>),
     /// A relay sent by this (agent) connection, handled in arrival order.
     Relay(Box<RelayCmd>),
     Close,
@@ -44,18 +47,55 @@ pub(super) struct RelayCmd {
 
 const _: () = assert!(std::mem::size_of::<Cmd>() <= 24);
 
+/// A connection's queue and its worker's state. The worker task takes commands off the
+/// queue one at a time, holding the state's lock while it handles each; the hub, when
+/// nothing is queued and the lock is free, delivers an event in place instead of queueing
+/// it (`Hub::offer`), which saves a task wake-up per recipient. Either way one thing at a
+/// time touches the state, and an event is never handled in place while anything queued
+/// before it is still waiting, so the connection's order is the queue's order.
+pub(super) struct Lane {
+    tx: mpsc::Sender<Cmd>,
+    /// Commands queued and not yet handled (in place delivery needs 0).
+    pending: AtomicUsize,
+    pub(super) worker: tokio::sync::Mutex<Worker>,
+}
+
+impl Lane {
+    pub(super) fn send(&self, cmd: Cmd) -> Result<(), mpsc::error::TrySendError<Cmd>> {
+        self.pending.fetch_add(1, Ordering::AcqRel);
+        self.tx.try_send(cmd).inspect_err(|_| {
+            self.pending.fetch_sub(1, Ordering::AcqRel);
+        })
+    }
+
+    /// True when nothing is queued (checked before and after taking the worker's lock).
+    pub(super) fn idle(&self) -> bool {
+        self.pending.load(Ordering::Acquire) == 0
+    }
+
+    /// One queued command handled.
+    pub(super) fn handled(&self) {
+        self.pending.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// The worker stopped: nothing is delivered in place any more.
+    pub(super) fn stop(&self) {
+        self.pending.fetch_add(usize::MAX / 2, Ordering::AcqRel);
+    }
+}
+
 /// A live connection. Cloneable; commands are queued in call order.
 #[derive(Clone)]
 pub struct Connection {
     id: u64,
-    tx: mpsc::Sender<Cmd>,
+    lane: Arc<Lane>,
     hub: Arc<Hub>,
     closed: Arc<AtomicBool>,
 }
 
 impl Connection {
     fn send(&self, cmd: Cmd) -> bool {
-        self.tx.try_send(cmd).is_ok()
+        self.lane.send(cmd).is_ok()
     }
 
     /// Subscribes to a channel (ownership is checked by the worker). `done` runs after the
@@ -101,7 +141,7 @@ impl Connection {
         self.closed.store(true, Ordering::SeqCst);
         self.hub.remove_conn(self.id);
         // Wakes an idle worker; a busy one sees the flag before its next command.
-        let _ = self.tx.try_send(Cmd::Close);
+        let _ = self.lane.send(Cmd::Close);
     }
 }
 
@@ -122,8 +162,23 @@ impl App {
         } else {
             View::Dashboard
         };
+        let closed = Arc::new(AtomicBool::new(false));
+        let lane = Arc::new(Lane {
+            tx,
+            pending: AtomicUsize::new(0),
+            worker: tokio::sync::Mutex::new(Worker {
+                closed: closed.clone(),
+                app: self.clone(),
+                id,
+                principal: principal.clone(),
+                view,
+                sink: sink.clone(),
+                subs: HashMap::new(),
+                owner_seen: HashMap::new(),
+            }),
+        });
         let entry = Entry {
-            tx: tx.clone(),
+            lane: lane.clone(),
             sink: sink.clone(),
             overflowed: Arc::default(),
         };
@@ -149,29 +204,17 @@ impl App {
             inner.conns.insert(
                 id,
                 Registered {
-                    principal: principal.clone(),
+                    principal,
                     sink: sink.clone(),
                     channels: Vec::new(),
                     in_feed,
                 },
             );
         }
-        let closed = Arc::new(AtomicBool::new(false));
-        let worker = Worker {
-            closed: closed.clone(),
-            app: self.clone(),
-            id,
-            principal,
-            view,
-            sink,
-            entry,
-            subs: HashMap::new(),
-            owner_seen: HashMap::new(),
-        };
-        tokio::spawn(worker.run(rx));
+        tokio::spawn(worker::run(lane.clone(), entry, rx));
         Ok(Connection {
             id,
-            tx,
+            lane,
             hub: self.hub.clone(),
             closed,
         })

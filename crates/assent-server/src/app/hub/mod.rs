@@ -6,7 +6,9 @@
 //! channel, including while a replay runs: the worker registers the subscription first, then
 //! replays the log from the client's `lastSeq` up to the head, and drops any live event it
 //! already replayed. A live event that skips ahead of the last one seen (`seq` gap) is filled
-//! from the store before it is delivered. A connection whose queue overflows is closed (it
+//! from the store before it is delivered. When the queue is empty and the worker idle, the
+//! hub does the worker's part for a live event in place (`Hub::offer`), which is the same
+//! as queueing it, one task wake-up cheaper. A connection whose queue overflows is closed (it
 //! resumes from its last `seq`) instead of buffering without bound.
 
 use crate::metrics::Metrics;
@@ -23,8 +25,8 @@ mod connection;
 mod events;
 mod worker;
 
-use connection::Cmd;
 pub use connection::Connection;
+use connection::{Cmd, Lane};
 pub use events::*;
 
 /// Channels one connection may be subscribed to at once.
@@ -39,7 +41,7 @@ const OWNER_SEEN_CAP: usize = 1_024;
 
 #[derive(Clone)]
 struct Entry {
-    tx: mpsc::Sender<Cmd>,
+    lane: Arc<Lane>,
     sink: Arc<dyn Sink>,
     /// Set once the connection is being closed for overflow, so that it is closed once.
     overflowed: Arc<AtomicBool>,
@@ -106,13 +108,7 @@ impl Hub {
         let mut sent: Vec<u64> = Vec::new();
         if let Some(subs) = inner.channels.get(&ev.logged.channel_id) {
             for (id, e) in subs {
-                self.push(
-                    e,
-                    Cmd::Event {
-                        ev: ev.clone(),
-                        via_channel: true,
-                    },
-                );
+                self.offer(e, &ev, true);
                 sent.push(*id);
             }
         }
@@ -121,13 +117,7 @@ impl Hub {
         {
             for (id, e) in socks {
                 if !sent.contains(id) {
-                    self.push(
-                        e,
-                        Cmd::Event {
-                            ev: ev.clone(),
-                            via_channel: false,
-                        },
-                    );
+                    self.offer(e, &ev, false);
                 }
             }
         }
@@ -196,8 +186,30 @@ impl Hub {
         }
     }
 
+    /// Hands an event to a connection: in place when its queue is empty and its worker idle
+    /// (see `Lane`), else queued. What the worker must do itself (fill a gap, wait for room
+    /// in a full transport) is queued while the lock is still held, so nothing overtakes it.
+    fn offer(&self, e: &Entry, ev: &Arc<SharedEvent>, via_channel: bool) {
+        if e.lane.idle()
+            && let Ok(mut worker) = e.lane.worker.try_lock()
+            && e.lane.idle()
+        {
+            if let Some(cmd) = worker.deliver_now(ev, via_channel) {
+                self.push(e, cmd);
+            }
+            return;
+        }
+        self.push(
+            e,
+            Cmd::Event {
+                ev: ev.clone(),
+                via_channel,
+            },
+        );
+    }
+
     fn push(&self, e: &Entry, cmd: Cmd) {
-        if let Err(mpsc::error::TrySendError::Full(_)) = e.tx.try_send(cmd)
+        if let Err(mpsc::error::TrySendError::Full(_)) = e.lane.send(cmd)
             && !e.overflowed.swap(true, Ordering::Relaxed)
         {
             self.metrics

@@ -1,8 +1,9 @@
-//! A connection's worker: one task that owns the connection's ordered queue, registers
+//! A connection's worker: one task that drains the connection's ordered queue, registers
 //! subscriptions, replays the log, fills gaps, de-duplicates owner-level events and hands
-//! everything to the edge's sink.
+//! everything to the edge's sink; and `Worker::deliver_now`, the same handling of a live
+//! event done in place by the hub when nothing is queued.
 
-use super::connection::{Cmd, Done, RelayCmd, SubscribeCmd};
+use super::connection::{Cmd, Done, Lane, RelayCmd, SubscribeCmd};
 use super::*;
 use crate::app::{App, AppError};
 
@@ -13,7 +14,6 @@ pub(super) struct Worker {
     pub(super) principal: Principal,
     pub(super) view: View,
     pub(super) sink: Arc<dyn Sink>,
-    pub(super) entry: Entry,
     /// Subscribed channels and the last `seq` of the channel stream processed for each.
     pub(super) subs: HashMap<ChannelId, i64>,
     /// Dashboards only: per channel, the `seq`s of owner-level events delivered on this
@@ -23,58 +23,92 @@ pub(super) struct Worker {
     pub(super) owner_seen: HashMap<ChannelId, BTreeSet<i64>>,
 }
 
-/// What to do with one event.
-enum Verdict {
+/// What an arriving event needs, decided (and the bookkeeping done) before any waiting.
+enum Step {
     Deliver,
     Skip,
+    /// The event skips ahead of the channel's last `seq`: fill from the log first.
+    Fill {
+        last: i64,
+    },
+}
+
+/// The connection's worker task: takes its commands in order, each under the state's lock.
+pub(super) async fn run(lane: Arc<Lane>, entry: Entry, mut rx: mpsc::Receiver<Cmd>) {
+    while let Some(cmd) = rx.recv().await {
+        let mut worker = lane.worker.lock().await;
+        let alive = !worker.closed.load(Ordering::SeqCst) && worker.handle(cmd, &entry).await;
+        lane.handled();
+        if !alive {
+            break;
+        }
+    }
+    lane.stop();
+    let worker = lane.worker.lock().await;
+    worker.app.hub.remove_conn(worker.id);
 }
 
 impl Worker {
-    pub(super) async fn run(mut self, mut rx: mpsc::Receiver<Cmd>) {
-        while let Some(cmd) = rx.recv().await {
-            if self.closed.load(Ordering::SeqCst) {
-                break;
+    /// Handles one queued command; false when the connection must end.
+    async fn handle(&mut self, cmd: Cmd, entry: &Entry) -> bool {
+        match cmd {
+            // The handlers are boxed so that an idle connection's task stays small: an
+            // unboxed future would reserve room for the largest of them (replay reads).
+            Cmd::Event { ev, via_channel } => Box::pin(self.on_event(ev, via_channel)).await,
+            Cmd::Emit(ev) => Box::pin(self.emit(&ev)).await,
+            Cmd::Subscribe(c) => {
+                let SubscribeCmd {
+                    channel,
+                    last_seq,
+                    done,
+                } = *c;
+                Box::pin(self.on_subscribe(channel, last_seq, done, entry)).await
             }
-            let alive = match cmd {
-                // The handlers are boxed so that an idle connection's task stays small: an
-                // unboxed future would reserve room for the largest of them (replay reads).
-                Cmd::Event { ev, via_channel } => Box::pin(self.on_event(ev, via_channel)).await,
-                Cmd::Subscribe(c) => {
-                    let SubscribeCmd {
-                        channel,
-                        last_seq,
-                        done,
-                    } = *c;
-                    Box::pin(self.on_subscribe(channel, last_seq, done)).await
+            Cmd::Unsubscribe(channel) => {
+                if let Some(id) = ChannelId::parse(&channel) {
+                    self.subs.remove(&id);
+                    self.app.hub.unsubscribe_channel(&id, self.id);
                 }
-                Cmd::Unsubscribe(channel) => {
-                    if let Some(id) = ChannelId::parse(&channel) {
-                        self.subs.remove(&id);
-                        self.app.hub.unsubscribe_channel(&id, self.id);
-                    }
-                    true
-                }
-                Cmd::Run(f) => {
-                    f();
-                    true
-                }
-                Cmd::Ephemeral(ev) => Box::pin(self.on_ephemeral(&ev)).await,
-                Cmd::Relay(r) => {
-                    let RelayCmd {
-                        kind,
-                        payload,
-                        done,
-                    } = *r;
-                    done(Box::pin(self.on_relay(kind, payload)).await);
-                    true
-                }
-                Cmd::Close => false,
-            };
-            if !alive {
-                break;
+                true
             }
+            Cmd::Run(f) => {
+                f();
+                true
+            }
+            Cmd::Ephemeral(ev) => Box::pin(self.on_ephemeral(&ev)).await,
+            Cmd::Relay(r) => {
+                let RelayCmd {
+                    kind,
+                    payload,
+                    done,
+                } = *r;
+                done(Box::pin(self.on_relay(kind, payload)).await);
+                true
+            }
+            Cmd::Close => false,
         }
-        self.app.hub.remove_conn(self.id);
+    }
+
+    /// The hub's in-place delivery (nothing queued, lock taken): handles the event now
+    /// unless it needs waiting, and returns what must be queued instead (the event itself
+    /// when a gap must be filled, the write when the transport is full, a close when the
+    /// connection is gone).
+    pub(super) fn deliver_now(&mut self, ev: &Arc<SharedEvent>, via_channel: bool) -> Option<Cmd> {
+        if self.closed.load(Ordering::SeqCst) {
+            return None;
+        }
+        match self.step(ev, via_channel) {
+            Step::Skip => None,
+            Step::Fill { .. } => Some(Cmd::Event {
+                ev: ev.clone(),
+                via_channel,
+            }),
+            Step::Deliver => match self.emit_now(ev) {
+                Ok(()) => None,
+                Err(SinkError::Full) => Some(Cmd::Emit(ev.clone())),
+                Err(SinkError::Closed) => Some(Cmd::Close),
+            },
+        }
     }
 
     /// Owner-level events reach dashboards whether or not they subscribed.
@@ -83,28 +117,38 @@ impl Worker {
     }
 
     /// Exactly-once bookkeeping for owner-level events of dashboards.
-    fn owner_verdict(&mut self, channel: &ChannelId, seq: i64) -> Verdict {
+    fn owner_verdict(&mut self, channel: &ChannelId, seq: i64) -> Step {
         let seen = self.owner_seen.entry(channel.clone()).or_default();
         if !seen.insert(seq) {
-            return Verdict::Skip;
+            return Step::Skip;
         }
         if seen.len() > OWNER_SEEN_CAP {
             seen.pop_first();
         }
-        Verdict::Deliver
+        Step::Deliver
     }
 
     /// The verdict for an event of a channel's stream taken in `seq` order (live on the
     /// channel route, replay, gap fill). The caller has advanced the channel watermark.
-    fn stream_verdict(&mut self, ev: &SharedEvent) -> Verdict {
+    fn stream_verdict(&mut self, ev: &SharedEvent) -> Step {
         let audience = ev.logged.event.audience();
         if self.owner_level(audience) {
             return self.owner_verdict(&ev.logged.channel_id, ev.logged.seq);
         }
         match (audience, self.view) {
-            (Audience::OwnerDashboards, View::Agent) => Verdict::Skip,
-            _ => Verdict::Deliver,
+            (Audience::OwnerDashboards, View::Agent) => Step::Skip,
+            _ => Step::Deliver,
         }
+    }
+
+    /// Puts one event on the wire if the transport has room.
+    fn emit_now(&self, ev: &SharedEvent) -> Result<(), SinkError> {
+        self.sink.deliver(ev, self.view)?;
+        self.app
+            .metrics
+            .events_emitted
+            .fetch_add(1, Ordering::Relaxed);
+        Ok(())
     }
 
     /// Puts one event on the wire, waiting a bounded time for a full transport buffer.
@@ -112,14 +156,8 @@ impl Worker {
     async fn emit(&self, ev: &SharedEvent) -> bool {
         let start = tokio::time::Instant::now();
         loop {
-            match self.sink.deliver(ev, self.view) {
-                Ok(()) => {
-                    self.app
-                        .metrics
-                        .events_emitted
-                        .fetch_add(1, Ordering::Relaxed);
-                    return true;
-                }
+            match self.emit_now(ev) {
+                Ok(()) => return true,
                 Err(SinkError::Closed) => return false,
                 Err(SinkError::Full) if start.elapsed() < FULL_WAIT => {
                     tokio::time::sleep(Duration::from_millis(5)).await;
@@ -162,7 +200,7 @@ impl Worker {
             for logged in page {
                 after = logged.seq;
                 let ev = SharedEvent::new(self.principal.user_id.clone(), logged);
-                if let Verdict::Deliver = self.stream_verdict(&ev) {
+                if let Step::Deliver = self.stream_verdict(&ev) {
                     if !self.emit(&ev).await {
                         return Ok(Some(false));
                     }
@@ -186,39 +224,54 @@ impl Worker {
         self.sink.sync_reset(channel, oldest, head).is_ok()
     }
 
-    async fn on_event(&mut self, ev: Arc<SharedEvent>, via_channel: bool) -> bool {
-        let channel = ev.logged.channel_id.clone();
-        let seq = ev.logged.seq;
+    /// Where an arriving event stands: the channel watermark is advanced and the
+    /// exactly-once bookkeeping done here, unless a gap must be filled first.
+    fn step(&mut self, ev: &SharedEvent, via_channel: bool) -> Step {
+        let (channel, seq) = (&ev.logged.channel_id, ev.logged.seq);
         let audience = ev.logged.event.audience();
-        let subscribed = self.subs.get(&channel).copied();
-        match (subscribed, via_channel) {
-            (Some(last), true) if seq > last => {
-                if seq > last + 1 {
-                    // Published out of order (another writer or node): fill from the log.
-                    match self.replay(&channel, last, seq - 1).await {
-                        Ok(Some(true)) => {}
-                        Ok(Some(false)) => return false,
-                        Ok(None) => return self.reset(&channel).await,
-                        Err(e) => {
-                            tracing::error!(channel_id = %channel, error = %e, "could not fill an event gap; closing the connection so that it resumes");
-                            self.sink.close(CloseReason::TooSlow);
-                            return false;
-                        }
+        if via_channel
+            && let Some(last) = self.subs.get_mut(channel)
+            && seq > *last
+        {
+            if seq > *last + 1 {
+                return Step::Fill { last: *last };
+            }
+            *last = seq;
+            return self.stream_verdict(ev);
+        }
+        // Already covered by the channel stream (replay, or before a bare subscribe), or
+        // arriving by the owner route / after an unsubscribe: only owner-level events of
+        // dashboards still count, exactly once.
+        if self.owner_level(audience) {
+            self.owner_verdict(channel, seq)
+        } else {
+            Step::Skip
+        }
+    }
+
+    async fn on_event(&mut self, ev: Arc<SharedEvent>, via_channel: bool) -> bool {
+        let step = match self.step(&ev, via_channel) {
+            Step::Fill { last } => {
+                let channel = ev.logged.channel_id.clone();
+                let seq = ev.logged.seq;
+                // Published out of order (another writer or node): fill from the log.
+                match self.replay(&channel, last, seq - 1).await {
+                    Ok(Some(true)) => {}
+                    Ok(Some(false)) => return false,
+                    Ok(None) => return self.reset(&channel).await,
+                    Err(e) => {
+                        tracing::error!(channel_id = %channel, error = %e, "could not fill an event gap; closing the connection so that it resumes");
+                        self.sink.close(CloseReason::TooSlow);
+                        return false;
                     }
                 }
                 self.subs.insert(channel, seq);
-                match self.stream_verdict(&ev) {
-                    Verdict::Deliver => self.emit(&ev).await,
-                    Verdict::Skip => true,
-                }
+                self.stream_verdict(&ev)
             }
-            // Already covered by the channel stream (replay, or before a bare subscribe), or
-            // arriving by the owner route / after an unsubscribe: only owner-level events
-            // of dashboards still count, exactly once.
-            _ if self.owner_level(audience) => match self.owner_verdict(&channel, seq) {
-                Verdict::Deliver => self.emit(&ev).await,
-                Verdict::Skip => true,
-            },
+            step => step,
+        };
+        match step {
+            Step::Deliver => self.emit(&ev).await,
             _ => true,
         }
     }
@@ -250,7 +303,13 @@ impl Worker {
         self.app.relay(&self.principal, kind, payload).await
     }
 
-    async fn on_subscribe(&mut self, raw: String, last_seq: Option<i64>, done: Done) -> bool {
+    async fn on_subscribe(
+        &mut self,
+        raw: String,
+        last_seq: Option<i64>,
+        done: Done,
+        entry: &Entry,
+    ) -> bool {
         let channel = match self.app.owned_channel(&self.principal.user_id, &raw).await {
             Ok((id, _)) => id,
             Err(e) => {
@@ -266,9 +325,7 @@ impl Worker {
         }
         // Register before reading the log: anything committed from now on is queued behind
         // this command, and anything before is in the log.
-        self.app
-            .hub
-            .subscribe_channel(&channel, self.id, &self.entry);
+        self.app.hub.subscribe_channel(&channel, self.id, entry);
         let (head, oldest) = match self.app.store.log_bounds(&channel).await {
             Ok(b) => b,
             Err(e) => {
