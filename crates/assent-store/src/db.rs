@@ -65,7 +65,8 @@ impl Deref for LiteConn {
 
 // `wal_autocheckpoint=0`: checkpoints would otherwise run inside some unlucky commit and
 // hold up every request waiting on that batch; `Store::checkpoint` runs them off the write
-// path instead (PASSIVE: never blocks the writer).
+// path instead (PASSIVE: never blocks the writer), and the writer copies only the rest
+// (`WriterHandle::checkpointed`).
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; \
      PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000; PRAGMA wal_autocheckpoint=0;";
 

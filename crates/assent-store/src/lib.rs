@@ -221,6 +221,8 @@ impl Store {
             })
             .await
             .map_err(|e| StoreError::CommitFailed(format!("checkpoint: {e}")))??;
+            // The writer copies the rest, so that the log can start over (see there).
+            self.writer.checkpointed();
         }
         Ok(())
     }

@@ -17,6 +17,7 @@ use crate::{Backend, StoreError};
 use std::any::Any;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::{mpsc, oneshot};
 
@@ -57,6 +58,9 @@ struct BatchSettings {
     hooks: Hooks,
     /// Run a batch's jobs ordered by key (PostgreSQL), see `writer_loop`.
     lock_order: bool,
+    /// SQLite: set when a checkpoint off the write path has copied most of the log into the
+    /// database (see `WriterHandle::checkpointed`).
+    wal_tail: Arc<AtomicBool>,
 }
 
 #[derive(Clone)]
@@ -66,6 +70,7 @@ pub(crate) struct WriterHandle {
 
 struct Inner {
     senders: RwLock<Option<Vec<mpsc::Sender<Job>>>>,
+    wal_tail: Arc<AtomicBool>,
     /// Each writer answers here when it stopped.
     stopped: Mutex<Vec<oneshot::Receiver<()>>>,
 }
@@ -80,6 +85,7 @@ pub(crate) async fn start(
 ) -> Result<WriterHandle, StoreError> {
     let mut senders = Vec::with_capacity(writers);
     let mut stopped = Vec::with_capacity(writers);
+    let wal_tail = Arc::new(AtomicBool::new(false));
     for shard in 0..writers {
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
         let (done, stop) = oneshot::channel();
@@ -92,6 +98,7 @@ pub(crate) async fn start(
                 max_batch,
                 hooks: hooks.clone(),
                 lock_order: backend == Backend::Postgres,
+                wal_tail: wal_tail.clone(),
             },
             bus: bus.clone(),
         };
@@ -130,6 +137,7 @@ pub(crate) async fn start(
     Ok(WriterHandle {
         inner: Arc::new(Inner {
             senders: RwLock::new(Some(senders)),
+            wal_tail,
             stopped: Mutex::new(stopped),
         }),
     })
@@ -177,6 +185,18 @@ impl WriterHandle {
         Ok(*boxed
             .downcast::<T>()
             .expect("writer job returned the type it was created with"))
+    }
+
+    /// SQLite: a checkpoint on another connection has copied the log into the database up
+    /// to where it was when it began. While the writer keeps appending, such a checkpoint
+    /// never catches up with the end of the log, and SQLite only starts the log over once a
+    /// checkpoint has copied all of it: under sustained load the log grew without bound
+    /// (1.4 GB in 15 s of saturation), and every frame went into a newly allocated block
+    /// that the kernel zeroes first. So the writer, after its next batch, checkpoints the
+    /// little that is left on its own connection, where nothing is appended meanwhile; its
+    /// next transaction then writes the log from its start again, over blocks it already has.
+    pub(crate) fn checkpointed(&self) {
+        self.inner.wal_tail.store(true, Ordering::Release);
     }
 
     pub(crate) async fn close(&self) {
@@ -252,7 +272,17 @@ impl Writer {
             if settings.lock_order {
                 batch.sort_by(|a, b| a.key.cmp(&b.key));
             }
-            if let Err(e) = run_batch(&mut conn, &mut batch, &settings.hooks, &self.bus).await {
+            let result = run_batch(&mut conn, &mut batch, &settings.hooks, &self.bus).await;
+            if result.is_ok() && settings.wal_tail.swap(false, Ordering::AcqRel) {
+                // PASSIVE: copies what no reader still needs, never waits for one.
+                if let Err(e) = db::query("PRAGMA wal_checkpoint(PASSIVE)")
+                    .fetch_all(&mut conn)
+                    .await
+                {
+                    tracing::warn!(shard, error = %e, "checkpoint on the writer failed");
+                }
+            }
+            if let Err(e) = result {
                 tracing::error!(shard, error = %e, "write batch failed; reconnecting the writer");
                 match db::connect(&self.url, self.backend).await {
                     Ok(c) => conn = c,

@@ -533,6 +533,60 @@ async fn sqlite_data_survives_a_reopen() {
     store.close().await;
 }
 
+/// Under sustained writes the checkpoint job's PASSIVE checkpoint never catches up with the
+/// end of the log; the writer copies the rest, so the log starts over instead of growing.
+/// (Without that, the log here ends several times larger than the database.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_log_starts_over_under_sustained_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let url = format!("sqlite://{}", path.display());
+    let (store, _bus) = Store::open(&url, StoreOptions::default()).await.unwrap();
+    let u = user(&store, "a@example.com").await;
+    let ch = agent(&store, &u).await;
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let checkpoints = {
+        let (store, done) = (store.clone(), done.clone());
+        tokio::spawn(async move {
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                store.checkpoint().await.unwrap();
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        })
+    };
+    // Enough agents that the writer always has the next batch waiting.
+    let text = "x".repeat(300);
+    let writers: Vec<_> = (0..32)
+        .map(|_| {
+            let (store, ch, text) = (store.clone(), ch.clone(), text.clone());
+            tokio::spawn(async move {
+                for _ in 0..300 {
+                    store
+                        .create_message(msg(&ch, &text, None), None, NOW)
+                        .await
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.await.unwrap();
+    }
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    checkpoints.await.unwrap();
+    let size = |suffix: &str| {
+        std::fs::metadata(format!("{}{suffix}", path.display()))
+            .map(|m| m.len())
+            .unwrap_or(0)
+    };
+    let (db_bytes, wal_bytes) = (size(""), size("-wal"));
+    assert!(
+        wal_bytes < db_bytes / 2,
+        "the log ({wal_bytes} bytes) stays small next to the database ({db_bytes} bytes)"
+    );
+    store.close().await;
+}
+
 #[tokio::test]
 async fn webhook_outbox_rows_commit_with_their_events_and_leases_are_exclusive() {
     both(|mut db| async move {
