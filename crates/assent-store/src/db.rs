@@ -555,6 +555,15 @@ impl Conn {
     }
 }
 
+/// SQLite: copies committed log pages into the database file, as far as no reader still
+/// needs them (PASSIVE: never waits for a reader or the writer).
+pub(crate) async fn passive_checkpoint(conn: &mut Conn) -> Result<(), StoreError> {
+    query("PRAGMA wal_checkpoint(PASSIVE)")
+        .fetch_all(conn)
+        .await
+        .map(drop)
+}
+
 /// Polls a future to its end on this thread. On SQLite the store's futures never wait (every
 /// statement runs synchronously), so this returns after one poll; the waker still parks and
 /// unparks the thread properly should something inside wait after all.

@@ -216,11 +216,9 @@ impl Store {
     pub async fn checkpoint(&self) -> Result<(), StoreError> {
         if self.backend == Backend::Sqlite {
             let mut conn = self.read().await?;
-            tokio::task::spawn_blocking(move || {
-                db::run_here(db::query("PRAGMA wal_checkpoint(PASSIVE)").fetch_all(&mut conn))
-            })
-            .await
-            .map_err(|e| StoreError::CommitFailed(format!("checkpoint: {e}")))??;
+            tokio::task::spawn_blocking(move || db::run_here(db::passive_checkpoint(&mut conn)))
+                .await
+                .map_err(|e| StoreError::CommitFailed(format!("checkpoint: {e}")))??;
             // The writer copies the rest, so that the log can start over (see there).
             self.writer.checkpointed();
         }

@@ -273,14 +273,11 @@ impl Writer {
                 batch.sort_by(|a, b| a.key.cmp(&b.key));
             }
             let result = run_batch(&mut conn, &mut batch, &settings.hooks, &self.bus).await;
-            if result.is_ok() && settings.wal_tail.swap(false, Ordering::AcqRel) {
-                // PASSIVE: copies what no reader still needs, never waits for one.
-                if let Err(e) = db::query("PRAGMA wal_checkpoint(PASSIVE)")
-                    .fetch_all(&mut conn)
-                    .await
-                {
-                    tracing::warn!(shard, error = %e, "checkpoint on the writer failed");
-                }
+            if result.is_ok()
+                && settings.wal_tail.swap(false, Ordering::AcqRel)
+                && let Err(e) = db::passive_checkpoint(&mut conn).await
+            {
+                tracing::warn!(shard, error = %e, "checkpoint on the writer failed");
             }
             if let Err(e) = result {
                 tracing::error!(shard, error = %e, "write batch failed; reconnecting the writer");
