@@ -45,21 +45,28 @@ pub fn layer(app: Arc<App>) -> (GatewayLayer, SocketIo) {
     (layer, io)
 }
 
-/// socketioxide keeps every socket's request `Parts` for its whole life. As parsed by hyper,
-/// their header values and URI are slices of the connection's read buffer, which they would
-/// pin per socket. Copies in allocations of their own free that buffer. (axum's
-/// `original-uri` feature stays off for the same reason: its extension holds the URI too.)
+/// socketioxide keeps every socket's request `Parts` for its whole life, and nothing reads
+/// their headers after the request that opened it: engineioxide needs `Sec-WebSocket-Key`
+/// to answer an upgrade and `Content-Type` to read a polling POST, and Assent's own socket
+/// code reads only the URI and the extensions (authentication is in the CONNECT packet).
+/// So only those two headers are kept, each in an allocation of its own: as parsed by hyper,
+/// header values and the URI are slices of the connection's read buffer, which they would
+/// pin per socket. (axum's `original-uri` feature stays off for the same reason: its
+/// extension holds the URI too.) A browser's dozen headers and cookies cost an idle socket
+/// no memory.
 pub async fn compact_request(req: axum::extract::Request) -> axum::extract::Request {
+    use axum::http::header::{CONTENT_TYPE, SEC_WEBSOCKET_KEY};
     if !req.uri().path().starts_with("/socket.io") {
         return req;
     }
     let (mut parts, body) = req.into_parts();
-    let mut headers = axum::http::HeaderMap::with_capacity(parts.headers.len());
-    for (name, value) in parts.headers.iter() {
-        if let Ok(v) = axum::http::HeaderValue::from_bytes(value.as_bytes()) {
-            headers.append(name.clone(), v);
-        }
-    }
+    let kept = [SEC_WEBSOCKET_KEY, CONTENT_TYPE].map(|name| {
+        let value = parts.headers.get(&name)?.as_bytes();
+        Some((name, axum::http::HeaderValue::from_bytes(value).ok()?))
+    });
+    // Sized to what is kept: a map's default first allocation has room for six.
+    let mut headers = axum::http::HeaderMap::with_capacity(kept.iter().flatten().count());
+    headers.extend(kept.into_iter().flatten());
     parts.headers = headers;
     if let Ok(uri) = parts.uri.to_string().parse() {
         parts.uri = uri;
@@ -579,19 +586,24 @@ mod tests {
     use axum::extract::Request;
 
     #[tokio::test]
-    async fn compaction_keeps_the_request_as_it_was() {
+    async fn compaction_keeps_only_what_the_engine_reads() {
         let req = Request::builder()
             .uri("/socket.io/?EIO=4&transport=websocket")
-            .header("x-api-key", "hp_abc")
+            .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+            .header("content-type", "text/plain;charset=UTF-8")
+            .header("user-agent", "Mozilla/5.0")
             .header("cookie", "a=1")
             .header("cookie", "b=2")
             .body(Body::empty())
             .unwrap();
         let out = compact_request(req).await;
         assert_eq!(out.uri(), "/socket.io/?EIO=4&transport=websocket");
-        assert_eq!(out.headers()["x-api-key"], "hp_abc");
-        let cookies: Vec<_> = out.headers().get_all("cookie").iter().collect();
-        assert_eq!(cookies, ["a=1", "b=2"]);
+        assert_eq!(
+            out.headers()["sec-websocket-key"],
+            "dGhlIHNhbXBsZSBub25jZQ=="
+        );
+        assert_eq!(out.headers()["content-type"], "text/plain;charset=UTF-8");
+        assert_eq!(out.headers().len(), 2, "{:?}", out.headers());
         // Other paths pass through untouched.
         let other = Request::builder()
             .uri("/api/v1/agents")
